@@ -1,0 +1,9 @@
+"""Root URLs: the shop, the admin, and the recommendation API."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("shop.urls")),
+]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RecommendationsConfig(AppConfig):
+    name = "recommendations"
+    verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the shop's signals)

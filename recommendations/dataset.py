@@ -1,0 +1,152 @@
+"""The in-memory training data every algorithm and the evaluator share.
+
+Built from arrays of events (one entry per event) in a vectorised way, so the same
+structure comes from the Interaction table (see ``data.py``) or from a CSV file
+(see ``datasets.py``) without per-row Python loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+# Implicit-feedback weight of one event of each kind (view < cart < purchase).
+KIND_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
+KIND_CODES: dict[str, int] = {"view": 0, "cart": 1, "purchase": 2}
+
+
+@dataclass
+class ItemFeatures:
+    """Per-item content, aligned with ``Dataset.item_ids``."""
+
+    text: list[str]  # name + description (+ tags)
+    category: np.ndarray  # int32 codes, -1 = unknown
+    brand: np.ndarray  # int32 codes, -1 = unknown
+    price: np.ndarray  # float32, 0 = unknown
+    category_names: list[str] = field(default_factory=list)
+    brand_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dataset:
+    """Users x items implicit feedback plus what order-aware and basket models need.
+
+    - ``matrix``: CSR float32 (n_users, n_items); sum over a user's events of
+      kind weight x time decay.
+    - ``user_keys``: object array of shopper keys, "u:<user id>" or "s:<session key>".
+    - ``item_ids``: int64 product ids (or dataset item codes), column order.
+    - ``seq_indptr``/``seq_items``/``seq_times``: each user's events in time order
+      (item indices, epoch seconds), CSR-style: user u owns
+      ``seq_items[seq_indptr[u]:seq_indptr[u+1]]``.
+    - ``seq_kinds``: int8 kind code per sequence entry (KIND_CODES).
+    - ``baskets``: CSR binary (n_baskets, n_items), purchases grouped by order.
+    - ``features``: optional item content for content-based and feature-aware models.
+    - ``now``: epoch seconds the time decay is measured from.
+    """
+
+    matrix: sp.csr_matrix
+    user_keys: np.ndarray
+    item_ids: np.ndarray
+    seq_indptr: np.ndarray
+    seq_items: np.ndarray
+    seq_times: np.ndarray
+    seq_kinds: np.ndarray
+    baskets: sp.csr_matrix
+    now: float
+    features: ItemFeatures | None = None
+
+    @property
+    def n_users(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def n_events(self) -> int:
+        return len(self.seq_items)
+
+    def sequence(self, user: int) -> np.ndarray:
+        """Item indices of one user's events in time order."""
+        return self.seq_items[self.seq_indptr[user] : self.seq_indptr[user + 1]]
+
+
+def build_dataset(
+    users: np.ndarray,
+    items: np.ndarray,
+    kinds: np.ndarray,
+    times: np.ndarray,
+    baskets: np.ndarray | None = None,
+    *,
+    item_ids: np.ndarray | None = None,
+    features: ItemFeatures | None = None,
+    half_life_days: float = 30.0,
+    now: float | None = None,
+) -> Dataset:
+    """Build a Dataset from parallel per-event arrays, fully vectorised.
+
+    ``users``: shopper keys (str); ``items``: item ids (int64); ``kinds``: KIND_CODES;
+    ``times``: epoch seconds; ``baskets``: order keys (str, "" = not a purchase).
+    ``item_ids`` fixes the column order (so products without events still get a
+    column, for content-based cold start); it defaults to the distinct event items
+    and must contain every event item. ``features`` must align with ``item_ids``.
+    """
+    users = np.asarray(users, dtype=object)
+    items = np.asarray(items, dtype=np.int64)
+    kinds = np.asarray(kinds, dtype=np.int8)
+    times = np.asarray(times, dtype=np.float64)
+    if item_ids is None:
+        item_ids = np.unique(items)
+    item_ids = np.asarray(item_ids, dtype=np.int64)
+    if now is None:
+        now = float(times.max()) if len(times) else 0.0
+
+    user_keys, user_idx = np.unique(users.astype(str), return_inverse=True)
+    sorter = np.argsort(item_ids, kind="stable")
+    pos = np.searchsorted(item_ids, items, sorter=sorter)
+    pos = np.clip(pos, 0, max(len(item_ids) - 1, 0))
+    item_idx = sorter[pos] if len(item_ids) else pos
+    if len(items) and not np.array_equal(item_ids[item_idx], items):
+        raise ValueError("events reference items missing from item_ids")
+
+    weight_by_kind = np.array(
+        [KIND_WEIGHTS[k] for k in sorted(KIND_CODES, key=KIND_CODES.get)], dtype=np.float32
+    )
+    decay = np.power(0.5, (now - times) / (half_life_days * 86400.0)).astype(np.float32)
+    weights = weight_by_kind[kinds] * np.minimum(decay, 1.0)
+    shape = (len(user_keys), len(item_ids))
+    matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
+    matrix.sum_duplicates()
+
+    order = np.lexsort((times, user_idx))
+    seq_indptr = np.zeros(len(user_keys) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(user_idx, minlength=len(user_keys)), out=seq_indptr[1:])
+
+    basket_matrix = sp.csr_matrix((0, len(item_ids)), dtype=np.float32)
+    if baskets is not None and len(baskets):
+        baskets = np.asarray(baskets, dtype=object).astype(str)
+        bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")
+        if bought.any():
+            _, basket_idx = np.unique(baskets[bought], return_inverse=True)
+            basket_matrix = sp.csr_matrix(
+                (np.ones(bought.sum(), dtype=np.float32), (basket_idx, item_idx[bought])),
+                shape=(basket_idx.max() + 1, len(item_ids)),
+            )
+            basket_matrix.sum_duplicates()
+            basket_matrix.data[:] = 1.0
+
+    return Dataset(
+        matrix=matrix,
+        user_keys=user_keys.astype(object),
+        item_ids=item_ids,
+        seq_indptr=seq_indptr,
+        seq_items=item_idx[order].astype(np.int32),
+        seq_times=times[order],
+        seq_kinds=kinds[order],
+        baskets=basket_matrix,
+        now=float(now),
+        features=features,
+    )

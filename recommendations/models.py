@@ -1,0 +1,157 @@
+"""Behaviour log, model registry and precomputed lists."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Interaction(models.Model):
+    """One thing a shopper did with a product. Append-only."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", "View"
+        CART = "cart", "Add to cart"
+        PURCHASE = "purchase", "Purchase"
+        IMPRESSION = "impression", "Recommendation shown"
+        CLICK = "click", "Recommendation clicked"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="interactions",
+    )
+    session_key = models.CharField(max_length=40, blank=True, default="")
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    created = models.DateTimeField(db_index=True)
+    quantity = models.PositiveIntegerField(default=1)
+    # Where it came from: a widget name such as "home:for-you", or an import name.
+    source = models.CharField(max_length=100, blank=True, default="")
+    # Version that produced the recommendation (impressions, clicks and the views
+    # and carts that followed a click), for click-through per version.
+    model_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Groups purchases into baskets ("bought together"): an order id or an invoice no.
+    basket = models.CharField(max_length=64, blank=True, default="")
+    # Set by clients and importers so that sending the same event twice stores it once.
+    client_event_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [
+            models.Index(fields=["user", "-created"], name="interaction_user_recent"),
+            models.Index(fields=["session_key", "-created"], name="interaction_session_recent"),
+            models.Index(fields=["kind", "created"], name="interaction_kind_since"),
+            models.Index(fields=["model_version", "kind"], name="interaction_version_kind"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.user_id and f"user {self.user_id}" or f"session {self.session_key[:8]}"
+        return f"{who} {self.kind} {self.product_id}"
+
+
+class ModelVersion(models.Model):
+    """One training run of one algorithm: what it saw, how it scored, where it lives."""
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        EVALUATED = "evaluated", "Evaluated"
+        PRECOMPUTING = "precomputing", "Precomputing"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    algorithm = models.CharField(max_length=64, db_index=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.TRAINING, db_index=True
+    )
+    data_start = models.DateTimeField(null=True, blank=True)
+    data_end = models.DateTimeField(null=True, blank=True)
+    n_events = models.PositiveIntegerField(default=0)
+    n_users = models.PositiveIntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=0)
+    metrics = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per stage")
+    artifact_path = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(blank=True, help_text="Why it was skipped, failed or promoted")
+    created = models.DateTimeField(auto_now_add=True)
+    activated = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="active"), name="one_active_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} #{self.pk} ({self.status})"
+
+
+class UserRecommendations(models.Model):
+    """The ranked list a version precomputed for one shopper (a user or a session)."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="user_lists")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    session_key = models.CharField(max_length=40, blank=True, default="")
+    product_ids = models.JSONField(default=list)
+    scores = models.JSONField(default=list)
+    reasons = models.JSONField(default=list)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "user recommendation list"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "user"],
+                condition=Q(user__isnull=False),
+                name="one_list_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "session_key"],
+                condition=Q(user__isnull=True),
+                name="one_list_per_session",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "version"]),
+            models.Index(fields=["session_key", "version"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} for {self.user_id or self.session_key[:8]}"
+
+
+class RelatedProducts(models.Model):
+    """Products related to one product, by kind, as precomputed by a version."""
+
+    class Kind(models.TextChoices):
+        SIMILAR = "similar", "Similar"
+        BOUGHT_TOGETHER = "bought_together", "Bought together"
+        ALSO_VIEWED = "also_viewed", "Also viewed"
+
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="related_lists"
+    )
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    product_ids = models.JSONField(default=list)
+    scores = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = "related products list"
+        verbose_name_plural = "related product lists"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "product", "kind"], name="one_related_list")
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version_id} {self.kind} for {self.product_id}"

@@ -1,0 +1,1 @@
+"""Connects the shop's signals to the behaviour log (see tracking.py)."""

@@ -1,0 +1,52 @@
+"""Suite-wide fixtures. Tests run on whatever DATABASE_URL names (PostgreSQL in CI,
+SQLite otherwise); Celery tasks run eagerly except in tests marked ``broker``."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from config.celery import app as celery_app
+
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request, settings):
+    """Run tasks in-process unless the test talks to a real broker and worker."""
+    if request.node.get_closest_marker("broker"):
+        yield
+        return
+    old = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = old
+
+
+@pytest.fixture(autouse=True)
+def _model_dir(tmp_path, settings):
+    """Model artifacts go to a per-test folder."""
+    settings.MODEL_DIR = tmp_path / "models"
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    """The real datasets beside the repository (../shared/datasets)."""
+    if not SHARED_DATASETS.is_dir():
+        pytest.skip("../shared/datasets is not beside the repository")
+    return SHARED_DATASETS
+
+
+@pytest.fixture
+def chromium_paths() -> tuple[str, str]:
+    """Paths of Debian's chromium and chromedriver, or skip."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not browser or not driver:
+        if os.environ.get("CI"):  # .ci/run installs them: a missing browser is a CI failure
+            pytest.fail("chromium/chromedriver missing in CI")
+        pytest.skip("Debian chromium and chromium-driver are not installed")
+    return browser, driver
