@@ -37,8 +37,13 @@ class Recommender(ABC):
         """Learn from ``data`` and keep what scoring needs; returns self."""
 
     @abstractmethod
-    def score(self, users: np.ndarray) -> np.ndarray:
-        """Dense float32 scores, shape (len(users), n_items), for user row indices."""
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        """Dense float32 scores, shape (len(users), n_items), for user row indices.
+
+        ``data`` defaults to the fitted Dataset. Passing another Dataset with the same
+        ``item_ids`` scores its users from their own histories without retraining
+        (fold-in): this is how fresh events are served between retrains.
+        """
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k other items for each item index: (indices, scores), each (len(items), k).
@@ -48,13 +53,14 @@ class Recommender(ABC):
         raise NotImplementedError(f"{self.name} does not list similar items")
 
     def recommend(
-        self, users: np.ndarray, k: int, exclude_seen: bool = True
+        self, users: np.ndarray, k: int, data: Dataset | None = None, exclude_seen: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k item indices and scores per user, best first, seen items excluded."""
-        scores = self.score(users)
+        """Top-k item indices and scores per user, best first; seen items get -inf."""
+        data = data if data is not None else self.data
+        assert data is not None, "fit() first or pass data"
+        scores = self.score(users, data)
         if exclude_seen:
-            assert self.data is not None
-            seen = self.data.matrix[users]
+            seen = data.matrix[users]
             rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
             scores[rows, seen.indices] = -np.inf
         return top_k(scores, k)

@@ -19,5 +19,5 @@ class Popularity(Recommender):
         self.item_scores = np.asarray(data.matrix.sum(axis=0), dtype=np.float32).ravel()
         return self
 
-    def score(self, users: np.ndarray) -> np.ndarray:
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
         return np.broadcast_to(self.item_scores, (len(users), len(self.item_scores))).copy()
