@@ -2,6 +2,7 @@
 the web process (URLs, views, admin, tasks module) never loads TensorFlow."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,11 @@ loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "ker
 print(",".join(loaded[:5]))
 """
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.strip() == "", f"web process loaded: {out.stdout.strip()}"
