@@ -27,6 +27,12 @@ def _eager_celery(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Hashing real passwords is deliberately slow; tests don't need that."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _model_dir(tmp_path, settings):
     """Model artifacts go to a per-test folder."""
     settings.MODEL_DIR = tmp_path / "models"

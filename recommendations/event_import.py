@@ -1,0 +1,336 @@
+"""Behaviour import: CSV event files (ours, Online Retail, DIGINETICA) -> Interaction rows.
+
+Same contract as the catalogue importer (shop/catalog_import.py, whose file reading,
+report and product creation it reuses): one transaction, bad rows reported by line
+and skipped unless ``strict``, and idempotent. Each event gets a ``client_event_id``
+hashed from its content (format, shopper, sku, kind, time, quantity, basket), so a
+second run of the same file inserts nothing. Work is done in chunks of rows: users
+and products are looked up (and created) per chunk, events bulk-inserted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from shop.catalog_import import (
+    BATCH_SIZE,
+    DIGINETICA_COLUMNS,
+    FORMATS,
+    PROGRESS_EVERY,
+    ImportFileError,
+    ImportReport,
+    ProductData,
+    Progress,
+    Rows,
+    chunked,
+    diginetica_product,
+    diginetica_sku,
+    is_retail_fee,
+    open_table,
+    parse_count,
+    retail_product,
+    upsert_products,
+)
+from shop.models import Product
+
+from .models import Interaction
+
+CSV_COLUMNS = ("user", "sku", "kind", "timestamp")
+CSV_OPTIONAL = ("quantity", "basket")
+CSV_KINDS = ("view", "cart", "purchase")
+RETAIL_COLUMNS = (
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+)
+CHUNK_ROWS = 10_000
+_username_validator = UnicodeUsernameValidator()
+
+
+@dataclass
+class Event:
+    """One parsed row: who (username or session key), what, when, and product hints."""
+
+    line: int
+    username: str
+    session_key: str
+    sku: str
+    kind: str
+    created: datetime
+    quantity: int = 1
+    basket: str = ""
+    # For formats that create missing products: Online Retail (description, unit price)
+    # or the DIGINETICA item id.
+    hint: tuple = ()
+
+    def client_event_id(self, fmt: str) -> str:
+        """Stable id from the event's content, so re-importing it is a no-op."""
+        key = "|".join(
+            (
+                fmt,
+                self.username,
+                self.session_key,
+                self.sku,
+                self.kind,
+                self.created.isoformat(),
+                str(self.quantity),
+                self.basket,
+            )
+        )
+        return "imp-" + hashlib.blake2b(key.encode(), digest_size=20).hexdigest()
+
+
+def parse_timestamp(value: str) -> datetime:
+    """ISO 8601 (or the UCI file's m/d/Y H:M) to an aware UTC datetime; naive means UTC."""
+    value = value.strip()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.strptime(value, "%m/%d/%Y %H:%M")
+        except ValueError:
+            raise ValueError(f"timestamp {value!r} is not ISO 8601") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _check_username(username: str) -> None:
+    if not username:
+        raise ValueError("missing user")
+    if len(username) > 150:
+        raise ValueError("user longer than 150 characters")
+    try:
+        _username_validator(username)
+    except ValidationError:
+        raise ValueError(f"user {username!r} is not a valid username") from None
+
+
+def _parse_csv(rows: Rows, report: ImportReport):
+    for line, row in rows:
+        try:
+            username = (row.get("user") or "").strip()
+            _check_username(username)
+            sku = (row.get("sku") or "").strip()
+            if not sku:
+                raise ValueError("missing sku")
+            kind = (row.get("kind") or "").strip().lower()
+            if kind not in CSV_KINDS:
+                raise ValueError(f"kind {kind!r} is not one of {', '.join(CSV_KINDS)}")
+            created = parse_timestamp(row.get("timestamp") or "")
+            quantity = (row.get("quantity") or "").strip()
+            quantity = parse_count(quantity, "quantity", minimum=1) if quantity else 1
+            basket = (row.get("basket") or "").strip()
+            if len(basket) > 64:
+                raise ValueError("basket longer than 64 characters")
+        except ValueError as exc:
+            report.bad_row(line, str(exc))
+            continue
+        yield Event(line, username, "", sku, kind, created, quantity, basket)
+
+
+def _retail_customer(value: str) -> str:
+    """CustomerID as digits: some exports write 17850 as "17850.0"."""
+    value = value.strip()
+    return value.removesuffix(".0") if value.endswith(".0") else value
+
+
+def _parse_retail(rows: Rows, report: ImportReport):
+    for line, row in rows:
+        invoice = row["InvoiceNo"].strip()
+        if invoice.upper().startswith("C"):
+            report.skip("cancellation")
+            continue
+        customer = _retail_customer(row["CustomerID"])
+        if not customer:
+            report.skip("no CustomerID")
+            continue
+        code = row["StockCode"].strip()
+        if is_retail_fee(code):
+            report.skip("fee or postage")
+            continue
+        try:
+            if not invoice or len(invoice) > 64:
+                raise ValueError("missing or too long InvoiceNo")
+            if not code or len(code) > 64:
+                raise ValueError("missing or too long StockCode")
+            quantity = parse_count(row["Quantity"], "quantity", minimum=1)
+            created = parse_timestamp(row["InvoiceDate"])
+            try:
+                price = Decimal(row["UnitPrice"].strip())
+                if not price.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                raise ValueError(f"UnitPrice {row['UnitPrice']!r} is not a number") from None
+        except ValueError as exc:
+            report.bad_row(line, str(exc))
+            continue
+        username = f"retail-{customer}"
+        hint = (row["Description"], price)
+        yield Event(line, username, "", code, "purchase", created, quantity, invoice, hint)
+
+
+def _parse_diginetica(rows: Rows, report: ImportReport):
+    for line, row in rows:
+        try:
+            session, item = row["session_id"].strip(), row["item_id"].strip()
+            if not session.isdigit():
+                raise ValueError(f"session_id {session!r} is not a number")
+            if not item.isdigit():
+                raise ValueError(f"item_id {item!r} is not a number")
+            millis = parse_count(row["timeframe"], "timeframe")
+            try:
+                day = date.fromisoformat(row["eventdate"].strip())
+            except ValueError:
+                raise ValueError(f"eventdate {row['eventdate']!r} is not a date") from None
+        except ValueError as exc:
+            report.bad_row(line, str(exc))
+            continue
+        created = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
+            milliseconds=millis
+        )
+        yield Event(line, "", f"dgn-{session}", diginetica_sku(item), "view", created, hint=(item,))
+
+
+def _retail_products(events: list[Event]) -> list[ProductData]:
+    seen: dict[str, tuple[list[str], list[Decimal]]] = {}
+    for event in events:
+        descriptions, prices = seen.setdefault(event.sku, ([], []))
+        descriptions.append(event.hint[0])
+        prices.append(event.hint[1])
+    return [retail_product(sku, d, p) for sku, (d, p) in seen.items()]
+
+
+def _diginetica_products(events: list[Event]) -> list[ProductData]:
+    return [diginetica_product(item) for item in {e.hint[0] for e in events}]
+
+
+# format -> (required columns, optional columns, delimiter, row parser, product maker or
+# None when unknown products are bad rows)
+SPECS = {
+    "csv": (CSV_COLUMNS, CSV_OPTIONAL, ",", _parse_csv, None),
+    "online-retail": (RETAIL_COLUMNS, ("Country",), ",", _parse_retail, _retail_products),
+    "diginetica": (DIGINETICA_COLUMNS, (), ";", _parse_diginetica, _diginetica_products),
+}
+
+
+class _Importer:
+    """Per-run state: id caches and the set of event ids already seen in this file."""
+
+    def __init__(self, fmt: str, report: ImportReport) -> None:
+        self.fmt = fmt
+        self.report = report
+        self.make_products = SPECS[fmt][4]
+        self.user_ids: dict[str, int] = {}
+        self.product_ids: dict[str, int] = {}
+        self.seen: set[str] = set()
+
+    def _resolve_users(self, usernames: set[str]) -> None:
+        User = get_user_model()
+        field = User.USERNAME_FIELD
+        missing = sorted(usernames - self.user_ids.keys())
+        for chunk in chunked(missing):
+            self.user_ids.update(
+                User.objects.filter(**{f"{field}__in": chunk}).values_list(field, "id")
+            )
+        new = [u for u in missing if u not in self.user_ids]
+        if new:
+            # Imported shoppers cannot log in until someone sets a password.
+            users = [User(**{field: u, "password": make_password(None)}) for u in new]
+            User.objects.bulk_create(users, batch_size=BATCH_SIZE, ignore_conflicts=True)
+            for chunk in chunked(new):
+                self.user_ids.update(
+                    User.objects.filter(**{f"{field}__in": chunk}).values_list(field, "id")
+                )
+
+    def _lookup_products(self, skus: list[str]) -> None:
+        for chunk in chunked(skus):
+            self.product_ids.update(Product.objects.filter(sku__in=chunk).values_list("sku", "id"))
+
+    def _resolve_products(self, events: list[Event]) -> list[Event]:
+        self._lookup_products(sorted({e.sku for e in events} - self.product_ids.keys()))
+        unknown = [e for e in events if e.sku not in self.product_ids]
+        if unknown and self.make_products:
+            upsert_products(self.make_products(unknown), update=False)
+            self._lookup_products(sorted({e.sku for e in unknown}))
+        known = []
+        for event in events:
+            if event.sku in self.product_ids:
+                known.append(event)
+            else:
+                self.report.bad_row(event.line, f"unknown sku {event.sku!r}")
+        return known
+
+    def process(self, events: list[Event]) -> None:
+        """Resolve users and products for one chunk of events, insert the new ones."""
+        self._resolve_users({e.username for e in events if e.username})
+        events = self._resolve_products(events)
+        fresh: dict[str, Event] = {}
+        for event in events:
+            event_id = event.client_event_id(self.fmt)
+            if event_id in self.seen:
+                self.report.skip("duplicate in file")
+                continue
+            self.seen.add(event_id)
+            fresh[event_id] = event
+        for chunk in chunked(list(fresh)):
+            stored = Interaction.objects.filter(client_event_id__in=chunk)
+            for event_id in stored.values_list("client_event_id", flat=True):
+                del fresh[event_id]
+                self.report.skip("already imported")
+        source = f"import:{self.fmt}"
+        rows = [
+            Interaction(
+                user_id=self.user_ids[e.username] if e.username else None,
+                session_key=e.session_key,
+                product_id=self.product_ids[e.sku],
+                kind=e.kind,
+                created=e.created,
+                quantity=e.quantity,
+                basket=e.basket,
+                source=source,
+                client_event_id=event_id,
+            )
+            for event_id, e in fresh.items()
+        ]
+        Interaction.objects.bulk_create(rows, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        self.report.imported += len(rows)
+
+
+def import_events(
+    path: str | Path,
+    fmt: str = "csv",
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import behaviour events from ``path`` in one transaction; see the module docstring."""
+    if fmt not in SPECS:
+        raise ImportFileError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    required, optional, delimiter, parse, _ = SPECS[fmt]
+    report = ImportReport(strict=strict)
+    importer = _Importer(fmt, report)
+    with transaction.atomic(), open_table(path, required, optional, delimiter) as rows:
+        chunk: list[Event] = []
+        for n, event in enumerate(parse(rows, report), 1):
+            chunk.append(event)
+            if len(chunk) >= CHUNK_ROWS:
+                importer.process(chunk)
+                chunk = []
+            if progress and n % PROGRESS_EVERY == 0:
+                progress(n)
+        importer.process(chunk)
+    return report

@@ -1,0 +1,240 @@
+"""manage.py import_events: our CSV layout, Online Retail and DIGINETICA files."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import shutil
+from datetime import UTC, datetime
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from recommendations.models import Interaction
+from shop.catalog_import import RETAIL_FEE_CODES
+from shop.models import Product
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Factories hash passwords; the default hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+User = get_user_model()
+
+
+def run(path: Path | str, *args: str) -> str:
+    out = StringIO()
+    call_command("import_events", str(path), *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def catalog():
+    """The products the hand-written event files mention."""
+    return {sku: ProductFactory(sku=sku) for sku in ("MUG-1", "LAMP-1", "BOOK-1")}
+
+
+class TestCsv:
+    def test_good_file(self, catalog):
+        UserFactory(username="alice")  # existing users are reused
+        out = run(FIXTURES / "events.csv")
+        assert "imported: 5" in out and "bad: 0" in out
+        alice = User.objects.get(username="alice")
+        rows = list(Interaction.objects.filter(user=alice).order_by("id"))
+        assert [(r.kind, r.quantity) for r in rows] == [("view", 1), ("cart", 2), ("purchase", 2)]
+        assert rows[0].created == datetime(2024, 3, 1, 10, 0, tzinfo=UTC)  # naive = UTC
+        assert rows[1].created == datetime(2024, 3, 1, 9, 1, tzinfo=UTC)  # +01:00
+        assert {r.source for r in rows} == {"import:csv"}
+        assert all(r.client_event_id for r in rows)
+        bob = User.objects.get(username="bob")  # created, cannot log in
+        assert not bob.has_usable_password()
+        assert Interaction.objects.filter(user=bob).count() == 2
+
+    def test_second_run_adds_nothing(self, catalog):
+        run(FIXTURES / "events.csv")
+        out = run(FIXTURES / "events.csv")
+        assert "imported: 0" in out and "already imported 5" in out
+        assert Interaction.objects.count() == 5
+        assert User.objects.count() == 2
+
+    def test_gzip_file(self, catalog, tmp_path):
+        packed = tmp_path / "events.csv.gz"
+        with open(FIXTURES / "events.csv", "rb") as src, gzip.open(packed, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        assert "imported: 5" in run(packed)
+        assert "imported: 0" in run(FIXTURES / "events.csv")  # same content, same ids
+
+    def test_bad_rows_are_reported_by_line_and_the_rest_imported(self, catalog):
+        out = run(FIXTURES / "events_bad_rows.csv")
+        assert "imported: 2" in out and "bad: 6" in out
+        for expected in (
+            "line 3: unknown sku 'NOPE-404'",
+            "line 4: kind 'like' is not one of view, cart, purchase",
+            "line 5: timestamp 'yesterday' is not ISO 8601",
+            "line 6: missing user",
+            "line 7: quantity '0' must be >= 1",
+            "line 8: quantity 'two' is not an integer",
+        ):
+            assert expected in out
+        assert out.index("line 3:") < out.index("line 4:")  # reported in file order
+        assert sorted(Interaction.objects.values_list("user__username", "kind")) == [
+            ("carol", "view"),
+            ("dave", "purchase"),
+        ]
+
+    def test_strict_makes_a_bad_row_fatal_and_writes_nothing(self, catalog, tmp_path):
+        with pytest.raises(CommandError, match="line 4: kind 'like'.*--strict"):
+            run(FIXTURES / "events_bad_rows.csv", "--strict")
+        assert not Interaction.objects.exists() and not User.objects.exists()
+        # an unknown sku is found after the row's user was created: that is undone too
+        path = tmp_path / "unknown_sku.csv"
+        path.write_text(
+            "user,sku,kind,timestamp\nerin,MUG-1,view,2024-01-01\nerin,NO,view,2024-01-01\n"
+        )
+        with pytest.raises(CommandError, match="line 3: unknown sku 'NO'"):
+            run(path, "--strict")
+        assert not Interaction.objects.exists() and not User.objects.exists()
+
+    def test_wrong_header_missing_file_unknown_format(self, catalog):
+        with pytest.raises(CommandError, match="expected columns user, sku, kind, timestamp"):
+            run(FIXTURES / "events_wrong_header.csv")
+        with pytest.raises(CommandError, match="file not found"):
+            run(FIXTURES / "missing.csv")
+        with pytest.raises(CommandError, match="unknown format"):
+            run(FIXTURES / "events.csv", "--format", "json")
+        assert not Interaction.objects.exists()
+
+    def test_lookups_are_batched(self, catalog, tmp_path, django_assert_max_num_queries):
+        """Hundreds of rows cost a handful of queries, not one per row."""
+        path = tmp_path / "many.csv"
+        skus = ("MUG-1", "LAMP-1", "BOOK-1")
+        rows = [
+            f"user{i % 50},{skus[i % 3]},view,2024-01-01T10:00:{i / 1000:06.3f}" for i in range(600)
+        ]
+        path.write_text("user,sku,kind,timestamp\n" + "\n".join(rows) + "\n")
+        with django_assert_max_num_queries(40):
+            out = run(path)
+        assert "imported: 600" in out
+        assert User.objects.count() == 50
+
+
+def _retail_rows() -> list[dict[str, str]]:
+    with open(FIXTURES / "online_retail_small.csv") as f:
+        return list(csv.DictReader(f))
+
+
+class TestOnlineRetail:
+    def test_purchases_from_the_sample(self):
+        out = run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
+        rows = _retail_rows()
+        kept = [
+            r
+            for r in rows
+            if not r["InvoiceNo"].startswith("C")
+            and r["CustomerID"]
+            and r["StockCode"] not in RETAIL_FEE_CODES
+        ]
+        distinct = {tuple(r.values()) for r in kept}
+        assert len(kept) == 26 and len(distinct) == 25  # one row appears twice in the source
+        assert "imported: 25" in out and "bad: 0" in out
+        for reason in ("cancellation 2", "no CustomerID 3", "fee or postage 2"):
+            assert reason in out
+        assert "duplicate in file 1" in out
+        assert Interaction.objects.filter(kind="purchase").count() == 25
+        assert set(User.objects.values_list("username", flat=True)) == {
+            f"retail-{r['CustomerID']}" for r in kept
+        }
+        row = Interaction.objects.get(basket="536373", product__sku="82483")
+        assert (row.user.username, row.quantity) == ("retail-17850", 2)
+        assert row.created == datetime(2010, 12, 1, 9, 2, tzinfo=UTC)
+        lantern = Product.objects.get(sku="71053")  # auto-created from the row
+        assert (lantern.name, lantern.category.name) == ("White Metal Lantern", "Candles & lights")
+        # cancelled and anonymous rows create no products
+        assert not Product.objects.filter(sku__in=["22631", "22549"]).exists()
+
+    def test_second_run_adds_nothing_and_existing_products_are_kept(self):
+        ProductFactory(sku="71053", name="Our own lantern")
+        run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
+        products = Product.objects.count()
+        out = run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
+        assert "imported: 0" in out and "already imported 25" in out
+        assert Interaction.objects.count() == 25 and Product.objects.count() == products
+        assert Product.objects.get(sku="71053").name == "Our own lantern"
+
+    def test_bad_quantity_and_date(self, tmp_path):
+        path = tmp_path / "retail.csv"
+        header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+        path.write_text(
+            f"{header}\n"
+            "1,X1,RED MUG,2,2011-01-01 10:00:00,1.0,12345.0,UK\n"
+            "2,X1,RED MUG,-2,2011-01-01 10:00:00,1.0,12345,UK\n"
+            "3,X1,RED MUG,2,someday,1.0,12345,UK\n"
+        )
+        out = run(path, "--format", "online-retail")
+        assert "imported: 1" in out and "bad: 2" in out
+        assert "line 3: quantity '-2' must be >= 1" in out
+        assert "line 4: timestamp 'someday' is not ISO 8601" in out
+        assert User.objects.get().username == "retail-12345"  # "12345.0" normalised
+
+
+class TestDiginetica:
+    def test_sessions_become_anonymous_shoppers(self):
+        out = run(FIXTURES / "diginetica_small.csv", "--format", "diginetica")
+        assert "imported: 34" in out
+        assert Interaction.objects.filter(user__isnull=False).count() == 0
+        assert set(Interaction.objects.values_list("kind", flat=True)) == {"view"}
+        sessions = set(Interaction.objects.values_list("session_key", flat=True))
+        assert len(sessions) == 7 and "dgn-1" in sessions
+        first = Interaction.objects.get(session_key="dgn-1", product__sku="DGN-81766")
+        # eventdate 2016-05-09 + timeframe 526309 ms
+        assert first.created == datetime(2016, 5, 9, 0, 8, 46, 309000, tzinfo=UTC)
+        assert Product.objects.get(sku="DGN-81766").name == "Item 81766"
+        assert Product.objects.count() == 27
+        assert "imported: 0" in run(FIXTURES / "diginetica_small.csv", "--format", "diginetica")
+
+    def test_wrong_header_writes_nothing(self):
+        with pytest.raises(CommandError, match="session_id, user_id, item_id"):
+            run(FIXTURES / "online_retail_small.csv", "--format", "diginetica")
+        assert not Interaction.objects.exists() and not Product.objects.exists()
+
+
+@pytest.mark.slow
+def test_full_shared_datasets(shared_datasets):
+    """The real files; counts as in ../shared/datasets/README.md."""
+    out = run(shared_datasets / "diginetica_sample.csv.gz", "--format", "diginetica")
+    assert "bad: 0" in out
+    views = Interaction.objects.filter(kind="view", source="import:diginetica")
+    assert views.count() == 12391  # 12,391 views (no exact duplicates in the file)
+    assert views.values("session_key").distinct().count() == 2986  # 2,986 sessions
+    assert views.values("product").distinct().count() == 7139  # 7,139 items
+
+    out = run(shared_datasets / "online_retail_sample.csv.gz", "--format", "online-retail")
+    assert "bad: 0" in out
+    with gzip.open(shared_datasets / "online_retail_sample.csv.gz", "rt") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 40000
+    assert len({r["InvoiceNo"] for r in rows}) == 13199
+    kept = [
+        r
+        for r in rows
+        if not r["InvoiceNo"].startswith("C")
+        and r["CustomerID"]
+        and r["StockCode"] not in RETAIL_FEE_CODES
+    ]
+    purchases = Interaction.objects.filter(kind="purchase")
+    assert purchases.count() == len({tuple(r.values()) for r in kept})  # minus exact dup rows
+    customers = {r["CustomerID"] for r in kept}
+    assert purchases.values("user").distinct().count() == len(customers) <= 3621
+    assert purchases.values("basket").distinct().count() == len({r["InvoiceNo"] for r in kept})
+
+    second = run(shared_datasets / "online_retail_sample.csv.gz", "--format", "online-retail")
+    assert "imported: 0" in second

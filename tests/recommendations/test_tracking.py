@@ -1,0 +1,266 @@
+"""Behaviour log: shop signals and login -> Interaction rows, failures never break a page."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.contrib.auth import login
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.db import connection
+from django.db.models.signals import pre_save
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+
+from recommendations import tracking
+from recommendations.models import Interaction, ModelVersion
+from shop import signals
+from shop.models import Product
+from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Factories hash passwords; the default hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _url_exists(name: str, *args) -> bool:
+    try:
+        reverse(name, args=args)
+    except NoReverseMatch:
+        return False
+    return True
+
+
+needs_shop_views = pytest.mark.skipif(
+    not _url_exists("shop:product", "x"), reason="shop:product view not written yet"
+)
+
+
+@pytest.fixture
+def anon_request(rf: RequestFactory):
+    """A request with a saved anonymous session, as the shop sends with its signals."""
+    request = rf.get("/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    request.session.save()
+    request.user = AnonymousUser()
+    return request
+
+
+def _send_view(request, product, user=None, source=""):
+    signals.product_viewed.send(
+        sender="test",
+        request=request,
+        user=user,
+        session_key=request.session.session_key if request else None,
+        product=product,
+        source=source,
+    )
+
+
+class TestSignals:
+    def test_view_lands_once(self, anon_request):
+        product = ProductFactory()
+        _send_view(anon_request, product, source="home:for-you")
+        row = Interaction.objects.get()
+        assert (row.kind, row.product, row.user, row.quantity) == ("view", product, None, 1)
+        assert row.session_key == anon_request.session.session_key
+        assert row.source == "home:for-you"
+
+    def test_add_to_cart_lands_once_with_quantity(self, anon_request):
+        user = UserFactory()
+        product = ProductFactory()
+        signals.product_added_to_cart.send(
+            sender="test",
+            request=anon_request,
+            user=user,
+            session_key="abc",
+            product=product,
+            quantity=3,
+            source="",
+        )
+        row = Interaction.objects.get()
+        assert (row.kind, row.user, row.quantity, row.session_key) == ("cart", user, 3, "abc")
+
+    def test_order_gives_one_purchase_per_line_and_resending_adds_nothing(self):
+        order = OrderFactory()
+        lines = [OrderLineFactory(order=order, quantity=q) for q in (1, 4)]
+        for _ in range(2):  # a resent signal must not double the purchases
+            signals.order_placed.send(
+                sender="test", request=None, user=order.user, session_key="s1", order=order
+            )
+        rows = Interaction.objects.filter(kind="purchase").order_by("quantity")
+        assert [(r.product_id, r.quantity) for r in rows] == [
+            (lines[0].product_id, 1),
+            (lines[1].product_id, 4),
+        ]
+        assert {(r.user_id, r.basket, r.session_key) for r in rows} == {
+            (order.user_id, str(order.pk), "s1")
+        }
+
+    def test_guest_order_uses_the_orders_session(self):
+        order = OrderFactory(user=None, session_key="guest-session")
+        OrderLineFactory(order=order)
+        signals.order_placed.send(
+            sender="test", request=None, user=None, session_key=None, order=order
+        )
+        row = Interaction.objects.get()
+        assert (row.user, row.session_key) == (None, "guest-session")
+
+    def test_view_from_a_recommendation_carries_its_version(self, anon_request):
+        version = ModelVersion.objects.create(algorithm="popularity")
+        _send_view(anon_request, ProductFactory(), source=f"rec:home:v{version.pk}")
+        _send_view(anon_request, ProductFactory(), source="rec:home:v999999")  # unknown
+        rows = Interaction.objects.order_by("id")
+        assert [r.model_version_id for r in rows] == [version.pk, None]
+
+
+class TestLogin:
+    def test_anonymous_history_is_attached_at_login(self, anon_request):
+        user = UserFactory()
+        mine, theirs = ProductFactory(), ProductFactory()
+        _send_view(anon_request, mine)
+        _send_view(anon_request, mine)
+        Interaction.objects.create(  # another anonymous shopper's view stays theirs
+            session_key="someone-else", product=theirs, kind="view", created=mine.created
+        )
+        anon_key = anon_request.session.session_key
+
+        login(anon_request, user)  # the real login: cycles the session key
+
+        assert anon_request.session.session_key != anon_key
+        assert Interaction.objects.filter(user=user, product=mine).count() == 2
+        assert Interaction.objects.get(product=theirs).user is None
+        assert tracking.ANON_KEY not in anon_request.session
+
+    def test_login_without_anonymous_history_changes_nothing(self, anon_request):
+        other = ProductFactory()
+        Interaction.objects.create(
+            session_key="someone-else", product=other, kind="view", created=other.created
+        )
+        login(anon_request, UserFactory())
+        assert Interaction.objects.filter(user__isnull=False).count() == 0
+
+
+class TestFailures:
+    def test_database_error_is_logged_and_the_connection_stays_usable(self, anon_request, caplog):
+        product = ProductFactory()
+        with caplog.at_level(logging.ERROR, logger="recommendations.receivers"):
+            # quantity -1 violates the PositiveIntegerField CHECK constraint in the DB
+            signals.product_added_to_cart.send(
+                sender="test",
+                request=anon_request,
+                user=None,
+                session_key="s",
+                product=product,
+                quantity=-1,
+                source="",
+            )
+        assert "could not record" in caplog.text
+        assert Interaction.objects.count() == 0  # the savepoint rolled back, queries work
+        _send_view(anon_request, product)
+        assert Interaction.objects.count() == 1
+
+    def test_unsaved_product_is_logged_not_raised(self, anon_request, caplog):
+        with caplog.at_level(logging.ERROR, logger="recommendations.receivers"):
+            _send_view(anon_request, Product(sku="never-saved", name="Ghost"))
+        assert "could not record on_product_viewed" in caplog.text
+        assert Interaction.objects.count() == 0
+
+    @needs_shop_views
+    @pytest.mark.django_db(transaction=True)
+    def test_product_page_renders_when_recording_fails(self, client, caplog):
+        """The product row vanishes mid-request: the insert fails at commit, the page lives."""
+        product = ProductFactory()
+
+        def delete_product(sender, instance, **kwargs):
+            Product.objects.filter(pk=instance.product_id).delete()
+
+        pre_save.connect(delete_product, sender=Interaction)
+        try:
+            with caplog.at_level(logging.ERROR, logger="recommendations.receivers"):
+                response = client.get(reverse("shop:product", args=[product.slug]))
+        finally:
+            pre_save.disconnect(delete_product, sender=Interaction)
+        assert response.status_code == 200
+        assert product.name in response.content.decode()
+        assert "could not record on_product_viewed" in caplog.text
+        assert Interaction.objects.count() == 0
+        assert connection.is_usable()
+
+
+class TestRecommendationEvents:
+    def test_impressions_are_one_row_per_product_with_the_version(self):
+        user = UserFactory()
+        version = ModelVersion.objects.create(algorithm="popularity")
+        products = ProductFactory.create_batch(3)
+        n = tracking.record_recommendation_events(
+            "impression",
+            products,
+            user=user,
+            session_key="s",
+            model_version=version,
+            source="home:for-you",
+        )
+        assert n == 3
+        rows = Interaction.objects.filter(kind="impression")
+        assert sorted(r.product_id for r in rows) == sorted(p.pk for p in products)
+        assert {(r.user_id, r.model_version_id, r.source) for r in rows} == {
+            (user.pk, version.pk, "home:for-you")
+        }
+
+    def test_click_by_product_id_for_an_anonymous_session(self, anon_request):
+        product = ProductFactory()
+        tracking.record_recommendation_events(
+            "click",
+            [product.pk],
+            session_key=anon_request.session.session_key,
+            model_version=None,
+            source="product:related",
+            request=anon_request,
+        )
+        row = Interaction.objects.get()
+        assert (row.kind, row.user, row.product) == ("click", None, product)
+        assert anon_request.session[tracking.ANON_KEY] == anon_request.session.session_key
+
+    def test_other_kinds_are_refused(self):
+        with pytest.raises(ValueError, match="impression"):
+            tracking.record_recommendation_events("view", [ProductFactory()])
+        assert Interaction.objects.count() == 0
+
+
+@needs_shop_views
+class TestThroughShopViews:
+    """The same events, sent by the real shop pages."""
+
+    def test_view_cart_purchase_and_login(self, client, django_capture_on_commit_callbacks):
+        product = ProductFactory(stock=10)
+        response = client.get(reverse("shop:product", args=[product.slug]) + "?src=home:top")
+        assert response.status_code == 200
+        view = Interaction.objects.get(kind="view")
+        assert (view.product, view.user, view.source) == (product, None, "home:top")
+
+        response = client.post(
+            reverse("shop:cart_add", args=[product.pk]), {"quantity": 2, "source": ""}
+        )
+        assert response.status_code == 302
+        cart = Interaction.objects.get(kind="cart")
+        assert (cart.quantity, cart.session_key) == (2, view.session_key)
+
+        user = UserFactory()
+        client.force_login(user)  # Django's login(): history follows the shopper
+        assert Interaction.objects.filter(user=user).count() == 2
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("shop:checkout"),
+                {"full_name": "A Shopper", "email": "a@example.com", "address": "1 Road"},
+            )
+        assert response.status_code == 302
+        purchase = Interaction.objects.get(kind="purchase")
+        assert (purchase.user, purchase.product, purchase.quantity) == (user, product, 2)
+        assert Interaction.objects.count() == 3
