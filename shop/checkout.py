@@ -1,0 +1,102 @@
+"""Placing an order: one transaction that locks the products, re-checks stock,
+writes the order and its lines, decrements stock and empties the cart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+
+from . import signals
+from .cart import Cart
+from .models import Order, OrderLine, Product
+
+
+class CheckoutError(Exception):
+    """The order cannot be placed; nothing was written."""
+
+
+class EmptyCartError(CheckoutError):
+    """There is nothing to buy."""
+
+
+class StockError(CheckoutError):
+    """Some products are unavailable or not in stock in the quantity asked for."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))
+
+
+def place_order(
+    cart: Cart,
+    user: Any,
+    session_key: str | None,
+    data: Mapping[str, str],
+    request: HttpRequest | None = None,
+) -> Order:
+    """Turn the cart into an order, or raise ``CheckoutError`` and change nothing.
+
+    ``data`` holds the cleaned checkout form (full_name, email, address). The
+    ``order_placed`` signal is sent once the transaction has committed.
+    """
+    wanted = cart.items()
+    if not wanted:
+        raise EmptyCartError("Your cart is empty.")
+    user = user if user is not None and user.is_authenticated else None
+
+    with transaction.atomic():
+        # Lock in primary-key order so two concurrent checkouts cannot deadlock.
+        products = {
+            p.pk: p
+            for p in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        }
+        problems = []
+        for pk, quantity in wanted.items():
+            product = products.get(pk)
+            if product is None or not product.active:
+                name = product.name if product else "A product in your cart"
+                problems.append(f"“{name}” is no longer available.")
+            elif product.stock < quantity:
+                problems.append(
+                    f"Only {product.stock} of “{product.name}” left in stock "
+                    f"(your cart has {quantity})."
+                    if product.stock
+                    else f"“{product.name}” is now out of stock."
+                )
+        if problems:
+            raise StockError(problems)
+
+        order = Order.objects.create(
+            user=user,
+            session_key=session_key or "",
+            full_name=data["full_name"],
+            email=data["email"],
+            address=data["address"],
+        )
+        lines = [
+            OrderLine(order=order, product=product, quantity=qty, unit_price=product.price)
+            for product, qty in ((products[pk], qty) for pk, qty in wanted.items())
+        ]
+        OrderLine.objects.bulk_create(lines)
+        for pk, qty in wanted.items():
+            Product.objects.filter(pk=pk).update(stock=F("stock") - qty)
+        order.total = sum((line.line_total for line in lines), Decimal("0"))
+        order.save(update_fields=["total"])
+        cart.clear()
+
+        def _announce() -> None:
+            signals.order_placed.send(
+                sender=place_order,
+                request=request,
+                user=user,
+                session_key=session_key,
+                order=order,
+            )
+
+        transaction.on_commit(_announce)
+    return order

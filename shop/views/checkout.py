@@ -1,0 +1,74 @@
+"""Checkout (guests welcome) and the order confirmation page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..cart import Cart
+from ..checkout import CheckoutError, EmptyCartError, StockError, place_order
+from ..forms import CheckoutForm
+from ..models import Order
+from .common import session_key
+
+# Orders placed in this session, so a guest can see their confirmation page.
+PLACED_ORDERS_KEY = "placed_orders"
+
+
+def _initial(request: HttpRequest) -> dict[str, str]:
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    return {"full_name": user.get_full_name() or user.get_username(), "email": user.email}
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    """Show the checkout form; on a valid POST place the order."""
+    basket = Cart(request.session)
+    if not basket:
+        messages.info(request, "Your cart is empty: add something before checking out.")
+        return redirect("shop:cart")
+    form = CheckoutForm(
+        request.POST if request.method == "POST" else None, initial=_initial(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = place_order(
+                basket,
+                user=request.user,
+                session_key=session_key(request),
+                data=form.cleaned_data,
+                request=request,
+            )
+        except StockError as exc:
+            for problem in exc.problems:
+                messages.error(request, problem)
+            messages.error(request, "Nothing was charged. Please update your cart.")
+        except EmptyCartError:
+            return redirect("shop:cart")
+        except CheckoutError as exc:  # pragma: no cover - future failure kinds
+            messages.error(request, str(exc))
+        else:
+            placed = request.session.get(PLACED_ORDERS_KEY, [])
+            request.session[PLACED_ORDERS_KEY] = [*placed[-19:], order.pk]
+            return redirect("shop:order_confirmation", order_id=order.pk)
+    lines = basket.lines()
+    return render(
+        request,
+        "shop/checkout.html",
+        {"form": form, "lines": lines, "total": Cart.total(lines)},
+    )
+
+
+@require_GET
+def order_confirmation(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The order just placed: visible to its owner or the session that placed it."""
+    orders = Order.objects.prefetch_related("lines__product__category")
+    order = get_object_or_404(orders, pk=order_id)
+    own = request.user.is_authenticated and order.user_id == request.user.pk
+    if not own and order.pk not in request.session.get(PLACED_ORDERS_KEY, []):
+        raise Http404("No such order")
+    return render(request, "shop/order_confirmation.html", {"order": order})

@@ -1,0 +1,79 @@
+"""Search over name, brand and description (full-text on PostgreSQL)."""
+
+import pytest
+from django.urls import reverse
+
+from shop.search import search_products
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def items(category):
+    return {
+        "lamp": ProductFactory(name="Brass Desk Lamp", description="Warm light.", brand="Lumo"),
+        "candle": ProductFactory(
+            name="Scented Candle", description="Pairs well with a lamp.", brand="Wick"
+        ),
+        "rug": ProductFactory(name="Wool Rug", description="Soft.", brand="Lumo"),
+        "retired": ProductFactory(name="Old Lamp", active=False),
+    }
+
+
+def test_name_match_ranks_above_description_match(items):
+    results = list(search_products("lamp"))
+    assert results == [items["lamp"], items["candle"]]
+
+
+def test_brand_is_searched(items):
+    assert set(search_products("lumo")) == {items["lamp"], items["rug"]}
+
+
+def test_every_word_must_match(items):
+    assert list(search_products("brass lamp")) == [items["lamp"]]
+    assert list(search_products("brass rug")) == []
+
+
+def test_inactive_products_are_not_found(items):
+    assert items["retired"] not in search_products("old lamp")
+
+
+@pytest.mark.parametrize("query", ["", "   ", None])
+def test_empty_query_finds_nothing(query):
+    assert list(search_products(query)) == []
+
+
+def test_search_page_results(client, items):
+    response = client.get(reverse("shop:search"), {"q": "lamp"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Results for “lamp”" in html
+    assert "Brass Desk Lamp" in html and "Wool Rug" not in html
+
+
+def test_search_page_empty_query(client):
+    response = client.get(reverse("shop:search"), {"q": "  "})
+    assert response.status_code == 200
+    assert "Type a product name" in response.content.decode()
+    assert client.get(reverse("shop:search")).status_code == 200
+
+
+def test_search_page_no_results(client, items):
+    response = client.get(reverse("shop:search"), {"q": "zeppelin"})
+    assert response.status_code == 200
+    assert "No products match “zeppelin”" in response.content.decode()
+
+
+def test_search_handles_punctuation_and_long_input(client, items):
+    for query in ['lamp" OR 1=1 --', "!!!", "&|:*()", "lamp " * 200]:
+        assert client.get(reverse("shop:search"), {"q": query}).status_code == 200
+
+
+def test_search_results_are_paginated(client, category):
+    ProductFactory.create_batch(30, name="Teacup", category=category)
+    first = client.get(reverse("shop:search"), {"q": "teacup"})
+    second = client.get(reverse("shop:search"), {"q": "teacup", "page": 2})
+    assert first.context["page"].paginator.count == 30
+    assert len(second.context["page"].object_list) == 6
+    assert "q=teacup" in first.content.decode()  # the next-page link keeps the query
