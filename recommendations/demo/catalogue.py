@@ -1,0 +1,289 @@
+"""A believable catalogue: names, prices, stock and the item structure shoppers follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from django.utils.text import slugify
+
+from .sampling import GroupSampler, cumulative_choice
+from .vocab import CATEGORIES, COLOURS, COMPLEMENTS, CategorySpec, NounSpec
+
+DAY = 86_400.0
+NEIGHBOURS = 6  # per product: 3 of the same type, 2 of the same brand, 1 of the category
+PARTNERS = 3  # complementary products bought with it
+SIZE_PRICE = (1.0, 1.8, 3.2)  # price multiplier of the 1st, 2nd, 3rd pack size
+
+
+@dataclass
+class Catalogue:
+    """Products as parallel arrays (index = position in the lists) plus their groups."""
+
+    specs: list[CategorySpec]
+    category: np.ndarray  # int, index into specs
+    noun: np.ndarray  # int, global product-type id
+    brand: np.ndarray  # int, global brand id
+    price_cents: np.ndarray  # int64
+    price_z: np.ndarray  # log price standardised within the category
+    popularity: np.ndarray  # sampling weight; 0 for new arrivals (no history yet)
+    consumable: np.ndarray  # bool
+    stock: np.ndarray  # int
+    active: np.ndarray  # bool
+    created_offset: np.ndarray  # seconds relative to the anchor (negative)
+    neighbours: np.ndarray  # (n, NEIGHBOURS) product indices browsed next
+    partners: np.ndarray  # (n, PARTNERS) product indices bought together
+    sku: list[str]
+    name: list[str]
+    slug: list[str]
+    description: list[str]
+    tags: list[str]
+    brand_names: list[str]
+    brand_category: np.ndarray  # category of each global brand id
+    by_category: GroupSampler
+
+    def __len__(self) -> int:
+        return len(self.sku)
+
+
+@lru_cache(maxsize=4096)
+def _soft_lower(text: str) -> str:
+    """Lower-case words except acronyms (GPS, LED, USB-C)."""
+    return " ".join(w if w.isupper() else w.lower() for w in text.split())
+
+
+def _allocate(rng: np.random.Generator, total: int, n_groups: int) -> np.ndarray:
+    """Split ``total`` into ``n_groups`` uneven positive parts."""
+    shares = rng.dirichlet(np.full(n_groups, 6.0))
+    return rng.multinomial(total - n_groups, shares) + 1
+
+
+def build_catalogue(
+    rng: np.random.Generator, n_products: int, n_categories: int, days: int
+) -> Catalogue:
+    """Generate ``n_products`` products over the first ``n_categories`` category specs."""
+    specs = list(CATEGORIES[:n_categories])
+    noun_base = np.cumsum([0] + [len(s.nouns) for s in specs])
+    brand_base = np.cumsum([0] + [len(s.brands) for s in specs])
+    brand_names = [b for s in specs for b in s.brands]
+    brand_category = np.repeat(np.arange(len(specs)), [len(s.brands) for s in specs])
+    # Premium and budget brands: a per-brand price level and a per-brand pull.
+    brand_level = rng.lognormal(0.0, 0.25, len(brand_names))
+    brand_pull = rng.lognormal(0.0, 0.5, len(brand_names))
+
+    counts = _allocate(rng, n_products, len(specs))
+    category = np.repeat(np.arange(len(specs)), counts)
+    n = n_products
+    noun = np.empty(n, dtype=np.int64)
+    brand = np.empty(n, dtype=np.int64)
+    price = np.empty(n)
+    consumable = np.zeros(n, dtype=bool)
+    rank = np.empty(n)
+    names: list[str] = []
+    skus: list[str] = []
+    descriptions: list[str] = []
+    tags: list[str] = []
+    seen: set[str] = set()
+    u = rng.random((n, 8)).tolist()
+    spread = rng.lognormal(0.0, 0.35, n)
+    i = 0
+    for c, spec in enumerate(specs):
+        k = counts[c]
+        local_noun = rng.integers(0, len(spec.nouns), k)
+        local_brand = cumulative_choice(rng.dirichlet(np.full(len(spec.brands), 2.0)), k, rng)
+        rank[i : i + k] = rng.permutation(k)
+        noun[i : i + k] = noun_base[c] + local_noun
+        brand[i : i + k] = brand_base[c] + local_brand
+        for j, (ln, lb) in enumerate(zip(local_noun.tolist(), local_brand.tolist(), strict=True)):
+            nspec, b = spec.nouns[ln], spec.brands[lb]
+            name, size_idx, descriptor, adjective = _name(spec, nspec, b, u[i], seen)
+            seen.add(name)
+            names.append(name)
+            skus.append(f"{spec.code}-{j + 1:06d}")
+            descriptions.append(_describe(spec, nspec, b, adjective, u[i], size_idx))
+            tags.append(_tags(spec, nspec, descriptor, u[i]))
+            consumable[i] = nspec.consumable
+            price[i] = (
+                spec.median_price
+                * nspec.price_factor
+                * (SIZE_PRICE[size_idx] if size_idx >= 0 else 1.0)
+            )
+            i += 1
+    price *= brand_level[brand] * spread
+
+    ending = np.where(rng.random(n) < 0.7, 99, 49)
+    price_cents = np.floor(price).astype(np.int64) * 100 + ending
+    logp = np.log(price_cents / 100.0)
+    mean = np.bincount(category, weights=logp) / counts
+    sd = np.sqrt(np.bincount(category, weights=(logp - mean[category]) ** 2) / counts)
+    price_z = (logp - mean[category]) / np.where(sd > 0, sd, 1.0)[category]
+
+    # Zipf popularity within each category, bent by brand pull.
+    popularity = brand_pull[brand] / (rank + 1.0) ** 0.9
+    new = (rng.random(n) < 0.02) & (counts[category] >= 10) & (rank > 0)
+    popularity[new] = 0.0
+    created_offset = np.where(
+        new,
+        -rng.uniform(0.5, 6.0, n) * DAY,
+        -(days + rng.uniform(1.0, 400.0, n)) * DAY,
+    )
+    out_of_stock = rng.random(n) < 0.03
+    stock = np.where(out_of_stock, 0, np.ceil(rng.lognormal(3.2, 0.9, n))).astype(np.int64)
+    active = (rng.random(n) >= 0.01) | new
+
+    by_category = GroupSampler(category, popularity, len(specs))
+    by_noun = GroupSampler(noun, popularity, int(noun_base[-1]))
+    by_brand = GroupSampler(brand, popularity, len(brand_names))
+    neighbours = _neighbours(rng, category, noun, brand, by_category, by_noun, by_brand)
+    partners = _partners(rng, specs, noun_base, category, noun, by_category, by_noun)
+
+    return Catalogue(
+        specs=specs,
+        category=category,
+        noun=noun,
+        brand=brand,
+        price_cents=price_cents,
+        price_z=price_z,
+        popularity=popularity,
+        consumable=consumable,
+        stock=stock,
+        active=active,
+        created_offset=created_offset,
+        neighbours=neighbours,
+        partners=partners,
+        sku=skus,
+        name=names,
+        slug=_unique_slugs(names),
+        description=descriptions,
+        tags=tags,
+        brand_names=brand_names,
+        brand_category=brand_category,
+        by_category=by_category,
+    )
+
+
+def _pick(options: tuple[str, ...], x: float) -> str:
+    return options[min(int(x * len(options)), len(options) - 1)]
+
+
+def _name(
+    spec: CategorySpec, nspec: NounSpec, brand: str, row: list[float], seen: set[str]
+) -> tuple[str, int, str, str]:
+    """A product name, its pack-size index (-1 if none), descriptor and adjective."""
+    size_idx = min(int(row[5] * len(nspec.sizes)), len(nspec.sizes) - 1) if nspec.sizes else -1
+    for attempt in range(8):
+        x = [(v + attempt * 0.618034) % 1.0 for v in row]  # deterministic re-rolls on a clash
+        descriptor = _pick(nspec.descriptors, x[0]) if nspec.descriptors else ""
+        adjective = _pick(spec.adjectives, x[1])
+        model = _pick(spec.models, x[2])
+        style = int(x[3] * 3)
+        words = [brand]
+        if spec.colours and x[4] < 0.4:
+            words.append(model)
+        words += [[descriptor], [adjective, descriptor], [adjective]][style]
+        words.append(nspec.name)
+        name = " ".join(w for w in words if w)
+        if size_idx >= 0:
+            size = nspec.sizes[size_idx]
+            name += f", {size[0].upper()}{size[1:]}"
+        elif not spec.colours and x[4] < 0.3:
+            name += f", {model}"
+        elif spec.colours and x[6] < 0.25:
+            name += f", {_pick(COLOURS, x[7])}"
+        if name not in seen:
+            return name, size_idx, descriptor, adjective
+    number = 2
+    while f"{name} No. {number}" in seen:
+        number += 1
+    return f"{name} No. {number}", size_idx, descriptor, adjective
+
+
+def _describe(
+    spec: CategorySpec, nspec: NounSpec, brand: str, adjective: str, row: list[float], size_idx: int
+) -> str:
+    """Two or three sentences: what it is, then category copy."""
+    adjective = _soft_lower(adjective)
+    article = "An" if adjective[0] in "aeiou" else "A"
+    first = f"{article} {adjective} take on the {_soft_lower(nspec.name)}, from {brand}."
+    a = int(row[2] * len(spec.sentences)) % len(spec.sentences)
+    b = (a + 1 + int(row[3] * (len(spec.sentences) - 1))) % len(spec.sentences)
+    sentences = [first, spec.sentences[a].format(brand=brand)]
+    if row[6] < 0.6:
+        sentences.append(spec.sentences[b].format(brand=brand))
+    elif size_idx >= 0:
+        sentences.append(f"Available in: {', '.join(nspec.sizes)}.")
+    return " ".join(sentences).replace("..", ".")  # brands such as "Crema Co."
+
+
+def _tags(spec: CategorySpec, nspec: NounSpec, descriptor: str, row: list[float]) -> str:
+    pool = spec.tags
+    first = int(row[4] * len(pool)) % len(pool)
+    second = (first + 1 + int(row[7] * (len(pool) - 1))) % len(pool)
+    words = [pool[first], pool[second], nspec.name.lower(), descriptor.lower()]
+    return ", ".join(w for w in dict.fromkeys(words) if w)
+
+
+def _unique_slugs(names: list[str]) -> list[str]:
+    used: dict[str, int] = {}
+    slugs = []
+    for name in names:
+        base = slugify(name)[:270] or "product"
+        count = used.get(base, 0) + 1
+        used[base] = count
+        slugs.append(base if count == 1 else f"{base}-{count}")
+    return slugs
+
+
+def _neighbours(rng, category, noun, brand, by_category, by_noun, by_brand) -> np.ndarray:
+    """Products browsed after each product: same type, same brand, same category."""
+    n = len(category)
+    cols = []
+    noun_ok = by_noun.sizes[noun] >= 2
+    brand_ok = by_brand.sizes[brand] >= 2
+    for kind in ("noun", "noun", "noun", "brand", "brand", "category"):
+        picks = by_category.sample(category, rng)
+        if kind == "noun":
+            picks[noun_ok] = by_noun.sample(noun[noun_ok], rng)
+        elif kind == "brand":
+            picks[brand_ok] = by_brand.sample(brand[brand_ok], rng)
+        # Avoid "next item = this item": one re-draw from the category.
+        same = picks == np.arange(n)
+        picks[same] = by_category.sample(category[same], rng)
+        cols.append(picks)
+    return np.stack(cols, axis=1)
+
+
+def _partners(rng, specs, noun_base, category, noun, by_category, by_noun) -> np.ndarray:
+    """Complementary products per product, from the COMPLEMENTS pairs when present,
+    else from related categories, else from the product's own category."""
+    index = {s.name: c for c, s in enumerate(specs)}
+    noun_id = {
+        (s.name, ns.name): noun_base[c] + k
+        for c, s in enumerate(specs)
+        for k, ns in enumerate(s.nouns)
+    }
+    pair_options: dict[int, list[int]] = {}
+    for a, b in COMPLEMENTS:
+        if a in noun_id and b in noun_id:
+            ga, gb = noun_id[a], noun_id[b]
+            if by_noun.nonempty[gb]:
+                pair_options.setdefault(ga, []).append(gb)
+            if by_noun.nonempty[ga]:
+                pair_options.setdefault(gb, []).append(ga)
+    n = len(category)
+    out = np.empty((n, PARTNERS), dtype=np.int64)
+    for g in np.unique(noun):
+        members = np.flatnonzero(noun == g)
+        c = category[members[0]]
+        nouns = pair_options.get(int(g), [])
+        cats = [index[r] for r in specs[c].related if r in index and by_category.nonempty[index[r]]]
+        for col in range(PARTNERS):
+            if nouns and (col < 2 or not cats):
+                choice = np.asarray(nouns)[rng.integers(0, len(nouns), len(members))]
+                out[members, col] = by_noun.sample(choice, rng)
+            else:
+                options = np.asarray(cats or [c])
+                choice = options[rng.integers(0, len(options), len(members))]
+                out[members, col] = by_category.sample(choice, rng)
+    return out

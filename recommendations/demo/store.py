@@ -1,0 +1,362 @@
+"""Writing a generated demo shop to the database, and removing it again."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import connection, models
+from django.utils.text import slugify
+
+from recommendations.models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+from shop.models import Category, Order, OrderLine, Product
+
+from .behaviour import KIND_NAMES
+from .generate import DemoShop
+from .shoppers import DEMO_EMAIL_DOMAIN
+
+BATCH = 5_000
+COPY_CHUNK = 200_000  # interaction rows per COPY statement
+REBUILD_FROM = 100_000  # from this many rows, rebuilding indexes beats maintaining them
+SOURCE = "seed_demo"  # Interaction.source of every generated event
+INTERACTION_FIELDS = (
+    "user",
+    "session_key",
+    "product",
+    "kind",
+    "created",
+    "quantity",
+    "source",
+    "basket",
+)
+
+Log = Callable[[str], None]
+
+
+def demo_users() -> models.QuerySet:
+    """Accounts created by seed_demo (recognised by their e-mail domain)."""
+    return get_user_model().objects.filter(email__iendswith=f"@{DEMO_EMAIL_DOMAIN}")
+
+
+def reset_demo_data(log: Log) -> None:
+    """Delete the catalogue, orders, events, trained models and demo shoppers.
+
+    Orders and model versions go too: order lines protect products, and models and
+    precomputed lists only make sense for the catalogue they were trained on.
+    Other accounts (staff, real sign-ups) are kept.
+    """
+    for label, queryset in (
+        ("interactions", Interaction.objects.all()),
+        ("related-product lists", RelatedProducts.objects.all()),
+        ("user recommendation lists", UserRecommendations.objects.all()),
+        ("model versions", ModelVersion.objects.all()),
+        ("order lines", OrderLine.objects.all()),
+        ("orders", Order.objects.all()),
+        ("products", Product.objects.all()),
+        ("categories", Category.objects.all()),
+        ("demo shoppers", demo_users()),
+    ):
+        deleted, _ = queryset.delete()
+        log(f"  deleted {deleted:,} {label}")
+
+
+@contextmanager
+def _explicit_created(model: type[models.Model]) -> Iterator[None]:
+    """Let bulk_create keep our ``created`` values despite ``auto_now_add``."""
+    field = model._meta.get_field("created")
+    saved = field.auto_now_add
+    field.auto_now_add = False
+    try:
+        yield
+    finally:
+        field.auto_now_add = saved
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _insert(model: type[models.Model], columns: dict[str, list]) -> np.ndarray:
+    """Insert rows given column-wise (field name -> values); return their primary keys.
+
+    PostgreSQL: ids reserved from the table's sequence, then one COPY. Elsewhere:
+    bulk_create in batches (``created`` kept as given despite ``auto_now_add``).
+    """
+    n = len(next(iter(columns.values())))
+    if _is_postgres():
+        ids = _reserve_ids(model, n)
+        _copy(model, {model._meta.pk.name: ids.tolist(), **columns})
+        return ids
+    names = list(columns)
+    objs = [
+        model(**dict(zip(names, values, strict=True)))
+        for values in zip(*columns.values(), strict=True)
+    ]
+    with _explicit_created(model) if "created" in columns else nullcontext():
+        created = model.objects.bulk_create(objs, batch_size=BATCH)
+    return np.array([o.pk for o in created], dtype=np.int64)
+
+
+def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
+    """Take ``n`` fresh ids from the primary key's sequence (safe alongside other writers)."""
+    opts = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, opts.pk.column, n],
+        )
+        return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: object) -> str:
+    """One value in COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
+
+
+def _copy(model: type[models.Model], columns: dict[str, list]) -> None:
+    """COPY rows given column-wise into ``model``'s table."""
+    opts = model._meta
+    text = "".join("\t".join(map(_text, row)) + "\n" for row in zip(*columns.values(), strict=True))
+    _copy_text(opts.db_table, [opts.get_field(f).column for f in columns], text)
+
+
+def _copy_text(table: str, column_names: list[str], text: str) -> None:
+    """COPY already formatted tab-separated rows (psycopg2 or psycopg 3)."""
+    quote = connection.ops.quote_name
+    sql = f"COPY {quote(table)} ({', '.join(map(quote, column_names))}) FROM STDIN"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        if hasattr(raw, "copy_expert"):  # psycopg2
+            raw.copy_expert(sql, io.StringIO(text))
+        else:  # psycopg 3
+            with raw.copy(sql) as copy:
+                copy.write(text)
+
+
+def write_shop(shop: DemoShop, anchor: datetime, password_hash: str, log: Log) -> dict[str, int]:
+    """Insert everything in ``shop``; times are relative to ``anchor - days``."""
+    start = anchor - timedelta(days=shop.options.days)
+
+    def at(seconds: np.ndarray) -> list[datetime | None]:
+        return [None if np.isnan(x) else start + timedelta(seconds=x) for x in seconds.tolist()]
+
+    def money(cents: np.ndarray) -> list[Decimal]:
+        return [Decimal(c).scaleb(-2) for c in cents.tolist()]
+
+    cat = shop.catalogue
+    category_ids = _insert(
+        Category,
+        {
+            "name": [s.name for s in cat.specs],
+            "slug": [slugify(s.name.replace("&", "and")) for s in cat.specs],
+            "description": [s.description for s in cat.specs],
+        },
+    )
+    log(f"  {len(category_ids):,} categories")
+
+    n = len(cat)
+    product_ids = _insert(
+        Product,
+        {
+            "sku": cat.sku,
+            "name": cat.name,
+            "slug": cat.slug,
+            "description": cat.description,
+            "price": money(cat.price_cents),
+            "category_id": category_ids[cat.category].tolist(),
+            "brand": [cat.brand_names[b] for b in cat.brand.tolist()],
+            "tags": cat.tags,
+            "stock": cat.stock.tolist(),
+            "active": cat.active.tolist(),
+            "created": at(cat.created_offset + shop.options.days * 86_400.0),
+            "image": [""] * n,
+        },
+    )
+    log(f"  {len(product_ids):,} products")
+
+    users = shop.shoppers
+    u = len(users)
+    user_ids = _insert(
+        get_user_model(),
+        {
+            "username": users.username,
+            "email": users.email,
+            "first_name": users.first_name,
+            "last_name": users.last_name,
+            "password": [password_hash] * u,
+            "date_joined": at(shop.joined),
+            "last_login": at(shop.last_login),
+            "is_active": [True] * u,
+            "is_staff": [False] * u,
+            "is_superuser": [False] * u,
+        },
+    )
+    log(f"  {len(user_ids):,} shoppers")
+
+    orders = shop.orders
+    buyer = orders.user.tolist()
+    order_ids = _insert(
+        Order,
+        {
+            "user_id": user_ids[orders.user].tolist(),
+            "session_key": [""] * len(orders),
+            "email": [users.email[b] for b in buyer],
+            "full_name": [f"{users.first_name[b]} {users.last_name[b]}" for b in buyer],
+            "address": [users.address[b] for b in buyer],
+            "status": shop.order_status.tolist(),
+            "total": money(orders.total_cents),
+            "created": at(orders.time),
+        },
+    )
+    line_ids = _insert(
+        OrderLine,
+        {
+            "order_id": order_ids[orders.line_order].tolist(),
+            "product_id": product_ids[orders.line_product].tolist(),
+            "quantity": orders.line_quantity.tolist(),
+            "unit_price": money(orders.line_unit_cents),
+        },
+    )
+    log(f"  {len(order_ids):,} orders with {len(line_ids):,} lines")
+
+    n_events = _write_interactions(shop, start, user_ids, product_ids, order_ids, log)
+    return {
+        "categories": len(category_ids),
+        "products": len(product_ids),
+        "users": len(user_ids),
+        "orders": len(order_ids),
+        "order_lines": len(line_ids),
+        "interactions": n_events,
+    }
+
+
+def _write_interactions(
+    shop: DemoShop,
+    start: datetime,
+    user_ids: np.ndarray,
+    product_ids: np.ndarray,
+    order_ids: np.ndarray,
+    log: Log,
+) -> int:
+    """Interaction rows: COPY on PostgreSQL (an order of magnitude faster), else bulk_create."""
+    n = len(shop.events)
+    copy = _is_postgres()
+    opts = Interaction._meta
+    step = COPY_CHUNK if copy else BATCH * 4
+    bulk = copy and n >= REBUILD_FROM
+    with _secondary_indexes_dropped(opts.db_table) if bulk else nullcontext():
+        _write_interaction_chunks(shop, start, user_ids, product_ids, order_ids, log, copy, step)
+        if bulk:
+            log("  rebuilding interaction indexes and foreign keys")
+    return n
+
+
+def _write_interaction_chunks(
+    shop: DemoShop,
+    start: datetime,
+    user_ids: np.ndarray,
+    product_ids: np.ndarray,
+    order_ids: np.ndarray,
+    log: Log,
+    copy: bool,
+    step: int,
+) -> None:
+    ev = shop.events
+    n = len(ev)
+    kinds = np.array(KIND_NAMES)
+    start_us = np.datetime64(start.replace(tzinfo=None), "us")
+    opts = Interaction._meta
+    columns = [opts.get_field(f).column for f in INTERACTION_FIELDS]
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        users = user_ids[ev.user[lo:hi]].tolist()
+        products = product_ids[ev.product[lo:hi]].tolist()
+        kind = kinds[ev.kind[lo:hi]].tolist()
+        micros = np.rint(ev.time[lo:hi] * 1e6).astype("timedelta64[us]")
+        quantity = ev.quantity[lo:hi].tolist()
+        session = shop.session_keys[ev.session[lo:hi]].tolist()
+        order = ev.order[lo:hi]
+        basket = np.where(order >= 0, order_ids[np.maximum(order, 0)].astype(str), "").tolist()
+        if copy:
+            created = np.datetime_as_string(start_us + micros, unit="us", timezone="UTC").tolist()
+            rows = zip(users, session, products, kind, created, quantity, basket, strict=True)
+            text = "".join(
+                f"{u}\t{s}\t{p}\t{k}\t{c}\t{q}\t{SOURCE}\t{b}\n" for u, s, p, k, c, q, b in rows
+            )
+            _copy_text(opts.db_table, columns, text)
+        else:
+            seconds = (micros.astype(np.int64) / 1e6).tolist()
+            Interaction.objects.bulk_create(
+                [
+                    Interaction(
+                        user_id=u,
+                        session_key=s,
+                        product_id=p,
+                        kind=k,
+                        created=start + timedelta(seconds=t),
+                        quantity=q,
+                        source=SOURCE,
+                        basket=b,
+                    )
+                    for u, s, p, k, t, q, b in zip(
+                        users, session, products, kind, seconds, quantity, basket, strict=True
+                    )
+                ],
+                batch_size=BATCH,
+            )
+        log(f"  interactions {hi:,}/{n:,}")
+
+
+@contextmanager
+def _secondary_indexes_dropped(table: str) -> Iterator[None]:
+    """Bulk-load without maintaining secondary indexes and per-row foreign-key checks.
+
+    PostgreSQL's advice for populating a table: drop them, load, then rebuild
+    (one sort per index, one join per foreign key). The definitions are read from
+    the catalog and restored verbatim. DDL is transactional, so a failure inside
+    the surrounding transaction rolls everything back, indexes included.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk load must run inside a transaction")
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        # Run the checks still queued for rows written so far (ALTER TABLE refuses to
+        # touch a referenced table with pending trigger events).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [table],
+        )
+        foreign_keys = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+            "WHERE indrelid = %s::regclass AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")  # regclass text is already quoted
+    yield
+    with connection.cursor() as cursor:
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
