@@ -1,6 +1,7 @@
 """Search over name, brand and description (full-text on PostgreSQL)."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from shop.search import search_products
@@ -77,3 +78,17 @@ def test_search_results_are_paginated(client, category):
     assert first.context["page"].paginator.count == 30
     assert len(second.context["page"].object_list) == 6
     assert "q=teacup" in first.content.decode()  # the next-page link keeps the query
+
+
+@pytest.mark.django_db
+def test_postgres_search_uses_the_gin_index():
+    """The migration's index expression matches the query's, so the planner can use it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("full-text search index exists only on PostgreSQL")
+    ProductFactory.create_batch(3, name="Burr Coffee Grinder")
+    sql, params = search_products("coffee grinder").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "shop_product_search_gin" in plan
