@@ -1,0 +1,94 @@
+"""Hybrid: a weighted blend of other algorithms after per-user score normalisation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..dataset import Dataset
+from .base import Recommender
+from .cooccurrence import sparse_top_k_rows
+
+log = logging.getLogger(__name__)
+
+
+def normalise_rows(scores: np.ndarray) -> np.ndarray:
+    """Scale each row to [0, 1] by (s - min) / (max - min) over finite scores."""
+    finite = np.where(np.isfinite(scores), scores, np.nan)
+    low = np.nanmin(finite, axis=1, keepdims=True)
+    high = np.nanmax(finite, axis=1, keepdims=True)
+    span = np.where(high > low, high - low, 1.0)
+    return np.nan_to_num((finite - low) / span, nan=0.0).astype(np.float32)
+
+
+class Hybrid(Recommender):
+    """Fits every component and scores sum(weight x min-max normalised scores).
+
+    ``components``: {algorithm name: weight}; ``params``: {algorithm name: {param:
+    value}} for the components. Defaults tuned on validation splits of both shared
+    datasets (see docs/quality.md).
+    """
+
+    name = "hybrid"
+    defaults: dict[str, Any] = {
+        "components": {"transitions": 0.5, "content": 1.0, "ease": 0.5, "popularity": 0.05},
+        "params": {},
+    }
+
+    def fit(self, data: Dataset) -> Hybrid:
+        from . import make_algorithm  # the registry imports this module lazily
+
+        components = self.params["components"]
+        if not components or any(w < 0 for w in components.values()):
+            raise ValueError("hybrid: components must be a non-empty {name: weight >= 0}")
+        if "hybrid" in components:
+            raise ValueError("hybrid: a hybrid cannot contain itself")
+        unknown = set(self.params["params"]) - set(components)
+        if unknown:
+            raise ValueError(f"hybrid: params for unknown component(s) {sorted(unknown)}")
+        self.models: dict[str, Recommender] = {}
+        for name, weight in components.items():
+            if weight > 0:
+                log.info("hybrid: fitting %s", name)
+                model = make_algorithm(name, **self.params["params"].get(name, {}))
+                self.models[name] = model.fit(data)
+        self.data = data
+        return self
+
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        data = data if data is not None else self.data
+        total = np.zeros((len(users), data.n_items), dtype=np.float32)
+        for name, model in self.models.items():
+            total += self.params["components"][name] * normalise_rows(model.score(users, data))
+        return total
+
+    def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        items = np.asarray(items, dtype=np.int64)
+        n = self.data.n_items
+        blended = sp.csr_matrix((len(items), n), dtype=np.float32)
+        for name, model in self.models.items():
+            try:
+                idx, val = model.similar_items(items, 2 * k)
+            except NotImplementedError:
+                continue
+            peak = np.maximum(val.max(axis=1, keepdims=True), 1e-12)
+            ok = idx >= 0
+            rows = np.repeat(np.arange(len(items)), ok.sum(axis=1))
+            part = sp.csr_matrix(
+                ((val / peak)[ok] * self.params["components"][name], (rows, idx[ok])),
+                shape=(len(items), n),
+            )
+            blended = blended + part
+        top = sparse_top_k_rows(blended, k)
+        out_idx = np.full((len(items), k), -1, dtype=np.int64)
+        out_val = np.zeros((len(items), k), dtype=np.float32)
+        counts = np.diff(top.indptr)
+        rows = np.repeat(np.arange(len(items)), counts)
+        order = np.lexsort((top.indices, -top.data, rows))
+        rank = np.arange(len(order)) - np.repeat(top.indptr[:-1], counts)
+        out_idx[rows[order], rank] = top.indices[order]
+        out_val[rows[order], rank] = top.data[order]
+        return out_idx, out_val
