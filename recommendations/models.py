@@ -81,6 +81,8 @@ class ModelVersion(models.Model):
     notes = models.TextField(blank=True, help_text="Why it was skipped, failed or promoted")
     created = models.DateTimeField(auto_now_add=True)
     activated = models.DateTimeField(null=True, blank=True)
+    # Events up to this moment are folded into the lists (see precompute.refresh_recent_users).
+    refreshed = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]

@@ -1,0 +1,257 @@
+"""Operator views: the behaviour log (read-only), model versions and precomputed lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from shop.models import Product
+
+from . import admin_actions
+from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+
+EMPTY = "—"
+
+
+def primary_metric() -> str:
+    """The metric that decides promotion (settings.RECOMMENDATIONS["PRIMARY_METRIC"])."""
+    return settings.RECOMMENDATIONS.get("PRIMARY_METRIC", "ndcg@10")
+
+
+def _cell(value: Any, digits: int = 4) -> Any:
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def dict_table(data: dict | None, unit: str = "", digits: int = 4) -> SafeString | str:
+    """A JSON object as a two-column HTML table (nested objects become nested tables)."""
+    if not data:
+        return EMPTY
+    if not isinstance(data, dict):
+        return format_html("<code>{}</code>", json.dumps(data))
+
+    def cell(value: Any) -> SafeString | str:
+        if isinstance(value, dict):
+            return dict_table(value, unit, digits)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return format_html("{}{}", _cell(value, digits), unit if number else "")
+
+    rows = format_html_join(
+        "",
+        "<tr><th>{}</th><td>{}</td></tr>",
+        ((key, cell(value)) for key, value in sorted(data.items())),
+    )
+    return format_html('<table class="recs-json">{}</table>', rows)
+
+
+def product_link(product: Product | None, product_id: int) -> SafeString | str:
+    """Link to the product's admin page (or its shop page), by name."""
+    if product is None:
+        return f"#{product_id} (deleted)"
+    for name, args in (("admin:shop_product_change", [product.pk]), (None, None)):
+        try:
+            url = reverse(name, args=args) if name else product.get_absolute_url()
+        except NoReverseMatch:
+            continue
+        return format_html('<a href="{}">{}</a> <small>{}</small>', url, product.name, product.sku)
+    return format_html("{} <small>{}</small>", product.name, product.sku)
+
+
+def ranked_table(product_ids: list, scores: list, reasons: list | None = None) -> SafeString | str:
+    """A precomputed list as a table: rank, product, score, reason (one product query)."""
+    if not product_ids:
+        return EMPTY
+    products = Product.objects.only("id", "name", "sku", "slug").in_bulk(product_ids)
+    reasons = reasons or []
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                rank,
+                product_link(products.get(pid), pid),
+                _cell(scores[rank - 1]) if rank <= len(scores) else EMPTY,
+                (reasons[rank - 1] if rank <= len(reasons) else "") or EMPTY,
+            )
+            for rank, pid in enumerate(product_ids, 1)
+        ),
+    )
+    return format_html(
+        "<table><thead><tr><th>Rank</th><th>Product</th><th>Score</th><th>Reason</th></tr>"
+        "</thead><tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+class ReadOnlyMixin:
+    """Nobody adds or edits these rows by hand; viewing (and deleting, by permission) only."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The append-only behaviour log: view only."""
+
+    list_display = (
+        "created",
+        "kind",
+        "user",
+        "session_short",
+        "product",
+        "quantity",
+        "source",
+        "model_version",
+    )
+    list_filter = ("kind", "source", "created")
+    search_fields = ("=user__username", "=product__sku", "^session_key")
+    date_hierarchy = "created"
+    list_select_related = ("user", "product", "model_version")
+    show_full_result_count = False  # COUNT(*) on the whole log is slow on big tables
+    list_per_page = 100
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="session", ordering="session_key")
+    def session_short(self, obj: Interaction) -> str:
+        return f"{obj.session_key[:8]}…" if len(obj.session_key) > 8 else obj.session_key
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """Training runs. Everything but the notes is written by the pipeline."""
+
+    list_display = (
+        "id",
+        "algorithm",
+        "status",
+        "created",
+        "n_events",
+        "n_users",
+        "n_items",
+        "primary_metric_value",
+        "duration",
+    )
+    list_filter = ("status", "algorithm")
+    search_fields = ("algorithm", "notes")
+    date_hierarchy = "created"
+    actions = [
+        admin_actions.promote,
+        admin_actions.force_promote,
+        admin_actions.rollback,
+        admin_actions.retrain,
+    ]
+    fields = (
+        ("algorithm", "status"),
+        ("created", "activated"),
+        ("data_start", "data_end"),
+        ("n_events", "n_users", "n_items"),
+        "parameters_table",
+        "metrics_table",
+        "timings_table",
+        "artifact_path",
+        "notes",
+    )
+    readonly_fields = (
+        "algorithm",
+        "status",
+        "created",
+        "activated",
+        "data_start",
+        "data_end",
+        "n_events",
+        "n_users",
+        "n_items",
+        "parameters_table",
+        "metrics_table",
+        "timings_table",
+        "artifact_path",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # versions come from the pipeline
+
+    @admin.display(description=primary_metric())
+    def primary_metric_value(self, obj: ModelVersion) -> str:
+        value = (obj.metrics or {}).get(primary_metric())
+        return f"{value:.4f}" if isinstance(value, int | float) else EMPTY
+
+    @admin.display(description="duration")
+    def duration(self, obj: ModelVersion) -> str:
+        timings = obj.timings or {}
+        total = timings.get("total")
+        if not isinstance(total, int | float):
+            numbers = [v for v in timings.values() if isinstance(v, int | float)]
+            total = sum(numbers) if numbers else None
+        return EMPTY if total is None else f"{total:.1f} s"
+
+    @admin.display(description="parameters")
+    def parameters_table(self, obj: ModelVersion) -> SafeString | str:
+        return dict_table(obj.parameters)
+
+    @admin.display(description="metrics")
+    def metrics_table(self, obj: ModelVersion) -> SafeString | str:
+        return dict_table(obj.metrics)
+
+    @admin.display(description="timings")
+    def timings_table(self, obj: ModelVersion) -> SafeString | str:
+        return dict_table(obj.timings, unit=" s", digits=2)
+
+
+@admin.register(UserRecommendations)
+class UserRecommendationsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Per-shopper lists, as the serving layer reads them."""
+
+    list_display = ("id", "version", "user", "session_key", "length", "created")
+    list_filter = ("version__status", "version__algorithm")
+    search_fields = ("=user__username", "^session_key")
+    list_select_related = ("user", "version")
+    show_full_result_count = False
+    fields = ("version", "user", "session_key", "created", "ranked_list")
+    readonly_fields = fields
+
+    @admin.display(description="items")
+    def length(self, obj: UserRecommendations) -> int:
+        return len(obj.product_ids or [])
+
+    @admin.display(description="ranked list")
+    def ranked_list(self, obj: UserRecommendations) -> SafeString | str:
+        return ranked_table(obj.product_ids, obj.scores, obj.reasons)
+
+
+@admin.register(RelatedProducts)
+class RelatedProductsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Per-product related lists, by kind."""
+
+    list_display = ("id", "version", "product", "kind", "length")
+    list_filter = ("kind", "version__status")
+    search_fields = ("=product__sku",)
+    list_select_related = ("product", "version")
+    show_full_result_count = False
+    fields = ("version", "product", "kind", "ranked_list")
+    readonly_fields = fields
+
+    @admin.display(description="items")
+    def length(self, obj: RelatedProducts) -> int:
+        return len(obj.product_ids or [])
+
+    @admin.display(description="ranked list")
+    def ranked_list(self, obj: RelatedProducts) -> SafeString | str:
+        return ranked_table(
+            obj.product_ids, obj.scores, [obj.get_kind_display()] * len(obj.product_ids)
+        )

@@ -1,0 +1,88 @@
+"""Admin actions on model versions: promote, force-promote, roll back, retrain.
+
+Hook-up in admin.py (ModelVersionAdmin):
+    actions = [admin_actions.promote, admin_actions.force_promote,
+               admin_actions.rollback, admin_actions.retrain]
+Long work goes through Celery tasks (in-process when no broker is configured).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import registry, tasks
+from .models import ModelVersion
+
+Status = ModelVersion.Status
+
+
+def _one(modeladmin, request: HttpRequest, queryset: QuerySet) -> ModelVersion | None:
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Select exactly one version.", messages.ERROR)
+        return None
+    return queryset.get()
+
+
+def _queued(result) -> str:
+    return "done" if result.ready() else f"queued as task {result.id}"
+
+
+@admin.action(description="Promote (re-activate a retired version whose lists exist)")
+def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Swap in a version that still has its precomputed lists."""
+    version = _one(modeladmin, request, queryset)
+    if version is None:
+        return
+    if version.status != Status.RETIRED or not registry.has_rows(version):
+        modeladmin.message_user(
+            request,
+            f"#{version.pk} has no complete lists to activate; use force-promote.",
+            messages.ERROR,
+        )
+        return
+    registry.promote(version, note="Promoted from the admin.")
+    modeladmin.message_user(request, f"#{version.pk} is now active.", messages.SUCCESS)
+
+
+@admin.action(description="Force-promote (precompute if needed, ignore metrics)")
+def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Activate a version whatever its metrics (refit and precompute as needed)."""
+    version = _one(modeladmin, request, queryset)
+    if version is None:
+        return
+    if version.status in (Status.TRAINING, Status.SKIPPED, Status.PRECOMPUTING):
+        modeladmin.message_user(
+            request, f"#{version.pk} is {version.status}; it cannot be promoted.", messages.ERROR
+        )
+        return
+    try:
+        result = tasks.force_promote.delay(version.pk)
+    except ValueError as exc:  # eager mode raises the task's error here
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Force-promote of #{version.pk}: {_queued(result)}.")
+
+
+@admin.action(description="Roll back to the previous version")
+def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Re-activate the most recently retired version (selection is ignored)."""
+    try:
+        result = tasks.rollback.delay()
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Rollback: {_queued(result)}.")
+
+
+@admin.action(description="Retrain the selected algorithms now")
+def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Run the pipeline for the selected versions' algorithms (all if none)."""
+    names = sorted(set(queryset.values_list("algorithm", flat=True)))
+    try:
+        result = tasks.run_pipeline.delay(algorithms=names or None)
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    modeladmin.message_user(request, f"Retrain of {', '.join(names)}: {_queued(result)}.")

@@ -1,0 +1,441 @@
+"""Precompute what serving reads: per-shopper lists with reasons and related-product lists.
+
+Work is split into chunks (users by row range, products by column range). Each chunk
+loads the version's artifacts from MODEL_DIR (cached per process), computes and
+replaces its rows, so running a chunk twice is harmless. A chord runs the chunks and
+then ``finalize_version``, which activates the version only if every chunk succeeded;
+``fail_version`` is the chord's error callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from shop.models import Product
+
+from . import registry
+from .algorithms import make_algorithm
+from .algorithms.base import Recommender
+from .data import load_dataset, parse_user_key
+from .dataset import KIND_CODES, Dataset
+from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+
+log = logging.getLogger(__name__)
+Status = ModelVersion.Status
+
+RELATED_FILE = "related.pkl"
+BATCH_SIZE = 1000
+SCORE_BATCH = 500  # users scored at once: bounds the dense score matrix's memory
+HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
+TRENDING = "Trending now"
+
+
+@dataclass
+class Context:
+    """Everything a chunk needs, built once per process and version."""
+
+    model: Recommender
+    data: Dataset  # the data the model was fitted on
+    names: list[str]  # product name per column
+    categories: list[str]  # category name per column ("" = unknown)
+    active: np.ndarray  # bool per column: product exists and is active
+    exists: np.ndarray  # bool per column: product row exists
+    popular: np.ndarray  # active column indices, most popular first
+    cosine: sp.csc_matrix  # users x items, columns L2-normalised (item-item similarity)
+
+
+_CONTEXTS: dict[tuple[int, int], Context] = {}
+
+
+def context(version_id: int) -> Context:
+    """The version's model plus catalogue facts, cached per process."""
+    path = registry.model_path(version_id)
+    key = (version_id, path.stat().st_mtime_ns)
+    if key in _CONTEXTS:
+        return _CONTEXTS[key]
+    model = registry.load_artifact(path)
+    data = model.data
+    if data is None:
+        raise RuntimeError(f"artifact of version #{version_id} keeps no training data")
+    products = {
+        pid: (name, cat, active)
+        for pid, name, cat, active in Product.objects.order_by().values_list(
+            "id", "name", "category__name", "active"
+        )
+    }
+    rows = [products.get(int(pid)) for pid in data.item_ids]
+    names = [r[0] if r else "" for r in rows]
+    categories = [r[1] if r else "" for r in rows]
+    exists = np.array([r is not None for r in rows], dtype=bool)
+    active = np.array([bool(r and r[2]) for r in rows], dtype=bool)
+    popularity = np.asarray(data.matrix.sum(axis=0)).ravel()
+    order = np.lexsort((np.arange(len(popularity)), -popularity))
+    norms = np.sqrt(np.asarray(data.matrix.multiply(data.matrix).sum(axis=0)).ravel())
+    cosine = sp.csc_matrix(data.matrix @ sp.diags(1.0 / np.maximum(norms, 1e-12)))
+    ctx = Context(
+        model=model,
+        data=data,
+        names=names,
+        categories=categories,
+        active=active,
+        exists=exists,
+        popular=order[active[order]],
+        cosine=cosine,
+    )
+    _CONTEXTS.clear()  # one version at a time per process is plenty
+    _CONTEXTS[key] = ctx
+    return ctx
+
+
+# ---------------------------------------------------------------- per-shopper lists
+
+
+def _reasons(ctx: Context, data: Dataset, user: int, items: np.ndarray, personal: int) -> list:
+    """One reason per recommended item; the first ``personal`` came from the model."""
+    seq = data.sequence(user)
+    kinds = data.seq_kinds[data.seq_indptr[user] : data.seq_indptr[user + 1]]
+    # Most recent distinct items first, with the strongest kind seen for each.
+    recent, first = np.unique(seq[::-1], return_index=True)
+    order = np.argsort(first)[:HISTORY_FOR_REASONS]
+    history = recent[order]
+    bought = {int(i) for i in seq[kinds == KIND_CODES["purchase"]]}
+    user_categories = {ctx.categories[i] for i in history if ctx.categories[i]}
+    reasons: list[str] = []
+    sims = np.zeros((0, len(items)))
+    if len(history) and personal and ctx.model.name != "popularity":
+        sims = (ctx.cosine[:, history].T @ ctx.cosine[:, items[:personal]]).toarray()
+    for pos, item in enumerate(items):
+        if sims.shape[0] and pos < sims.shape[1] and sims[:, pos].max() > 0:
+            because = int(history[int(np.argmax(sims[:, pos]))])
+            verb = "bought" if because in bought else "viewed"
+            reasons.append(f"Because you {verb} {ctx.names[because]}")
+        elif ctx.categories[item] in user_categories:
+            reasons.append(f"Popular in {ctx.categories[item]}")
+        else:
+            reasons.append(TRENDING)
+    return reasons
+
+
+def user_lists(
+    ctx: Context, users: np.ndarray, data: Dataset | None = None, n: int | None = None
+) -> list[tuple[str, list[int], list[float], list[str]]]:
+    """(shopper key, product ids, scores, reasons) for row indices of ``data``.
+
+    ``data`` defaults to the training data; another Dataset with the same columns
+    folds in fresh histories. Lists skip inactive products and are topped up from
+    popularity (reason "Popular in <category>" or "Trending now").
+    """
+    data = ctx.data if data is None else data
+    n = n or settings.RECOMMENDATIONS["TOP_N"]
+    users = np.asarray(users, dtype=np.int64)
+    if not len(users):
+        return []
+    k = min(data.n_items, 2 * n + 10)  # head-room for inactive products dropped below
+    out = []
+    for start in range(0, len(users), SCORE_BATCH):
+        out.extend(_user_batch(ctx, users[start : start + SCORE_BATCH], data, n, k))
+    return out
+
+
+def _user_batch(ctx: Context, users: np.ndarray, data: Dataset, n: int, k: int) -> list:
+    """user_lists for one batch (dense scores are batch x n_items)."""
+    idx, scores = ctx.model.recommend(users, k, data=data)
+    out = []
+    for row, user in enumerate(users):
+        keep = np.isfinite(scores[row]) & ctx.active[idx[row]]
+        items, item_scores = idx[row][keep][:n], scores[row][keep][:n]
+        personal = len(items)
+        if personal < n:
+            taken = np.union1d(data.matrix[user].indices, items)
+            head = ctx.popular[: n + len(taken)]  # enough even if all taken ones are in it
+            fill = head[~np.isin(head, taken)][: n - personal]
+            items = np.concatenate([items, fill])
+            item_scores = np.concatenate([item_scores, np.zeros(len(fill), dtype=np.float32)])
+        out.append(
+            (
+                str(data.user_keys[user]),
+                [int(i) for i in data.item_ids[items]],
+                [round(float(s), 6) for s in item_scores],
+                _reasons(ctx, data, int(user), items, personal),
+            )
+        )
+    return out
+
+
+def write_user_lists(version_id: int, lists: list) -> int:
+    """Replace the version's rows of these shoppers (idempotent); returns rows written."""
+    parsed = [(parse_user_key(key), ids, sc, rs) for key, ids, sc, rs in lists]
+    user_ids = [uid for (uid, _), *_ in parsed if uid is not None]
+    sessions = [sk for (uid, sk), *_ in parsed if uid is None]
+    existing = set(get_user_model().objects.filter(id__in=user_ids).values_list("id", flat=True))
+    rows = [
+        UserRecommendations(
+            version_id=version_id,
+            user_id=uid,
+            session_key=sk,
+            product_ids=ids,
+            scores=sc,
+            reasons=rs,
+        )
+        for (uid, sk), ids, sc, rs in parsed
+        if uid is None or uid in existing  # accounts deleted since the extract
+    ]
+    with transaction.atomic():
+        mine = UserRecommendations.objects.filter(version_id=version_id)
+        mine.filter(user_id__in=user_ids).delete()
+        mine.filter(user__isnull=True, session_key__in=sessions).delete()
+        UserRecommendations.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)
+
+
+# ---------------------------------------------------------------- related products
+
+
+def fit_related(version_id: int, data: Dataset) -> dict[str, Recommender | None]:
+    """Fit the neighbour models behind related lists on the full data and save them."""
+    helpers: dict[str, Recommender | None] = {}
+    specs = {
+        "content": ("content", {}),
+        RelatedProducts.Kind.BOUGHT_TOGETHER: ("cooccurrence", {"mode": "baskets"}),
+        RelatedProducts.Kind.ALSO_VIEWED: ("cooccurrence", {"mode": "views"}),
+    }
+    for key, (name, params) in specs.items():
+        try:
+            helpers[str(key)] = make_algorithm(name, **params).fit(data)
+        except Exception as exc:  # a missing helper only means fewer related lists
+            log.warning("related lists: %s(%s) unavailable: %r", name, params, exc)
+            helpers[str(key)] = None
+    registry.save_artifact(version_id, RELATED_FILE, helpers)
+    return helpers
+
+
+def _neighbours(model: Recommender | None, items: np.ndarray, k: int):
+    """similar_items of ``model`` or None when it has none."""
+    if model is None:
+        return None
+    try:
+        return model.similar_items(items, k)
+    except NotImplementedError:
+        return None
+
+
+def _merge(parts: list, row: int, ctx: Context, item: int, k: int) -> tuple[list, list]:
+    """Blend neighbour lists, each scaled to its row maximum; active products only."""
+    total: dict[int, float] = {}
+    for idx, sc in parts:
+        good = (idx[row] >= 0) & (sc[row] > 0)
+        cols, vals = idx[row][good], sc[row][good]
+        if not len(cols):
+            continue
+        vals = vals / vals.max()
+        for col, val in zip(cols.tolist(), vals.tolist(), strict=True):
+            if col != item and ctx.active[col]:
+                total[col] = total.get(col, 0.0) + val
+    best = sorted(total.items(), key=lambda cv: (-cv[1], cv[0]))[:k]
+    return [c for c, _ in best], [round(v, 6) for _, v in best]
+
+
+def related_lists(ctx: Context, helpers: dict, items: np.ndarray, k: int | None = None) -> list:
+    """(product id, kind, related ids, scores) for column indices ``items``."""
+    k = k or settings.RECOMMENDATIONS["RELATED_N"]
+    items = np.asarray(items, dtype=np.int64)
+    kinds = {
+        RelatedProducts.Kind.SIMILAR: [
+            p
+            for p in (
+                _neighbours(ctx.model, items, k),
+                _neighbours(helpers.get("content"), items, k),
+            )
+            if p is not None
+        ],
+        RelatedProducts.Kind.BOUGHT_TOGETHER: [
+            p for p in [_neighbours(helpers.get("bought_together"), items, k)] if p is not None
+        ],
+        RelatedProducts.Kind.ALSO_VIEWED: [
+            p for p in [_neighbours(helpers.get("also_viewed"), items, k)] if p is not None
+        ],
+    }
+    out = []
+    for row, item in enumerate(items):
+        if not ctx.exists[item]:
+            continue
+        for kind, parts in kinds.items():
+            cols, scores = _merge(parts, row, ctx, int(item), k)
+            if cols:
+                ids = [int(i) for i in ctx.data.item_ids[cols]]
+                out.append((int(ctx.data.item_ids[item]), str(kind), ids, scores))
+    return out
+
+
+def write_related_lists(version_id: int, product_ids: list[int], lists: list) -> int:
+    """Replace the version's related rows of these products (idempotent)."""
+    rows = [
+        RelatedProducts(
+            version_id=version_id, product_id=pid, kind=kind, product_ids=ids, scores=sc
+        )
+        for pid, kind, ids, sc in lists
+    ]
+    with transaction.atomic():
+        RelatedProducts.objects.filter(version_id=version_id, product_id__in=product_ids).delete()
+        RelatedProducts.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    return len(rows)
+
+
+# ---------------------------------------------------------------- chunks and the chord
+
+
+def chunk_ranges(total: int, size: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges covering 0..total."""
+    size = max(1, int(size))
+    return [(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
+    """Compute and write one chunk: ``part`` "users" (rows) or "items" (columns)."""
+    ctx = context(version_id)
+    span = np.arange(start, stop)
+    if part == "users":
+        return write_user_lists(version_id, user_lists(ctx, span))
+    if part == "items":
+        helpers = registry.load_artifact(registry.version_dir(version_id) / RELATED_FILE)
+        product_ids = [int(i) for i in ctx.data.item_ids[span]]
+        return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
+    raise ValueError(f"unknown chunk part {part!r}")
+
+
+def plan_chunks(version_id: int, data: Dataset) -> list[tuple[int, str, int, int]]:
+    """Arguments of every chunk task of a version."""
+    size = settings.RECOMMENDATIONS["PRECOMPUTE_CHUNK_SIZE"]
+    return [(version_id, "users", a, b) for a, b in chunk_ranges(data.n_users, size)] + [
+        (version_id, "items", a, b) for a, b in chunk_ranges(data.n_items, size)
+    ]
+
+
+def _set_timing(version: ModelVersion, **values: float) -> None:
+    version.timings = {**version.timings, **{k: round(v, 3) for k, v in values.items()}}
+
+
+def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> ModelVersion:
+    """Fit related-list helpers, then run every chunk and activate the version.
+
+    ``sync``: run the chunks here, one after another. Otherwise a Celery chord fans
+    them out (in-process when tasks run eagerly) and activation happens in its
+    callback. On failure the version is marked failed and its rows are deleted.
+    """
+    from . import tasks  # the Celery layer sits on top of this module
+
+    version = ModelVersion.objects.get(pk=version_id)
+    started = time.perf_counter()
+    version.status = Status.PRECOMPUTING
+    if note:
+        version.notes = f"{version.notes}\n{note}".strip()
+    _set_timing(version, precompute_started_at=time.time())
+    version.save(update_fields=["status", "notes", "timings"])
+    try:
+        ctx = context(version_id)
+        fit_related(version_id, ctx.data)
+        chunks = plan_chunks(version_id, ctx.data)
+    except Exception as exc:
+        log.exception("precompute of version #%s could not start", version_id)
+        return fail_version(version_id, f"precompute could not start: {exc!r}")
+    log.info("version #%s: %d precompute chunks", version_id, len(chunks))
+    if sync:
+        try:
+            for args in chunks:
+                precompute_chunk(*args)
+        except Exception as exc:
+            log.exception("precompute chunk of version #%s failed", version_id)
+            return fail_version(version_id, f"precompute chunk failed: {exc!r}")
+        return finalize_version(version_id)
+    from celery import chord
+
+    header = [tasks.precompute_chunk.si(*args) for args in chunks]
+    body = tasks.finalize_version.si(version_id).on_error(tasks.fail_version.si(version_id))
+    try:
+        chord(header)(body)
+    except Exception as exc:  # eager mode raises here instead of calling the errback
+        log.exception("precompute of version #%s failed", version_id)
+        cause = getattr(exc, "exc", None) or exc  # eager retries surface as Retry(exc)
+        return fail_version(version_id, f"precompute failed: {cause!r}")
+    log.debug(
+        "version #%s: chord dispatched after %.1fs", version_id, time.perf_counter() - started
+    )
+    return ModelVersion.objects.get(pk=version_id)
+
+
+def finalize_version(version_id: int) -> ModelVersion:
+    """Activate a version whose chunks all succeeded; retire the previous one."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if version.status != Status.PRECOMPUTING:  # failed meanwhile, or already done
+        return version
+    t0 = time.perf_counter()
+    started = version.timings.pop("precompute_started_at", None)
+    if started is not None:
+        _set_timing(version, precompute=time.time() - started)
+    with transaction.atomic():  # status and timings become visible together
+        version.save(update_fields=["timings"])
+        version = registry.promote(version)
+        _set_timing(version, activate=time.perf_counter() - t0)
+        version.save(update_fields=["timings"])
+    registry.cleanup_retired()
+    return version
+
+
+def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> ModelVersion:
+    """Mark a version failed and delete its rows; the active version keeps serving."""
+    version = ModelVersion.objects.get(pk=version_id)
+    if version.status == Status.ACTIVE:  # never tear down what is being served
+        return version
+    registry.delete_rows(version_id)
+    version.status = Status.FAILED
+    version.timings.pop("precompute_started_at", None)
+    version.notes = f"{version.notes}\n{reason}".strip()
+    version.save(update_fields=["status", "notes", "timings"])
+    log.warning("version #%s failed: %s", version_id, reason)
+    return version
+
+
+# ---------------------------------------------------------------- between retrains
+
+
+def refresh_recent_users(batch: int | None = None) -> int:
+    """Recompute the active lists of shoppers with events since the last refresh.
+
+    Uses the active artifact by fold-in: their histories (with the model's columns)
+    are scored without retraining. Returns the number of shoppers refreshed.
+    """
+    version = registry.active_version()
+    if version is None or not registry.has_artifact(version):
+        return 0
+    cutoff = timezone.now()
+    since = version.refreshed or version.activated or version.created
+    recent = Interaction.objects.filter(
+        kind__in=list(KIND_CODES), created__gte=since, created__lt=cutoff
+    )
+    users = set(recent.exclude(user=None).values_list("user_id", flat=True).distinct())
+    sessions = set(
+        recent.filter(user=None).exclude(session_key="").values_list("session_key", flat=True)
+    )
+    keys = [f"u:{u}" for u in sorted(users)] + [f"s:{s}" for s in sorted(sessions)]
+    ctx = context(version.pk)
+    batch = batch or settings.RECOMMENDATIONS["PRECOMPUTE_CHUNK_SIZE"]
+    done = 0
+    for start in range(0, len(keys), batch):
+        fresh = load_dataset(
+            users=keys[start : start + batch],
+            item_ids=ctx.data.item_ids,
+            features=False,
+        )
+        lists = user_lists(ctx, np.arange(fresh.n_users), data=fresh)
+        done += write_user_lists(version.pk, lists)
+    ModelVersion.objects.filter(pk=version.pk).update(refreshed=cutoff)
+    return done

@@ -1,0 +1,69 @@
+"""Celery tasks: thin wrappers taking ids and plain values, over pipeline/precompute/registry.
+
+Names are referenced by CELERY_BEAT_SCHEDULE (run_pipeline, refresh_recent_users).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import pipeline, precompute, registry
+
+
+@shared_task(name="recommendations.tasks.run_pipeline")
+def run_pipeline(
+    algorithms: list[str] | None = None,
+    params: dict | None = None,
+    k: int = 10,
+    force: bool = False,
+) -> dict:
+    """Train, evaluate, promote and fan out precompute; returns the run's summary."""
+    result = pipeline.run_pipeline(algorithms=algorithms, params=params, k=k, force=force)
+    return {
+        "versions": [v.pk for v in result.versions],
+        "winner": result.winner.pk if result.winner else None,
+        "promoted": result.promoted,
+        "note": result.note,
+    }
+
+
+@shared_task(
+    name="recommendations.tasks.precompute_chunk",
+    autoretry_for=(Exception,),
+    max_retries=2,
+    default_retry_delay=2,
+    retry_backoff=False,
+)
+def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
+    """Write one chunk of a version's lists (idempotent); retried twice on failure."""
+    return precompute.precompute_chunk(version_id, part, start, stop)
+
+
+@shared_task(name="recommendations.tasks.finalize_version")
+def finalize_version(version_id: int) -> int:
+    """Chord callback: activate the version once every chunk has succeeded."""
+    return precompute.finalize_version(version_id).pk
+
+
+@shared_task(name="recommendations.tasks.fail_version")
+def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> int:
+    """Chord error callback: mark the version failed and delete its rows."""
+    return precompute.fail_version(version_id, reason).pk
+
+
+@shared_task(name="recommendations.tasks.refresh_recent_users")
+def refresh_recent_users() -> int:
+    """Fold shoppers' events since the last refresh into the active lists."""
+    return precompute.refresh_recent_users()
+
+
+@shared_task(name="recommendations.tasks.force_promote")
+def force_promote(version_id: int) -> int:
+    """Activate a version regardless of its metrics (admin action)."""
+    return registry.force_promote(version_id).pk
+
+
+@shared_task(name="recommendations.tasks.rollback")
+def rollback() -> int:
+    """Re-activate the previous version (admin action)."""
+    return registry.rollback().pk
