@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from shop.retail_format import RETAIL_COLUMNS, RETAIL_FEE_CODES
+
 from .dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
 
 # Online Retail stock codes that are postage, fees, discounts or manual adjustments.
-RETAIL_FEE_CODES = frozenset(
-    {"POST", "DOT", "M", "m", "D", "C2", "S", "B", "CRUK", "BANK CHARGES", "AMAZONFEE"}
-)
 # Decay that leaves a year of purchases (or a day of views) weighted almost evenly.
 OFFLINE_HALF_LIFE_DAYS = 3650.0
 
@@ -64,15 +63,7 @@ def online_retail_events(path: Path) -> dict[str, np.ndarray]:
     """
     cols = _columns(
         path,
-        [
-            "InvoiceNo",
-            "StockCode",
-            "Description",
-            "Quantity",
-            "InvoiceDate",
-            "UnitPrice",
-            "CustomerID",
-        ],
+        list(RETAIL_COLUMNS),
     )
     invoice = np.char.strip(cols["InvoiceNo"].astype(str))
     code = np.char.strip(cols["StockCode"].astype(str))
@@ -84,7 +75,7 @@ def online_retail_events(path: Path) -> dict[str, np.ndarray]:
         & (customer != "")
         & (quantity > 0)
         & (price > 0)
-        & ~np.isin(code, list(RETAIL_FEE_CODES))
+        & ~np.isin(np.char.upper(code), list(RETAIL_FEE_CODES))
     )
     # CustomerID sometimes comes as "17850.0" in other exports of the same data.
     customer = np.char.replace(customer[keep], ".0", "")

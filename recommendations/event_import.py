@@ -35,28 +35,19 @@ from shop.catalog_import import (
     chunked,
     diginetica_product,
     diginetica_sku,
-    is_retail_fee,
     open_table,
     parse_count,
     retail_product,
     upsert_products,
 )
 from shop.models import Product
+from shop.retail_format import RETAIL_COLUMNS, is_cancellation, is_retail_fee
 
 from .models import Interaction
 
 CSV_COLUMNS = ("user", "sku", "kind", "timestamp")
 CSV_OPTIONAL = ("quantity", "basket")
 CSV_KINDS = ("view", "cart", "purchase")
-RETAIL_COLUMNS = (
-    "InvoiceNo",
-    "StockCode",
-    "Description",
-    "Quantity",
-    "InvoiceDate",
-    "UnitPrice",
-    "CustomerID",
-)
 CHUNK_ROWS = 10_000
 _username_validator = UnicodeUsernameValidator()
 
@@ -152,7 +143,7 @@ def _retail_customer(value: str) -> str:
 def _parse_retail(rows: Rows, report: ImportReport):
     for line, row in rows:
         invoice = row["InvoiceNo"].strip()
-        if invoice.upper().startswith("C"):
+        if is_cancellation(invoice):
             report.skip("cancellation")
             continue
         customer = _retail_customer(row["CustomerID"])

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from .models import Category, Product
+from .retail_format import is_retail_fee
 
 FORMATS = ("csv", "online-retail", "diginetica")
 BATCH_SIZE = 2000
@@ -37,10 +38,6 @@ CSV_OPTIONAL = ("brand", "stock")
 RETAIL_CATALOG_COLUMNS = ("StockCode", "Description", "UnitPrice")
 DIGINETICA_COLUMNS = ("session_id", "user_id", "item_id", "timeframe", "eventdate")
 
-# Online Retail codes that are postage, fees or manual adjustments, not products.
-RETAIL_FEE_CODES = frozenset(
-    {"POST", "M", "D", "DOT", "BANK CHARGES", "C2", "AMAZONFEE", "CRUK", "S", "B", "PADS"}
-)
 RETAIL_DEFAULT_CATEGORY = "Gifts"
 # Keyword -> category for Online Retail descriptions. The last keyword found in a
 # description wins (its head noun usually comes last: "WHITE METAL LANTERN").
@@ -225,11 +222,6 @@ def product_from_csv_row(row: dict[str, str]) -> ProductData:
         brand=values["brand"],
         stock=stock,
     )
-
-
-def is_retail_fee(code: str) -> bool:
-    """True for Online Retail postage/fee/adjustment codes (not products)."""
-    return code.strip().upper() in RETAIL_FEE_CODES
 
 
 def retail_category(description: str) -> str:

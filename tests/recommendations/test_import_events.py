@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from recommendations.models import Interaction
-from shop.catalog_import import RETAIL_FEE_CODES
 from shop.models import Product
+from shop.retail_format import RETAIL_FEE_CODES
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from shop.catalog_import import DEFAULT_STOCK, RETAIL_FEE_CODES, retail_category
+from shop.catalog_import import DEFAULT_STOCK, retail_category
 from shop.models import Category, Product
+from shop.retail_format import RETAIL_FEE_CODES
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
