@@ -9,8 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..dataset import Dataset, ItemFeatures
-from .base import Recommender
-from .cooccurrence import neighbours, popularity_tiebreak, sparse_top_k_rows, user_history
+from .cooccurrence import ItemNeighbourModel, popularity_tiebreak, sparse_top_k_rows
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ def content_similarity(vectors: sp.csr_matrix, k: int, block: int = 2000) -> sp.
     return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 0))
 
 
-class ContentSimilarity(Recommender):
+class ContentSimilarity(ItemNeighbourModel):
     """Items described alike are similar; a shopper's score = history x similarity.
 
     Works for products without any events (their vectors come from the catalogue).
@@ -114,10 +113,3 @@ class ContentSimilarity(Recommender):
         self.data = data
         return self
 
-    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        data = data if data is not None else self.data
-        history = user_history(data, users, self.params["recency"])
-        return np.asarray((history @ self.similarity).toarray(), dtype=np.float32) + self.tiebreak
-
-    def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return neighbours(self.similarity, items, k)

@@ -117,7 +117,23 @@ def cosine_similarity(
     return sparse_top_k_rows(co, k)
 
 
-class ItemCooccurrence(Recommender):
+class ItemNeighbourModel(Recommender):
+    """Scores a shopper by their (recency-weighted) history times a sparse item-item
+    similarity ``self.similarity``, plus ``self.tiebreak``; subclasses build both in fit."""
+
+    similarity: sp.csr_matrix
+    tiebreak: np.ndarray
+
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        data = data if data is not None else self.data
+        history = user_history(data, users, self.params["recency"])
+        return np.asarray((history @ self.similarity).toarray(), dtype=np.float32) + self.tiebreak
+
+    def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return neighbours(self.similarity, items, k)
+
+
+class ItemCooccurrence(ItemNeighbourModel):
     """Item-kNN: similar items from who interacted with both; score = history x S.
 
     ``mode``: "all" events, "views" only (also viewed) or purchase "baskets" (bought
@@ -149,13 +165,6 @@ class ItemCooccurrence(Recommender):
         self.data = data
         return self
 
-    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        data = data if data is not None else self.data
-        history = user_history(data, users, self.params["recency"])
-        return np.asarray((history @ self.similarity).toarray(), dtype=np.float32) + self.tiebreak
-
-    def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return neighbours(self.similarity, items, k)
 
 
 def popularity_tiebreak(data: Dataset, epsilon: float = 1e-6) -> np.ndarray:
