@@ -1,0 +1,145 @@
+"""Pipeline speed and memory at benchmark scale, and how each stage grows with the data.
+
+Seeds demo data at half and full size into fresh PostgreSQL databases, runs the whole
+pipeline (extract, train every candidate, evaluate, precompute, activate) in a child
+process per size, and prints per-stage seconds side by side with their growth ratio,
+plus the full-size total and peak memory as ratios of the budget (10 min, 4 GB).
+
+    .venv/bin/python bench/pipeline_bench.py                 # 1M events, 100k users, 20k products
+    .venv/bin/python bench/pipeline_bench.py --interactions 200000 --users 20000 --products 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET_SECONDS = 600.0
+BUDGET_BYTES = 4 * 1024**3
+
+
+def run(cmd: list[str], env: dict[str, str]) -> str:
+    """Run a command in the project, echoing its stderr, returning stdout."""
+    out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    return out.stdout
+
+
+def fresh_database(url_base: str, name: str) -> str:
+    """Drop and create a database; returns its URL."""
+    import psycopg2
+
+    conn = psycopg2.connect(f"{url_base}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"{url_base}/{name}"
+
+
+def child() -> None:
+    """Run the pipeline once in this process and print its stage timings as JSON."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from recommendations.models import ModelVersion
+    from recommendations.pipeline import run_pipeline
+
+    start = time.perf_counter()
+    result = run_pipeline(sync=True)
+    total = time.perf_counter() - start
+    stages: dict[str, float] = {}
+    for version in ModelVersion.objects.filter(pk__in=[v.pk for v in result.versions]):
+        for stage, seconds in (version.timings or {}).items():
+            if isinstance(seconds, int | float):
+                key = stage if stage in ("extract", "split") else f"{version.algorithm}.{stage}"
+                stages[key] = max(stages.get(key, 0.0), float(seconds))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    winner = result.winner.algorithm if result.winner else None
+    print(json.dumps({"total": total, "peak": peak, "stages": stages, "winner": winner}))
+
+
+def measure(args: argparse.Namespace, scale: float) -> dict:
+    """Seed one size into its own database and run the pipeline on it."""
+    n_events = int(args.interactions * scale)
+    name = f"shop_bench_{n_events}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("CELERY_BROKER_URL", None)  # one process, tasks in-process: stage times are pure
+    env["DATABASE_URL"] = fresh_database(args.postgres, name)
+    env["MODEL_DIR"] = str(ROOT / "var" / "bench-models" / name)
+    py = sys.executable
+    print(f"== {n_events:,} events: migrate + seed", file=sys.stderr, flush=True)
+    run([py, "manage.py", "migrate", "--noinput", "-v0"], env)
+    t0 = time.perf_counter()
+    run(
+        [
+            py,
+            "manage.py",
+            "seed_demo",
+            "--seed",
+            "7",
+            "--products",
+            str(int(args.products * scale)),
+            "--users",
+            str(int(args.users * scale)),
+            "--interactions",
+            str(n_events),
+        ],
+        env,
+    )
+    seed_seconds = time.perf_counter() - t0
+    print(f"== {n_events:,} events: pipeline", file=sys.stderr, flush=True)
+    report = json.loads(run([py, __file__, "--child"], env).strip().splitlines()[-1])
+    report["seed"] = seed_seconds
+    report["events"] = n_events
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--interactions", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
+    args = parser.parse_args()
+    if args.child:
+        child()
+        return
+
+    half, full = measure(args, 0.5), measure(args, 1.0)
+    stages = sorted(set(half["stages"]) | set(full["stages"]))
+    print(f"\nPipeline at {half['events']:,} and {full['events']:,} events (2 cores)")
+    print(f"{'stage':32} {'half (s)':>10} {'full (s)':>10} {'growth':>8}")
+    for stage in stages:
+        a, b = half["stages"].get(stage, 0.0), full["stages"].get(stage, 0.0)
+        growth = f"{b / a:.2f}x" if a > 0.01 else "-"
+        print(f"{stage:32} {a:10.1f} {b:10.1f} {growth:>8}")
+    print(
+        f"{'whole pipeline':32} {half['total']:10.1f} {full['total']:10.1f} "
+        f"{full['total'] / half['total']:7.2f}x"
+    )
+    print(
+        f"{'peak memory (GB)':32} {half['peak'] / 1e9:10.2f} {full['peak'] / 1e9:10.2f} "
+        f"{full['peak'] / half['peak']:7.2f}x"
+    )
+    print(f"{'seed_demo (not in budget)':32} {half['seed']:10.1f} {full['seed']:10.1f}")
+    print(
+        f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
+        f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
+    )
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"half": half, "full": full}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
