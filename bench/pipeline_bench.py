@@ -23,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 600.0
 BUDGET_BYTES = 4 * 1024**3
+CLEAR_VERSIONS = (
+    "from recommendations.models import ModelVersion; ModelVersion.objects.all().delete()"
+)
 
 
 def run(cmd: list[str], env: dict[str, str]) -> str:
@@ -46,6 +49,7 @@ def fresh_database(url_base: str, name: str) -> str:
 
 def child() -> None:
     """Run the pipeline once in this process and print its stage timings as JSON."""
+    sys.path.insert(0, str(ROOT))  # run as a script: bench/ is first on the path, not the root
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -73,9 +77,14 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     name = f"shop_bench_{n_events}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("CELERY_BROKER_URL", None)  # one process, tasks in-process: stage times are pure
-    env["DATABASE_URL"] = fresh_database(args.postgres, name)
     env["MODEL_DIR"] = str(ROOT / "var" / "bench-models" / name)
     py = sys.executable
+    seed_seconds = 0.0
+    if args.reuse:  # keep the seeded data; only earlier pipeline runs are cleared
+        env["DATABASE_URL"] = f"{args.postgres}/{name}"
+        run([py, "manage.py", "shell", "-c", CLEAR_VERSIONS], env)
+        return {**pipeline(env), "seed": seed_seconds, "events": n_events}
+    env["DATABASE_URL"] = fresh_database(args.postgres, name)
     print(f"== {n_events:,} events: migrate + seed", file=sys.stderr, flush=True)
     run([py, "manage.py", "migrate", "--noinput", "-v0"], env)
     t0 = time.perf_counter()
@@ -96,11 +105,14 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
         env,
     )
     seed_seconds = time.perf_counter() - t0
-    print(f"== {n_events:,} events: pipeline", file=sys.stderr, flush=True)
-    report = json.loads(run([py, __file__, "--child"], env).strip().splitlines()[-1])
-    report["seed"] = seed_seconds
-    report["events"] = n_events
-    return report
+    return {**pipeline(env), "seed": seed_seconds, "events": n_events}
+
+
+def pipeline(env: dict[str, str]) -> dict:
+    """Run the pipeline in a child process (its own peak memory) and read its report."""
+    print(f"== pipeline on {env['DATABASE_URL']}", file=sys.stderr, flush=True)
+    out = run([sys.executable, __file__, "--child"], env)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -110,6 +122,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--reuse", action="store_true", help="reuse databases seeded before")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
     args = parser.parse_args()
     if args.child:
