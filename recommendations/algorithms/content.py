@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..dataset import Dataset, ItemFeatures
-from .cooccurrence import ItemNeighbourModel, popularity_tiebreak, sparse_top_k_rows
+from .cooccurrence import ItemNeighbourModel, popularity_tiebreak
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +70,35 @@ def tfidf_matrix(features: ItemFeatures, max_df: float = 0.5) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ counts, dtype=np.float32)
 
 
-def content_similarity(vectors: sp.csr_matrix, k: int, block: int = 2000) -> sp.csr_matrix:
-    """Cosine top-k neighbours of every row, computed in row blocks to bound memory."""
+def content_similarity(vectors: sp.csr_matrix, k: int, block: int = 1000) -> sp.csr_matrix:
+    """Cosine top-k neighbours of every row, computed in row blocks to bound memory.
+
+    Text similarity is nearly dense (shared words link most items), so each block is
+    densified and cut with argpartition: sorting its sparse entries is ~10x slower."""
     n = vectors.shape[0]
     parts = []
     transposed = vectors.T.tocsc()
     for start in range(0, n, block):
-        sims = (vectors[start : start + block] @ transposed).tocsr()
-        rows = np.repeat(np.arange(sims.shape[0]), np.diff(sims.indptr)) + start
-        sims.data[sims.indices == rows] = 0.0  # an item is not its own neighbour
-        parts.append(sparse_top_k_rows(sims, k))
+        sims = (vectors[start : start + block] @ transposed).toarray()
+        np.fill_diagonal(sims[:, start : start + block], 0.0)  # not its own neighbour
+        parts.append(dense_top_k_rows(sims, k))
         if n > block:
             log.info("content: %d/%d items", min(start + block, n), n)
     return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 0))
+
+
+def dense_top_k_rows(sims: np.ndarray, k: int) -> sp.csr_matrix:
+    """The k largest positive entries of each row of a dense block, as sparse rows."""
+    k = min(k, sims.shape[1])
+    if k == 0:
+        return sp.csr_matrix(sims.shape, dtype=np.float32)
+    idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    val = np.take_along_axis(sims, idx, axis=1)
+    keep = val > 0
+    rows = np.broadcast_to(np.arange(len(sims))[:, None], idx.shape)
+    out = sp.csr_matrix((val[keep], (rows[keep], idx[keep])), shape=sims.shape, dtype=np.float32)
+    out.sort_indices()
+    return out
 
 
 class ContentSimilarity(ItemNeighbourModel):
@@ -112,4 +128,3 @@ class ContentSimilarity(ItemNeighbourModel):
         )
         self.data = data
         return self
-
