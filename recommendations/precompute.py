@@ -25,6 +25,7 @@ from shop.models import Product
 from . import registry
 from .algorithms import make_algorithm
 from .algorithms.base import Recommender
+from .algorithms.cooccurrence import binary_matrix, cosine_similarity
 from .data import load_dataset, parse_user_key
 from .dataset import KIND_CODES, Dataset
 from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
@@ -36,6 +37,7 @@ RELATED_FILE = "related.pkl"
 BATCH_SIZE = 1000
 SCORE_BATCH = 500  # users scored at once: bounds the dense score matrix's memory
 HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
+REASON_NEIGHBOURS = 200  # "Because you viewed X" only when X is among the item's top 200
 TRENDING = "Trending now"
 
 
@@ -50,7 +52,7 @@ class Context:
     active: np.ndarray  # bool per column: product exists and is active
     exists: np.ndarray  # bool per column: product row exists
     popular: np.ndarray  # active column indices, most popular first
-    cosine: sp.csc_matrix  # users x items, columns L2-normalised (item-item similarity)
+    similar: sp.csr_matrix  # items x items, each item's top cosine neighbours (for reasons)
 
 
 _CONTEXTS: dict[tuple[int, int], Context] = {}
@@ -79,8 +81,9 @@ def context(version_id: int) -> Context:
     active = np.array([bool(r and r[2]) for r in rows], dtype=bool)
     popularity = np.asarray(data.matrix.sum(axis=0)).ravel()
     order = np.lexsort((np.arange(len(popularity)), -popularity))
-    norms = np.sqrt(np.asarray(data.matrix.multiply(data.matrix).sum(axis=0)).ravel())
-    cosine = sp.csc_matrix(data.matrix @ sp.diags(1.0 / np.maximum(norms, 1e-12)))
+    # A sparse neighbour table sliced by rows per shopper: far cheaper than slicing
+    # the users x items matrix by columns for every shopper.
+    similar = cosine_similarity(binary_matrix(data), REASON_NEIGHBOURS)
     ctx = Context(
         model=model,
         data=data,
@@ -89,7 +92,7 @@ def context(version_id: int) -> Context:
         active=active,
         exists=exists,
         popular=order[active[order]],
-        cosine=cosine,
+        similar=similar,
     )
     _CONTEXTS.clear()  # one version at a time per process is plenty
     _CONTEXTS[key] = ctx
@@ -112,7 +115,7 @@ def _reasons(ctx: Context, data: Dataset, user: int, items: np.ndarray, personal
     reasons: list[str] = []
     sims = np.zeros((0, len(items)))
     if len(history) and personal and ctx.model.name != "popularity":
-        sims = (ctx.cosine[:, history].T @ ctx.cosine[:, items[:personal]]).toarray()
+        sims = ctx.similar[history][:, items[:personal]].toarray()
     for pos, item in enumerate(items):
         if sims.shape[0] and pos < sims.shape[1] and sims[:, pos].max() > 0:
             because = int(history[int(np.argmax(sims[:, pos]))])
