@@ -82,4 +82,6 @@ class Command(BaseCommand):
         # next and should show recommendations straight away.
         takes_sync = "sync" in inspect.signature(run_pipeline).parameters
         result = run_pipeline(sync=True) if takes_sync else run_pipeline()
-        self.stdout.write(f"Training finished: {result}")
+        winner = getattr(result, "winner", None)
+        summary = f"{winner.algorithm} #{winner.pk} is {winner.status}" if winner else "none active"
+        self.stdout.write(f"Training finished: {summary}. {getattr(result, 'note', '')}".strip())
