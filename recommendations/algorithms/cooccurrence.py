@@ -166,7 +166,6 @@ class ItemCooccurrence(ItemNeighbourModel):
         return self
 
 
-
 def popularity_tiebreak(data: Dataset, epsilon: float = 1e-6) -> np.ndarray:
     """A tiny per-item score (epsilon x share of shoppers) so ties go to popular items."""
     counts = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float32)
