@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from ..dataset import Dataset
 from .base import Recommender
-from .cooccurrence import sparse_top_k_rows
+from .cooccurrence import neighbours
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +82,4 @@ class Hybrid(Recommender):
                 shape=(len(items), n),
             )
             blended = blended + part
-        top = sparse_top_k_rows(blended, k)
-        out_idx = np.full((len(items), k), -1, dtype=np.int64)
-        out_val = np.zeros((len(items), k), dtype=np.float32)
-        counts = np.diff(top.indptr)
-        rows = np.repeat(np.arange(len(items)), counts)
-        order = np.lexsort((top.indices, -top.data, rows))
-        rank = np.arange(len(order)) - np.repeat(top.indptr[:-1], counts)
-        out_idx[rows[order], rank] = top.indices[order]
-        out_val[rows[order], rank] = top.data[order]
-        return out_idx, out_val
+        return neighbours(blended.tocsr(), np.arange(len(items)), k)
