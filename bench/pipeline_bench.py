@@ -55,7 +55,7 @@ def child() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from recommendations.models import ModelVersion
-    from recommendations.pipeline import run_pipeline
+    from recommendations.training.pipeline import run_pipeline
 
     start = time.perf_counter()
     result = run_pipeline(sync=True)

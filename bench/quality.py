@@ -22,11 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recommendations.algorithms import make_algorithm  # noqa: E402
-from recommendations.algorithms.base import Recommender  # noqa: E402
-from recommendations.dataset import Dataset  # noqa: E402
-from recommendations.datasets import load_diginetica, load_online_retail  # noqa: E402
-from recommendations.evaluation import evaluate, split_leave_last_out  # noqa: E402
+from recommendations.training.algorithms import make_algorithm  # noqa: E402
+from recommendations.training.algorithms.base import Recommender  # noqa: E402
+from recommendations.training.dataset import Dataset  # noqa: E402
+from recommendations.training.evaluation import evaluate, split_leave_last_out  # noqa: E402
+from recommendations.training.public_datasets import load_diginetica, load_online_retail  # noqa: E402
 
 K = 10
 # README reference rows: (model, HR@10, NDCG@10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -16,13 +15,9 @@ from shop.models import Product
 
 from . import admin_actions
 from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+from .registry import primary_metric
 
 EMPTY = "—"
-
-
-def primary_metric() -> str:
-    """The metric that decides promotion (settings.RECOMMENDATIONS["PRIMARY_METRIC"])."""
-    return settings.RECOMMENDATIONS.get("PRIMARY_METRIC", "ndcg@10")
 
 
 def _cell(value: Any, digits: int = 4) -> Any:

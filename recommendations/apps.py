@@ -6,4 +6,7 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the shop's signals)
+        from . import (
+            receivers,  # noqa: F401  (connects the shop's signals)
+            tasks,  # noqa: F401  (registers the tasks the chord names, also eagerly)
+        )

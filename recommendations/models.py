@@ -1,5 +1,7 @@
 """Behaviour log, model registry and precomputed lists."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -94,6 +96,18 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} #{self.pk} ({self.status})"
+
+    # The one place a version's status and notes change (pipeline, precompute, registry).
+    def add_note(self, text: str) -> None:
+        """Append a line to the notes (saved by the caller)."""
+        if text:
+            self.notes = f"{self.notes}\n{text}".strip()
+
+    def move_to(self, status: str, note: str = "", *, fields: Iterable[str] = ()) -> None:
+        """Set the status, append ``note`` and save them together with ``fields``."""
+        self.status = status
+        self.add_note(note)
+        self.save(update_fields=["status", "notes", *fields])
 
 
 class UserRecommendations(models.Model):

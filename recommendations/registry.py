@@ -1,7 +1,8 @@
-"""Model registry: where artifacts live, which version serves, and how that changes.
+"""Model registry, the bottom of the stack: artifacts, the active version, promote, cleanup.
 
 Serving reads only the *active* version's rows, so swapping versions is one small
 transaction (old active -> retired, new -> active) and nothing half-written is visible.
+Imports only models: promotion that refits or precomputes lives in training.promotion.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ def delete_rows(version_id: int) -> None:
     RelatedProducts.objects.filter(version_id=version_id).delete()
 
 
+def primary_metric(k: int | None = None) -> str:
+    """The metric that decides promotion (RECS_PRIMARY_METRIC), optionally at cut-off ``k``."""
+    name = settings.RECOMMENDATIONS["PRIMARY_METRIC"]
+    if k is None or "@" not in name:
+        return name
+    return f"{name.split('@')[0]}@{k}"
+
+
 def active_version() -> ModelVersion | None:
     """The version whose lists are served, or None (serving falls back to popularity)."""
     return ModelVersion.objects.filter(status=Status.ACTIVE).first()
@@ -101,50 +110,11 @@ def promote(version: ModelVersion, note: str = "") -> ModelVersion:
             return locked
         # Retire first: the one-active constraint is checked per statement.
         ModelVersion.objects.filter(status=Status.ACTIVE).update(status=Status.RETIRED)
-        locked.status = Status.ACTIVE
         locked.activated = timezone.now()
         locked.refreshed = None
-        if note:
-            locked.notes = f"{locked.notes}\n{note}".strip()
-        locked.save(update_fields=["status", "activated", "refreshed", "notes"])
+        locked.move_to(Status.ACTIVE, note, fields=["activated", "refreshed"])
     log.info("activated %s", locked)
     return locked
-
-
-def force_promote(version_id: int, *, sync: bool = False) -> ModelVersion:
-    """Activate a version whatever its metrics: reuse its lists or precompute them.
-
-    A version without an artifact (a candidate that lost) is first refitted on the
-    current event log. Activation happens when its lists are complete.
-    """
-    from . import pipeline, precompute
-
-    version = ModelVersion.objects.filter(pk=version_id).first()
-    if version is None:
-        raise ValueError(f"no model version #{version_id}")
-    if version.status == Status.ACTIVE:
-        return version
-    if version.status in (Status.TRAINING, Status.SKIPPED, Status.PRECOMPUTING):
-        raise ValueError(f"version #{version_id} is {version.status}; it cannot be promoted")
-    if version.status == Status.RETIRED and has_rows(version):
-        return promote(version, note="Force-promoted (re-activated its lists).")
-    if not has_artifact(version):
-        pipeline.refit_for_serving(version)
-    return precompute.start_precompute(version.pk, sync=sync, note="Force-promoted.")
-
-
-def rollback(*, sync: bool = False) -> ModelVersion:
-    """Re-activate the most recently retired version (precomputing it again if needed)."""
-    from . import precompute
-
-    retired = ModelVersion.objects.filter(status=Status.RETIRED).order_by("-activated", "-pk")
-    for version in retired:
-        if has_rows(version):
-            return promote(version, note="Rolled back to this version.")
-    for version in retired:
-        if has_artifact(version):
-            return precompute.start_precompute(version.pk, sync=sync, note="Rolled back.")
-    raise ValueError("there is no retired version to roll back to")
 
 
 def cleanup_retired(keep: int = 2) -> list[int]:

@@ -1,13 +1,13 @@
-"""Celery tasks: thin wrappers taking ids and plain values, over pipeline/precompute/registry.
+"""Celery tasks: thin wrappers taking ids and plain values.
 
-Names are referenced by CELERY_BEAT_SCHEDULE (run_pipeline, refresh_recent_users).
+Each body imports training code when it runs, so loading this module (the web
+process does, through the admin's actions) loads only Celery. Names are referenced
+by CELERY_BEAT_SCHEDULE and by the precompute chord (training.precompute.TASKS).
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-
-from . import pipeline, precompute, registry
 
 
 @shared_task(name="recommendations.tasks.run_pipeline")
@@ -18,6 +18,8 @@ def run_pipeline(
     force: bool = False,
 ) -> dict:
     """Train, evaluate, promote and fan out precompute; returns the run's summary."""
+    from .training import pipeline
+
     result = pipeline.run_pipeline(algorithms=algorithms, params=params, k=k, force=force)
     return {
         "versions": [v.pk for v in result.versions],
@@ -36,34 +38,46 @@ def run_pipeline(
 )
 def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
     """Write one chunk of a version's lists (idempotent); retried twice on failure."""
+    from .training import precompute
+
     return precompute.precompute_chunk(version_id, part, start, stop)
 
 
 @shared_task(name="recommendations.tasks.finalize_version")
 def finalize_version(version_id: int) -> int:
     """Chord callback: activate the version once every chunk has succeeded."""
+    from .training import precompute
+
     return precompute.finalize_version(version_id).pk
 
 
 @shared_task(name="recommendations.tasks.fail_version")
 def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> int:
     """Chord error callback: mark the version failed and delete its rows."""
+    from .training import precompute
+
     return precompute.fail_version(version_id, reason).pk
 
 
 @shared_task(name="recommendations.tasks.refresh_recent_users")
 def refresh_recent_users() -> int:
     """Fold shoppers' events since the last refresh into the active lists."""
+    from .training import precompute
+
     return precompute.refresh_recent_users()
 
 
 @shared_task(name="recommendations.tasks.force_promote")
 def force_promote(version_id: int) -> int:
     """Activate a version regardless of its metrics (admin action)."""
-    return registry.force_promote(version_id).pk
+    from .training import promotion
+
+    return promotion.force_promote(version_id).pk
 
 
 @shared_task(name="recommendations.tasks.rollback")
 def rollback() -> int:
     """Re-activate the previous version (admin action)."""
-    return registry.rollback().pk
+    from .training import promotion
+
+    return promotion.rollback().pk

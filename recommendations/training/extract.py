@@ -17,8 +17,8 @@ from django.db.models.functions import Coalesce
 
 from shop.models import Category, Product
 
+from ..models import Interaction
 from .dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
-from .models import Interaction
 
 CHUNK_SIZE = 50_000
 # Only these kinds are training signal; impressions and clicks measure widgets.

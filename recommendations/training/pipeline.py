@@ -28,12 +28,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from . import precompute, registry
+from .. import registry
+from ..models import ModelVersion
+from . import precompute
 from .algorithms import ALGORITHMS, make_algorithm
 from .algorithms.base import Recommender
-from .data import load_dataset
 from .dataset import Dataset
-from .models import ModelVersion
+from .extract import load_dataset
 
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -81,12 +82,6 @@ def check_algorithms(names: list[str] | None) -> list[str]:
         choices = ", ".join(sorted(ALGORITHMS))
         raise ValueError(f"unknown algorithm(s) {', '.join(unknown)}; choose from {choices}")
     return names
-
-
-def primary_metric(k: int = 10) -> str:
-    """The metric that decides promotion, at cut-off ``k``."""
-    name = settings.RECOMMENDATIONS["PRIMARY_METRIC"]
-    return f"{name.split('@')[0]}@{k}" if "@" in name else name
 
 
 def too_small(data: Dataset) -> str:
@@ -168,10 +163,6 @@ def _update(versions: list[ModelVersion], **fields: Any) -> None:
         version.save(update_fields=list(fields))
 
 
-def _note(version: ModelVersion, text: str) -> None:
-    version.notes = f"{version.notes}\n{text}".strip()
-
-
 def _champion_metric(
     champion: ModelVersion, results: list[CandidateResult], split, k: int, metric: str
 ) -> tuple[float | None, str]:
@@ -207,7 +198,7 @@ def run_pipeline(
         raise ValueError(f"parameters given for algorithms not trained: {sorted(stray)}")
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
-    metric = primary_metric(k)
+    metric = registry.primary_metric(k)
     versions = [
         ModelVersion.objects.create(
             algorithm=n, parameters=params.get(n, {}), status=Status.TRAINING
@@ -218,9 +209,7 @@ def run_pipeline(
 
     def skip(reason: str) -> PipelineResult:
         for v in versions:
-            _note(v, f"{reason} {FALLBACK_NOTE}")
-            v.status = Status.SKIPPED
-            v.save(update_fields=["status", "notes"])
+            v.move_to(Status.SKIPPED, f"{reason} {FALLBACK_NOTE}")
         result.note = f"{reason} {FALLBACK_NOTE}"
         log.warning("pipeline skipped: %s", reason)
         return result
@@ -231,9 +220,7 @@ def run_pipeline(
     except Exception as exc:
         log.exception("extract failed")
         for v in versions:
-            _note(v, f"Extract failed: {exc!r}")
-            v.status = Status.FAILED
-            v.save(update_fields=["status", "notes"])
+            v.move_to(Status.FAILED, f"Extract failed: {exc!r}")
         result.note = f"Extract failed. {FALLBACK_NOTE}"
         return result
     t1 = time.perf_counter()
@@ -257,11 +244,10 @@ def run_pipeline(
         version.timings = {**shared, **r.timings}
         version.metrics = {**r.metrics, "protocol": protocol}
         if r.error or r.metrics.get(metric) is None:
-            version.status = Status.FAILED
-            _note(version, r.error or f"Evaluation reported no {metric}.")
+            note = r.error or f"Evaluation reported no {metric}."
+            version.move_to(Status.FAILED, note, fields=["timings", "metrics"])
         else:
-            version.status = Status.EVALUATED
-        version.save(update_fields=["timings", "metrics", "status", "notes"])
+            version.move_to(Status.EVALUATED, fields=["timings", "metrics"])
         r.model = None  # free memory; the winner is refitted on the full log
 
     ok = [(v, r) for v, r in zip(versions, results, strict=True) if v.status == Status.EVALUATED]
@@ -280,8 +266,7 @@ def run_pipeline(
     winner, best = ok[0]
     result.winner = winner
     for v, r in ok[1:]:
-        _note(
-            v,
+        v.add_note(
             f"Not the best candidate: {metric} {r.metrics[metric]:.4f} < "
             f"{best.metrics[metric]:.4f} ({winner.algorithm} #{winner.pk}).",
         )
@@ -306,7 +291,7 @@ def run_pipeline(
                 f"beat active #{champion.pk} ({champion.algorithm}): {metric} "
                 f"{best.metrics[metric]:.4f} > {shown} ({how})"
             )
-    _note(winner, f"Best candidate; {'promoted' if promote else 'not promoted'}: {why}.")
+    winner.add_note(f"Best candidate; {'promoted' if promote else 'not promoted'}: {why}.")
     winner.save(update_fields=["notes"])
     result.note = why
     if not promote:

@@ -22,13 +22,13 @@ from django.utils import timezone
 
 from shop.models import Product
 
-from . import registry
+from .. import registry
+from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from .algorithms import make_algorithm
 from .algorithms.base import Recommender
 from .algorithms.cooccurrence import binary_matrix, cosine_similarity
-from .data import load_dataset, parse_user_key
 from .dataset import KIND_CODES, Dataset
-from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+from .extract import load_dataset, parse_user_key
 
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -39,6 +39,7 @@ SCORE_BATCH = 500  # users scored at once: bounds the dense score matrix's memor
 HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
 REASON_NEIGHBOURS = 200  # "Because you viewed X" only when X is among the item's top 200
 TRENDING = "Trending now"
+TASKS = "recommendations.tasks"  # where the chunk, finalize and fail tasks are registered
 
 
 @dataclass
@@ -334,15 +335,10 @@ def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> 
     them out (in-process when tasks run eagerly) and activation happens in its
     callback. On failure the version is marked failed and its rows are deleted.
     """
-    from . import tasks  # the Celery layer sits on top of this module
-
     version = ModelVersion.objects.get(pk=version_id)
     started = time.perf_counter()
-    version.status = Status.PRECOMPUTING
-    if note:
-        version.notes = f"{version.notes}\n{note}".strip()
     _set_timing(version, precompute_started_at=time.time())
-    version.save(update_fields=["status", "notes", "timings"])
+    version.move_to(Status.PRECOMPUTING, note, fields=["timings"])
     try:
         ctx = context(version_id)
         fit_related(version_id, ctx.data)
@@ -359,10 +355,12 @@ def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> 
             log.exception("precompute chunk of version #%s failed", version_id)
             return fail_version(version_id, f"precompute chunk failed: {exc!r}")
         return finalize_version(version_id)
-    from celery import chord
+    from celery import chord, signature
 
-    header = [tasks.precompute_chunk.si(*args) for args in chunks]
-    body = tasks.finalize_version.si(version_id).on_error(tasks.fail_version.si(version_id))
+    # By task name: the Celery layer (tasks.py) sits on top of this module.
+    header = [signature(f"{TASKS}.precompute_chunk", args=args, immutable=True) for args in chunks]
+    body = signature(f"{TASKS}.finalize_version", args=(version_id,), immutable=True)
+    body = body.on_error(signature(f"{TASKS}.fail_version", args=(version_id,), immutable=True))
     try:
         chord(header)(body)
     except Exception as exc:  # eager mode raises here instead of calling the errback
@@ -399,10 +397,8 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
     if version.status == Status.ACTIVE:  # never tear down what is being served
         return version
     registry.delete_rows(version_id)
-    version.status = Status.FAILED
     version.timings.pop("precompute_started_at", None)
-    version.notes = f"{version.notes}\n{reason}".strip()
-    version.save(update_fields=["status", "notes", "timings"])
+    version.move_to(Status.FAILED, reason, fields=["timings"])
     log.warning("version #%s failed: %s", version_id, reason)
     return version
 

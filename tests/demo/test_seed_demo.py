@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
-import types
 from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -17,11 +15,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count
 
-from recommendations.demo import DEMO_SHOPPER_PASSWORD, DemoOptions, anchor_now, generate, store
-from recommendations.demo.behaviour import PURCHASE
-from recommendations.demo.store import SOURCE, demo_users
-from recommendations.management.commands import seed_demo as seed_demo_command
-from recommendations.management.commands.setup_demo import ADMIN_PASSWORD, ADMIN_USERNAME
+from demo.generator import DEMO_SHOPPER_PASSWORD, DemoOptions, anchor_now, generate, store
+from demo.generator.behaviour import PURCHASE
+from demo.generator.store import SOURCE, demo_users
+from demo.management.commands import seed_demo as seed_demo_command
+from demo.management.commands.setup_demo import ADMIN_PASSWORD, ADMIN_USERNAME
 from recommendations.models import Interaction, ModelVersion
 from shop.models import Category, Order, OrderLine, Product
 
@@ -221,18 +219,9 @@ def test_default_sizes_meet_the_floors():
 
 
 @pytest.fixture
-def fake_pipeline(monkeypatch):
-    """A stand-in recommendations.pipeline that activates a version, recording calls."""
-    calls = []
-
-    def run_pipeline(sync: bool = False):
-        calls.append(sync)
-        return ModelVersion.objects.create(algorithm="popularity", status="active")
-
-    module = types.ModuleType("recommendations.pipeline")
-    module.run_pipeline = run_pipeline
-    monkeypatch.setitem(sys.modules, "recommendations.pipeline", module)
-    return calls
+def popularity_only(settings):
+    """The real pipeline, training only the cheapest algorithm."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "ALGORITHMS": ["popularity"]}
 
 
 def setup_demo(*args: str) -> str:
@@ -241,15 +230,15 @@ def setup_demo(*args: str) -> str:
     return out.getvalue()
 
 
-def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(monkeypatch, fake_pipeline):
+def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(monkeypatch, popularity_only):
     monkeypatch.setattr(seed_demo_command, "DEFAULTS", DemoOptions(**SMALL))
     first = setup_demo()
     assert "seeding demo data" in first
     assert Product.objects.count() == 60 and Interaction.objects.count() == 2000
     admin = get_user_model().objects.get(username=ADMIN_USERNAME)
     assert admin.is_staff and admin.is_superuser and admin.check_password(ADMIN_PASSWORD)
-    assert fake_pipeline == [True]
-    assert ModelVersion.objects.filter(status="active").count() == 1
+    active = ModelVersion.objects.get(status="active")
+    assert active.algorithm == "popularity" and active.user_lists.exists()
 
     snapshot = (
         admin.password,
@@ -259,8 +248,7 @@ def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(monkeypatc
     )
     second = setup_demo()
     admin.refresh_from_db()
-    assert "not seeding" in second and "up to date" in second and "not training" in second
-    assert fake_pipeline == [True]  # not trained again
+    assert "not seeding" in second and "left unchanged" in second and "not training" in second
     assert snapshot == (
         admin.password,
         list(Product.objects.order_by("pk").values_list("pk", "name")),
@@ -269,15 +257,15 @@ def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(monkeypatc
     )
 
 
-def test_setup_demo_repairs_admin_and_skips_missing_pipeline(monkeypatch):
+def test_setup_demo_never_changes_an_existing_accounts_password():
     seed()
-    get_user_model().objects.create_user(ADMIN_USERNAME, "a@example.com", "wrong-password-1")
-    monkeypatch.setitem(sys.modules, "recommendations.pipeline", None)
-    output = setup_demo()
+    existing = get_user_model().objects.create_user(ADMIN_USERNAME, "a@example.com", "own-pass-1")
+    output = setup_demo("--skip-training")
     admin = get_user_model().objects.get(username=ADMIN_USERNAME)
-    assert admin.is_staff and admin.is_superuser and admin.check_password(ADMIN_PASSWORD)
-    assert "pipeline not available, skipping training" in output
-    assert Product.objects.count() == 60
+    assert admin.password == existing.password and admin.check_password("own-pass-1")
+    assert not admin.check_password(ADMIN_PASSWORD)
+    assert not admin.is_staff  # no privileges granted to an account it did not create
+    assert "left unchanged" in output
 
 
 def test_demo_shoppers_can_log_in(client):

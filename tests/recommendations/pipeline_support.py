@@ -9,9 +9,9 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
-from recommendations.algorithms.popularity import Popularity
-from recommendations.dataset import Dataset
 from recommendations.models import Interaction
+from recommendations.training.algorithms.popularity import Popularity
+from recommendations.training.dataset import Dataset
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 FAILING = "tests.recommendations.pipeline_support:FailingPopularity"

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import pytest
 
-from recommendations.algorithms import make_algorithm
-from recommendations.algorithms.content import tfidf_matrix
-from recommendations.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
+from recommendations.training.algorithms import make_algorithm
+from recommendations.training.algorithms.content import tfidf_matrix
+from recommendations.training.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
 
 VIEW, PURCHASE = KIND_CODES["view"], KIND_CODES["purchase"]
 CLASSICAL = ["popularity", "cooccurrence", "content", "ease", "transitions", "hybrid"]

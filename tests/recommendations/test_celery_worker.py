@@ -18,9 +18,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from config.celery import app as celery_app
-from recommendations import pipeline, registry, tasks
-from recommendations.algorithms import ALGORITHMS
+from recommendations import registry, tasks
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
+from recommendations.training import pipeline
+from recommendations.training.algorithms import ALGORITHMS
 from tests.recommendations.pipeline_support import FAILING, seed_log
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]

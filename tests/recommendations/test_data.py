@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from recommendations.data import load_dataset, parse_user_key, split_user_keys, user_key
-from recommendations.dataset import KIND_CODES
 from recommendations.models import Interaction
+from recommendations.training.dataset import KIND_CODES
+from recommendations.training.extract import load_dataset, parse_user_key, split_user_keys, user_key
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_user_keys_round_trip():
 
 def test_bulk_rows_are_read_in_chunks(monkeypatch):
     """Chunked streaming gives the same result as one chunk."""
-    from recommendations import data as data_module
+    from recommendations.training import extract as data_module
 
     products = [ProductFactory() for _ in range(3)]
     users = [UserFactory() for _ in range(5)]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommendations.algorithms.base import Recommender
-from recommendations.algorithms.popularity import Popularity
-from recommendations.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
-from recommendations.evaluation import (
+from recommendations.training.algorithms.base import Recommender
+from recommendations.training.algorithms.popularity import Popularity
+from recommendations.training.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
+from recommendations.training.evaluation import (
     evaluate,
     infer_half_life_days,
     list_metrics,

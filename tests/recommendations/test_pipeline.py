@@ -5,14 +5,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recommendations import pipeline, precompute, registry
-from recommendations.algorithms import ALGORITHMS
+from recommendations import registry
 from recommendations.models import (
     Interaction,
     ModelVersion,
     RelatedProducts,
     UserRecommendations,
 )
+from recommendations.training import pipeline, precompute, promotion
+from recommendations.training.algorithms import ALGORITHMS
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 from tests.recommendations.pipeline_support import FAILING, seed_log
 
@@ -98,14 +99,14 @@ def test_force_promote_and_rollback(log_):
     cooc = pipeline.run_pipeline(algorithms=["cooccurrence"]).winner
     pop = pipeline.run_pipeline(algorithms=["popularity"]).versions[0]
 
-    promoted = registry.force_promote(pop.pk)  # no artifact: refitted, then precomputed
+    promoted = promotion.force_promote(pop.pk)  # no artifact: refitted, then precomputed
 
     assert promoted.status == Status.ACTIVE and registry.active_version().pk == pop.pk
     assert registry.model_path(pop.pk).is_file() and lists_of(pop).count() == 30
     assert ModelVersion.objects.get(pk=cooc.pk).status == Status.RETIRED
     assert lists_of(cooc).count() == 30  # kept for rollback
 
-    back = registry.rollback()
+    back = promotion.rollback()
     assert back.pk == cooc.pk and registry.active_version().pk == cooc.pk
     assert ModelVersion.objects.get(pk=pop.pk).status == Status.RETIRED
 
@@ -115,7 +116,7 @@ def test_rollback_precomputes_again_when_rows_were_cleaned(log_):
     pipeline.run_pipeline(algorithms=["cooccurrence"])
     registry.delete_rows(old.pk)
 
-    back = registry.rollback(sync=True)
+    back = promotion.rollback(sync=True)
 
     assert back.pk == old.pk and back.status == Status.ACTIVE
     assert lists_of(old).count() == 30

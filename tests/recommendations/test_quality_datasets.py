@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from recommendations.algorithms import make_algorithm
-from recommendations.datasets import load_diginetica, load_online_retail
-from recommendations.evaluation import evaluate, split_leave_last_out
+from recommendations.training.algorithms import make_algorithm
+from recommendations.training.evaluation import evaluate, split_leave_last_out
+from recommendations.training.public_datasets import load_diginetica, load_online_retail
 
 pytestmark = pytest.mark.slow
 

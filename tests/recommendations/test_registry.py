@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from recommendations import registry
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
+from recommendations.training import promotion
 from tests.factories import ProductFactory, UserFactory
 from tests.recommendations.pipeline_support import seed_log
 
@@ -52,7 +53,7 @@ def test_rollback_picks_most_recently_retired_with_rows():
     newer = version_with_rows(activated_days_ago=2)
     current = version_with_rows(status=Status.ACTIVE, activated_days_ago=1)
 
-    assert registry.rollback().pk == newer.pk
+    assert promotion.rollback().pk == newer.pk
     assert ModelVersion.objects.get(pk=current.pk).status == Status.RETIRED
     assert ModelVersion.objects.get(pk=older.pk).status == Status.RETIRED
 
@@ -60,16 +61,16 @@ def test_rollback_picks_most_recently_retired_with_rows():
 def test_rollback_without_retired_version_fails_cleanly():
     active = version_with_rows(status=Status.ACTIVE)
     with pytest.raises(ValueError, match="no retired version"):
-        registry.rollback()
+        promotion.rollback()
     assert registry.active_version().pk == active.pk
 
 
 def test_force_promote_errors():
     with pytest.raises(ValueError, match="no model version"):
-        registry.force_promote(999)
+        promotion.force_promote(999)
     skipped = ModelVersion.objects.create(algorithm="popularity", status=Status.SKIPPED)
     with pytest.raises(ValueError, match="cannot be promoted"):
-        registry.force_promote(skipped.pk)
+        promotion.force_promote(skipped.pk)
 
 
 def test_cleanup_keeps_last_two_retired():

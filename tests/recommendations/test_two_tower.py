@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommendations.algorithms import make_algorithm
-from recommendations.algorithms.base import Recommender
-from recommendations.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
+from recommendations.training.algorithms import make_algorithm
+from recommendations.training.algorithms.base import Recommender
+from recommendations.training.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 # Items 101..106 form two chains, 101 -> 102 -> 103 and 104 -> 105 -> 106, bought by
@@ -176,7 +176,7 @@ def test_saved_model_scores_the_same_in_a_fresh_process(trained, tmp_path):
     code = f"""
 import sys, numpy as np
 sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
-from recommendations.algorithms.base import Recommender
+from recommendations.training.algorithms.base import Recommender
 model = Recommender.load({str(path)!r})
 model.similar_items(np.array([0]), 3)
 assert not any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules), "TF loaded"

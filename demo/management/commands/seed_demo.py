@@ -6,7 +6,7 @@ import resource
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommendations.demo import (
+from demo.generator import (
     DEMO_SHOPPER_PASSWORD,
     DemoDataExists,
     DemoOptions,

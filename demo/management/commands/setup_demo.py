@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from recommendations.models import ModelVersion
+from recommendations.training import pipeline
 from shop.models import Product
 
 ADMIN_USERNAME = "admin"
@@ -20,7 +18,7 @@ ADMIN_EMAIL = "admin@example.com"
 class Command(BaseCommand):
     help = (
         "Idempotent demo setup: seed demo data if the catalogue is empty, create or update "
-        f"the staff superuser {ADMIN_USERNAME!r}, and train once if no model is active."
+        f"the staff superuser {ADMIN_USERNAME!r} if missing, and train once if no model is active."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,46 +40,27 @@ class Command(BaseCommand):
             self._train_once()
 
     def _ensure_admin(self) -> None:
-        """Create the staff superuser, or fix its flags/password; no write if already right."""
+        """Create the staff superuser if missing; never touch an existing account.
+
+        Resetting an existing password to the README's would reopen any deployment
+        that ran this command, so an existing ``admin`` is left exactly as it is.
+        """
         User = get_user_model()
-        user = User.objects.filter(username=ADMIN_USERNAME).first()
-        if user is None:
-            User.objects.create_superuser(ADMIN_USERNAME, ADMIN_EMAIL, ADMIN_PASSWORD)
-            self.stdout.write(f"Created staff user {ADMIN_USERNAME!r}.")
+        if User.objects.filter(username=ADMIN_USERNAME).exists():
+            self.stdout.write(f"User {ADMIN_USERNAME!r} exists; left unchanged.")
             return
-        changed = []
-        if not (user.is_staff and user.is_superuser and user.is_active):
-            user.is_staff = user.is_superuser = user.is_active = True
-            changed += ["is_staff", "is_superuser", "is_active"]
-        if not user.check_password(ADMIN_PASSWORD):
-            user.set_password(ADMIN_PASSWORD)
-            changed.append("password")
-        if changed:
-            user.save(update_fields=changed)
-            self.stdout.write(f"Updated staff user {ADMIN_USERNAME!r}: {', '.join(changed)}.")
-        else:
-            self.stdout.write(f"Staff user {ADMIN_USERNAME!r} is up to date.")
+        User.objects.create_superuser(ADMIN_USERNAME, ADMIN_EMAIL, ADMIN_PASSWORD)
+        self.stdout.write(f"Created staff user {ADMIN_USERNAME!r}.")
 
     def _train_once(self) -> None:
-        """Train and activate a first model unless one is active (pipeline is optional)."""
+        """Train and activate a first model unless one is active."""
         if ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
             self.stdout.write("An active model exists, not training.")
             return
-        try:
-            pipeline = importlib.import_module("recommendations.pipeline")
-        except ModuleNotFoundError as exc:
-            if exc.name != "recommendations.pipeline":
-                raise  # the pipeline exists but something it imports is missing
-            pipeline = None
-        run_pipeline = getattr(pipeline, "run_pipeline", None)
-        if run_pipeline is None:
-            self.stdout.write("pipeline not available, skipping training")
-            return
-        self.stdout.write("Training a first model (recommendations.pipeline.run_pipeline)...")
-        # Precompute in this process when the pipeline offers it: the demo server starts
-        # next and should show recommendations straight away.
-        takes_sync = "sync" in inspect.signature(run_pipeline).parameters
-        result = run_pipeline(sync=True) if takes_sync else run_pipeline()
-        winner = getattr(result, "winner", None)
+        self.stdout.write("Training a first model...")
+        # Precompute in this process: the demo server starts next and should show
+        # recommendations straight away.
+        result = pipeline.run_pipeline(sync=True)
+        winner = result.winner
         summary = f"{winner.algorithm} #{winner.pk} is {winner.status}" if winner else "none active"
-        self.stdout.write(f"Training finished: {summary}. {getattr(result, 'note', '')}".strip())
+        self.stdout.write(f"Training finished: {summary}. {result.note}".strip())

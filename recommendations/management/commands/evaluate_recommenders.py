@@ -9,8 +9,9 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations import pipeline
-from recommendations.algorithms import ALGORITHMS
+from recommendations import registry
+from recommendations.training import pipeline
+from recommendations.training.algorithms import ALGORITHMS
 
 
 class Command(BaseCommand):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         report = {
             "protocol": protocol,
             "k": k,
-            "primary_metric": pipeline.primary_metric(k),
+            "primary_metric": registry.primary_metric(k),
             "n_users": data.n_users,
             "n_items": data.n_items,
             "n_events": data.n_events,

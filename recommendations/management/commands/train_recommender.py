@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations import pipeline, tasks
-from recommendations.algorithms import ALGORITHMS
+from recommendations import tasks
+from recommendations.training import pipeline
+from recommendations.training.algorithms import ALGORITHMS
 
 
 class Command(BaseCommand):

@@ -11,13 +11,13 @@ if TYPE_CHECKING:
 
 # name -> "module:Class". Every entry is trained and compared by the pipeline.
 ALGORITHMS: dict[str, str] = {
-    "popularity": "recommendations.algorithms.popularity:Popularity",
-    "cooccurrence": "recommendations.algorithms.cooccurrence:ItemCooccurrence",
-    "content": "recommendations.algorithms.content:ContentSimilarity",
-    "ease": "recommendations.algorithms.ease:EASE",
-    "transitions": "recommendations.algorithms.transitions:SequentialTransitions",
-    "two_tower": "recommendations.algorithms.two_tower:TwoTower",
-    "hybrid": "recommendations.algorithms.hybrid:Hybrid",
+    "popularity": "recommendations.training.algorithms.popularity:Popularity",
+    "cooccurrence": "recommendations.training.algorithms.cooccurrence:ItemCooccurrence",
+    "content": "recommendations.training.algorithms.content:ContentSimilarity",
+    "ease": "recommendations.training.algorithms.ease:EASE",
+    "transitions": "recommendations.training.algorithms.transitions:SequentialTransitions",
+    "two_tower": "recommendations.training.algorithms.two_tower:TwoTower",
+    "hybrid": "recommendations.training.algorithms.hybrid:Hybrid",
 }
 
 
