@@ -106,14 +106,14 @@ class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created",
         "kind",
         "user",
-        "session_short",
+        "anonymous_id",
         "product",
         "quantity",
         "source",
         "model_version",
     )
     list_filter = ("kind", "source", "created")
-    search_fields = ("=user__username", "=product__sku", "^session_key")
+    search_fields = ("=user__username", "=product__sku", "=anonymous_id")
     date_hierarchy = "created"
     list_select_related = ("user", "product", "model_version")
     show_full_result_count = False  # COUNT(*) on the whole log is slow on big tables
@@ -121,10 +121,6 @@ class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-    @admin.display(description="session", ordering="session_key")
-    def session_short(self, obj: Interaction) -> str:
-        return f"{obj.session_key[:8]}…" if len(obj.session_key) > 8 else obj.session_key
 
 
 @admin.register(ModelVersion)
@@ -212,12 +208,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
 class UserRecommendationsAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Per-shopper lists, as the serving layer reads them."""
 
-    list_display = ("id", "version", "user", "session_key", "length", "created")
+    list_display = ("id", "version", "user", "anonymous_id", "length", "created")
     list_filter = ("version__status", "version__algorithm")
-    search_fields = ("=user__username", "^session_key")
+    search_fields = ("=user__username", "=anonymous_id")
     list_select_related = ("user", "version")
     show_full_result_count = False
-    fields = ("version", "user", "session_key", "created", "ranked_list")
+    fields = ("version", "user", "anonymous_id", "created", "ranked_list")
     readonly_fields = fields
 
     @admin.display(description="items")

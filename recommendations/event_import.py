@@ -287,7 +287,7 @@ class _Importer:
         rows = [
             Interaction(
                 user_id=self.user_ids[e.username] if e.username else None,
-                session_key=e.session_key,
+                anonymous_id=e.session_key,
                 product_id=self.product_ids[e.sku],
                 kind=e.kind,
                 created=e.created,

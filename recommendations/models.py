@@ -24,7 +24,9 @@ class Interaction(models.Model):
         on_delete=models.CASCADE,
         related_name="interactions",
     )
-    session_key = models.CharField(max_length=40, blank=True, default="")
+    # A guest's random shopper id (shop.shoppers); never a session key, which is a
+    # credential. Blank for signed-in shoppers, who are identified by user only.
+    anonymous_id = models.CharField(max_length=32, blank=True, default="")
     product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     created = models.DateTimeField(db_index=True)
@@ -45,13 +47,13 @@ class Interaction(models.Model):
         ordering = ["-created"]
         indexes = [
             models.Index(fields=["user", "-created"], name="interaction_user_recent"),
-            models.Index(fields=["session_key", "-created"], name="interaction_session_recent"),
+            models.Index(fields=["anonymous_id", "-created"], name="interaction_anon_recent"),
             models.Index(fields=["kind", "created"], name="interaction_kind_since"),
             models.Index(fields=["model_version", "kind"], name="interaction_version_kind"),
         ]
 
     def __str__(self) -> str:
-        who = self.user_id and f"user {self.user_id}" or f"session {self.session_key[:8]}"
+        who = self.user_id and f"user {self.user_id}" or f"guest {self.anonymous_id[:8]}"
         return f"{who} {self.kind} {self.product_id}"
 
 
@@ -111,13 +113,13 @@ class ModelVersion(models.Model):
 
 
 class UserRecommendations(models.Model):
-    """The ranked list a version precomputed for one shopper (a user or a session)."""
+    """The ranked list a version precomputed for one shopper (a user or a guest)."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="user_lists")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    session_key = models.CharField(max_length=40, blank=True, default="")
+    anonymous_id = models.CharField(max_length=32, blank=True, default="")
     product_ids = models.JSONField(default=list)
     scores = models.JSONField(default=list)
     reasons = models.JSONField(default=list)
@@ -132,18 +134,18 @@ class UserRecommendations(models.Model):
                 name="one_list_per_user",
             ),
             models.UniqueConstraint(
-                fields=["version", "session_key"],
+                fields=["version", "anonymous_id"],
                 condition=Q(user__isnull=True),
-                name="one_list_per_session",
+                name="one_list_per_guest",
             ),
         ]
         indexes = [
             models.Index(fields=["user", "version"]),
-            models.Index(fields=["session_key", "version"]),
+            models.Index(fields=["anonymous_id", "version"], name="reclist_guest_version"),
         ]
 
     def __str__(self) -> str:
-        return f"v{self.version_id} for {self.user_id or self.session_key[:8]}"
+        return f"v{self.version_id} for {self.user_id or self.anonymous_id[:8]}"
 
 
 class RelatedProducts(models.Model):

@@ -33,12 +33,12 @@ def _never_raise(func: Callable[..., None]) -> Callable[..., None]:
 
 @receiver(signals.product_viewed, dispatch_uid="recommendations.product_viewed")
 @_never_raise
-def on_product_viewed(sender, product, request=None, user=None, session_key=None, **kwargs):
+def on_product_viewed(sender, product, request=None, user=None, anonymous_id=None, **kwargs):
     """A product page was shown -> one view row."""
     tracking.record_view(
         product,
         user=user,
-        session_key=session_key,
+        anonymous_id=anonymous_id,
         source=kwargs.get("source") or "",
         request=request,
     )
@@ -47,14 +47,14 @@ def on_product_viewed(sender, product, request=None, user=None, session_key=None
 @receiver(signals.product_added_to_cart, dispatch_uid="recommendations.product_added_to_cart")
 @_never_raise
 def on_product_added_to_cart(
-    sender, product, quantity=1, request=None, user=None, session_key=None, **kwargs
+    sender, product, quantity=1, request=None, user=None, anonymous_id=None, **kwargs
 ):
     """A product went into the cart -> one cart row with the quantity."""
     tracking.record_add_to_cart(
         product,
         quantity,
         user=user,
-        session_key=session_key,
+        anonymous_id=anonymous_id,
         source=kwargs.get("source") or "",
         request=request,
     )
@@ -62,9 +62,9 @@ def on_product_added_to_cart(
 
 @receiver(signals.order_placed, dispatch_uid="recommendations.order_placed")
 @_never_raise
-def on_order_placed(sender, order, request=None, user=None, session_key=None, **kwargs):
+def on_order_placed(sender, order, request=None, user=None, anonymous_id=None, **kwargs):
     """An order was placed -> one purchase row per order line."""
-    tracking.record_order(order, user=user, session_key=session_key, request=request)
+    tracking.record_order(order, user=user, anonymous_id=anonymous_id, request=request)
 
 
 @receiver(user_logged_in, dispatch_uid="recommendations.user_logged_in")

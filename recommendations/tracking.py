@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from shop.shoppers import SHOPPER_ID_KEY
+
 from .models import Interaction, ModelVersion
 
 if TYPE_CHECKING:
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
 
     from shop.models import Order, Product
 
-# Session entry holding the anonymous session key, kept through login's cycle_key().
-ANON_KEY = "recs_anon_key"
 # "rec:<widget>:v<version id>" marks views/carts that followed a recommendation.
 _SOURCE_VERSION = re.compile(r"^rec:.*:v(\d+)$")
 
@@ -40,22 +40,12 @@ def version_from_source(source: str) -> int | None:
     return pk if ModelVersion.objects.filter(pk=pk).exists() else None
 
 
-def remember_anonymous_session(request: HttpRequest | None, session_key: str | None) -> None:
-    """Keep the anonymous session key inside the session, so login can claim its events.
-
-    Django's login() cycles the session key but keeps the session's data.
-    """
-    session = getattr(request, "session", None)
-    if session is not None and session_key and ANON_KEY not in session:
-        session[ANON_KEY] = session_key
-
-
 def record_event(
     *,
     product: Product,
     kind: str,
     user: Any = None,
-    session_key: str | None = "",
+    anonymous_id: str | None = "",
     quantity: int = 1,
     source: str = "",
     model_version: ModelVersion | int | None = None,
@@ -63,18 +53,16 @@ def record_event(
     client_event_id: str | None = None,
     request: HttpRequest | None = None,
 ) -> Interaction:
-    """Store one event now, for a signed-in user or an anonymous session."""
+    """Store one event now, for a signed-in user or a guest (by anonymous id)."""
     user = _user_or_none(user)
-    session_key = session_key or ""
-    if user is None:
-        remember_anonymous_session(request, session_key)
+    anonymous_id = "" if user is not None else (anonymous_id or "")
     version_id = getattr(model_version, "pk", model_version)
     if version_id is None:
         version_id = version_from_source(source)
     with transaction.atomic():
         return Interaction.objects.create(
             user=user,
-            session_key=session_key,
+            anonymous_id=anonymous_id,
             product=product,
             kind=kind,
             created=timezone.now(),
@@ -90,7 +78,7 @@ def record_view(
     product: Product,
     *,
     user: Any = None,
-    session_key: str | None = "",
+    anonymous_id: str | None = "",
     source: str = "",
     request: HttpRequest | None = None,
 ) -> Interaction:
@@ -99,7 +87,7 @@ def record_view(
         product=product,
         kind=Interaction.Kind.VIEW,
         user=user,
-        session_key=session_key,
+        anonymous_id=anonymous_id,
         source=source,
         request=request,
     )
@@ -110,7 +98,7 @@ def record_add_to_cart(
     quantity: int = 1,
     *,
     user: Any = None,
-    session_key: str | None = "",
+    anonymous_id: str | None = "",
     source: str = "",
     request: HttpRequest | None = None,
 ) -> Interaction:
@@ -119,7 +107,7 @@ def record_add_to_cart(
         product=product,
         kind=Interaction.Kind.CART,
         user=user,
-        session_key=session_key,
+        anonymous_id=anonymous_id,
         quantity=quantity,
         source=source,
         request=request,
@@ -130,7 +118,7 @@ def record_order(
     order: Order,
     *,
     user: Any = None,
-    session_key: str | None = "",
+    anonymous_id: str | None = "",
     request: HttpRequest | None = None,
 ) -> int:
     """One purchase row per order line (basket = the order id); safe to call twice.
@@ -138,14 +126,12 @@ def record_order(
     Returns the number of lines seen.
     """
     user = _user_or_none(user) or order.user
-    session_key = session_key or order.session_key or ""
-    if user is None:
-        remember_anonymous_session(request, session_key)
+    anonymous_id = "" if user is not None else (anonymous_id or order.anonymous_id or "")
     now = timezone.now()
     rows = [
         Interaction(
             user=user,
-            session_key=session_key,
+            anonymous_id=anonymous_id,
             product_id=line.product_id,
             kind=Interaction.Kind.PURCHASE,
             created=now,
@@ -166,7 +152,7 @@ def record_recommendation_events(
     products: Iterable[Product | int],
     *,
     user: Any = None,
-    session_key: str | None = "",
+    anonymous_id: str | None = "",
     model_version: ModelVersion | int | None = None,
     source: str = "",
     request: HttpRequest | None = None,
@@ -179,15 +165,13 @@ def record_recommendation_events(
     if kind not in (Interaction.Kind.IMPRESSION, Interaction.Kind.CLICK):
         raise ValueError(f"kind must be 'impression' or 'click', not {kind!r}")
     user = _user_or_none(user)
-    session_key = session_key or ""
-    if user is None:
-        remember_anonymous_session(request, session_key)
+    anonymous_id = "" if user is not None else (anonymous_id or "")
     version_id = getattr(model_version, "pk", model_version)
     now = timezone.now()
     rows = [
         Interaction(
             user=user,
-            session_key=session_key,
+            anonymous_id=anonymous_id,
             product_id=getattr(product, "pk", product),
             kind=kind,
             created=now,
@@ -201,24 +185,24 @@ def record_recommendation_events(
     return len(rows)
 
 
-def attach_session_history(session_key: str, user: Any) -> int:
-    """Give a user the anonymous events of ``session_key`` (one UPDATE); returns the count."""
-    if not session_key or _user_or_none(user) is None:
+def attach_guest_history(anonymous_id: str, user: Any) -> int:
+    """Give a user the events of guest ``anonymous_id`` (one UPDATE); returns the count."""
+    if not anonymous_id or _user_or_none(user) is None:
         return 0
     with transaction.atomic():
-        return Interaction.objects.filter(session_key=session_key, user__isnull=True).update(
-            user=user
+        return Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
+            user=user, anonymous_id=""
         )
 
 
 def attach_on_login(request: HttpRequest | None, user: Any) -> int:
-    """At login, claim the events of the anonymous session the shopper browsed with."""
+    """At login, claim the events of the guest id the shopper browsed with."""
     session = getattr(request, "session", None)
     if session is None:
         return 0
-    anon_key = session.get(ANON_KEY)
-    if not anon_key:
+    anonymous_id = session.get(SHOPPER_ID_KEY)
+    if not anonymous_id:
         return 0
-    attached = attach_session_history(anon_key, user)
-    del session[ANON_KEY]  # only once attached: a failed attach can be retried
+    attached = attach_guest_history(anonymous_id, user)
+    del session[SHOPPER_ID_KEY]  # only once attached: a failed attach can be retried
     return attached

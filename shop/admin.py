@@ -57,5 +57,5 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     list_select_related = ("user",)
     raw_id_fields = ("user",)
-    readonly_fields = ("created", "session_key")
+    readonly_fields = ("created", "anonymous_id")
     inlines = [OrderLineInline]

@@ -35,7 +35,7 @@ class StockError(CheckoutError):
 def place_order(
     cart: Cart,
     user: Any,
-    session_key: str | None,
+    anonymous_id: str | None,
     data: Mapping[str, str],
     request: HttpRequest | None = None,
 ) -> Order:
@@ -73,7 +73,7 @@ def place_order(
 
         order = Order.objects.create(
             user=user,
-            session_key=session_key or "",
+            anonymous_id=anonymous_id or "",
             full_name=data["full_name"],
             email=data["email"],
             address=data["address"],
@@ -94,7 +94,7 @@ def place_order(
                 sender=place_order,
                 request=request,
                 user=user,
-                session_key=session_key,
+                anonymous_id=anonymous_id,
                 order=order,
             )
 

@@ -81,7 +81,8 @@ class Order(models.Model):
         on_delete=models.SET_NULL,
         related_name="orders",
     )
-    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    # The guest's random shopper id (shop.shoppers), never the session key.
+    anonymous_id = models.CharField(max_length=32, blank=True, db_index=True)
     email = models.EmailField()
     full_name = models.CharField(max_length=200)
     address = models.TextField()

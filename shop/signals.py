@@ -2,9 +2,10 @@
 imports them, so removing a receiver app leaves a working shop.
 
 Every signal is sent with ``sender`` = the view/service class or function name and:
-- ``request``: the HttpRequest (gives the user and the session key), may be None
+- ``request``: the HttpRequest, may be None
 - ``user``: the authenticated user or None
-- ``session_key``: the session key (always saved before sending), may be None
+- ``anonymous_id``: the guest's random shopper id (shoppers.py; never the session
+  key, which is a credential), "" for signed-in shoppers
 """
 
 import django.dispatch

@@ -26,7 +26,7 @@ REBUILD_FROM = 100_000  # from this many rows, rebuilding indexes beats maintain
 SOURCE = "seed_demo"  # Interaction.source of every generated event
 INTERACTION_FIELDS = (
     "user",
-    "session_key",
+    "anonymous_id",
     "product",
     "kind",
     "created",
@@ -213,7 +213,7 @@ def write_shop(shop: DemoShop, anchor: datetime, password_hash: str, log: Log) -
         Order,
         {
             "user_id": user_ids[orders.user].tolist(),
-            "session_key": [""] * len(orders),
+            "anonymous_id": [""] * len(orders),
             "email": [users.email[b] for b in buyer],
             "full_name": [f"{users.first_name[b]} {users.last_name[b]}" for b in buyer],
             "address": [users.address[b] for b in buyer],
@@ -288,7 +288,8 @@ def _write_interaction_chunks(
         kind = kinds[ev.kind[lo:hi]].tolist()
         micros = np.rint(ev.time[lo:hi] * 1e6).astype("timedelta64[us]")
         quantity = ev.quantity[lo:hi].tolist()
-        session = shop.session_keys[ev.session[lo:hi]].tolist()
+        # Every demo shopper is signed in: identified by user only, no anonymous id.
+        session = [""] * (hi - lo)
         order = ev.order[lo:hi]
         basket = np.where(order >= 0, order_ids[np.maximum(order, 0)].astype(str), "").tolist()
         if copy:
@@ -304,7 +305,7 @@ def _write_interaction_chunks(
                 [
                     Interaction(
                         user_id=u,
-                        session_key=s,
+                        anonymous_id=s,
                         product_id=p,
                         kind=k,
                         created=start + timedelta(seconds=t),

@@ -35,7 +35,7 @@ class Dataset:
 
     - ``matrix``: CSR float32 (n_users, n_items); sum over a user's events of
       kind weight x time decay.
-    - ``user_keys``: object array of shopper keys, "u:<user id>" or "s:<session key>".
+    - ``user_keys``: object array of shopper keys, "u:<user id>" or "a:<anonymous id>".
     - ``item_ids``: int64 product ids (or dataset item codes), column order.
     - ``seq_indptr``/``seq_items``/``seq_times``: each user's events in time order
       (item indices, epoch seconds), CSR-style: user u owns

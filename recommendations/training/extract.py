@@ -44,23 +44,23 @@ class EpochSeconds(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def user_key(user_id: int | None, session_key: str = "") -> str:
-    """The Dataset key of a shopper: "u:<user id>" or "s:<session key>"."""
-    return f"u:{user_id}" if user_id else f"s:{session_key}"
+def user_key(user_id: int | None, anonymous_id: str = "") -> str:
+    """The Dataset key of a shopper: "u:<user id>" or "a:<anonymous id>"."""
+    return f"u:{user_id}" if user_id else f"a:{anonymous_id}"
 
 
 def parse_user_key(key: str) -> tuple[int | None, str]:
-    """(user_id, "") or (None, session_key) from a Dataset user key; ValueError if malformed."""
+    """(user_id, "") or (None, anonymous_id) from a Dataset user key; ValueError if malformed."""
     prefix, _, rest = str(key).partition(":")
     if prefix == "u" and rest.isdigit():
         return int(rest), ""
-    if prefix == "s" and rest:
+    if prefix == "a" and rest:
         return None, rest
     raise ValueError(f"not a shopper key: {key!r}")
 
 
 def split_user_keys(keys: Iterable[str]) -> tuple[list[int], list[str]]:
-    """Separate shopper keys into user ids and session keys."""
+    """Separate shopper keys into user ids and anonymous ids."""
     user_ids: list[int] = []
     sessions: list[str] = []
     for key in keys:
@@ -88,8 +88,8 @@ def _events(queryset) -> dict[str, np.ndarray]:
         queryset.order_by()
         .annotate(
             u=Coalesce("user_id", Value(0)),
-            # Strings only where they matter: sessions of anonymous rows, baskets of buys.
-            s=Case(When(user__isnull=True, then="session_key"), default=Value("")),
+            # Strings only where they matter: ids of guests' rows, baskets of buys.
+            s=Case(When(user__isnull=True, then="anonymous_id"), default=Value("")),
             b=Case(When(kind="purchase", then="basket"), default=Value("")),
             t=EpochSeconds("created"),
             k=kind_code,
@@ -117,14 +117,14 @@ def _events(queryset) -> dict[str, np.ndarray]:
 
 
 def _shopper_keys(uid: np.ndarray, sess: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct "u:<id>"/"s:<key>" strings, per-event index into them).
+    """(sorted distinct "u:<id>"/"a:<anonymous id>" strings, per-event index into them).
 
     One string is built per distinct shopper, never per event.
     """
     is_user = uid > 0
     users, user_inv = np.unique(uid[is_user], return_inverse=True)
     sessions, sess_inv = np.unique(sess[~is_user].astype(str), return_inverse=True)
-    table = np.array([f"u:{u}" for u in users] + [f"s:{s}" for s in sessions], dtype=object)
+    table = np.array([f"u:{u}" for u in users] + [f"a:{s}" for s in sessions], dtype=object)
     codes = np.empty(len(uid), dtype=np.int64)
     codes[is_user] = user_inv
     codes[~is_user] = sess_inv + len(users)
@@ -207,7 +207,7 @@ def load_dataset(
         qs = qs.filter(created__lt=until)
     if users is not None:
         user_ids, sessions = split_user_keys(users)
-        qs = qs.filter(Q(user_id__in=user_ids) | Q(user__isnull=True, session_key__in=sessions))
+        qs = qs.filter(Q(user_id__in=user_ids) | Q(user__isnull=True, anonymous_id__in=sessions))
     ev = _events(qs)
     if item_ids is None:
         item_ids = catalogue_item_ids(ev["item"])

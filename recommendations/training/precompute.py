@@ -185,7 +185,7 @@ def write_user_lists(version_id: int, lists: list) -> int:
         UserRecommendations(
             version_id=version_id,
             user_id=uid,
-            session_key=sk,
+            anonymous_id=sk,
             product_ids=ids,
             scores=sc,
             reasons=rs,
@@ -196,7 +196,7 @@ def write_user_lists(version_id: int, lists: list) -> int:
     with transaction.atomic():
         mine = UserRecommendations.objects.filter(version_id=version_id)
         mine.filter(user_id__in=user_ids).delete()
-        mine.filter(user__isnull=True, session_key__in=sessions).delete()
+        mine.filter(user__isnull=True, anonymous_id__in=sessions).delete()
         UserRecommendations.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return len(rows)
 
@@ -422,9 +422,9 @@ def refresh_recent_users(batch: int | None = None) -> int:
     )
     users = set(recent.exclude(user=None).values_list("user_id", flat=True).distinct())
     sessions = set(
-        recent.filter(user=None).exclude(session_key="").values_list("session_key", flat=True)
+        recent.filter(user=None).exclude(anonymous_id="").values_list("anonymous_id", flat=True)
     )
-    keys = [f"u:{u}" for u in sorted(users)] + [f"s:{s}" for s in sorted(sessions)]
+    keys = [f"u:{u}" for u in sorted(users)] + [f"a:{s}" for s in sorted(sessions)]
     ctx = context(version.pk)
     batch = batch or settings.RECOMMENDATIONS["PRECOMPUTE_CHUNK_SIZE"]
     done = 0

@@ -11,7 +11,7 @@ from .. import signals
 from ..cart import Cart
 from ..forms import AddToCartForm, UpdateCartForm
 from ..models import Product
-from .common import session_key, signal_user
+from ..shoppers import shopper_kwargs
 
 
 @require_GET
@@ -43,9 +43,7 @@ def cart_add(request: HttpRequest, product_id: int) -> HttpResponse:
     basket.add(item, quantity)
     signals.product_added_to_cart.send(
         sender=cart_add,
-        request=request,
-        user=signal_user(request),
-        session_key=session_key(request),
+        **shopper_kwargs(request),
         product=item,
         quantity=quantity,
         source=form.cleaned_data["source"],

@@ -16,7 +16,8 @@ from ..forms import AddToCartForm, clean_source
 from ..images import image_version, product_svg
 from ..models import Category, Product
 from ..search import normalise_query, search_products
-from .common import SORTS, paginate, session_key, signal_user, sorted_by
+from ..shoppers import shopper_kwargs
+from .common import SORTS, paginate, sorted_by
 
 HOME_PRODUCTS = 8
 HOME_CATEGORIES = 8
@@ -98,9 +99,7 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
     form = AddToCartForm(product=item, cart=cart, initial={"quantity": 1, "source": source})
     signals.product_viewed.send(
         sender=product,
-        request=request,
-        user=signal_user(request),
-        session_key=session_key(request),
+        **shopper_kwargs(request),
         product=item,
         source=source,
     )

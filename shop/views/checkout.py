@@ -11,7 +11,7 @@ from ..cart import Cart
 from ..checkout import CheckoutError, EmptyCartError, StockError, place_order
 from ..forms import CheckoutForm
 from ..models import Order
-from .common import session_key
+from ..shoppers import anonymous_id
 
 # Orders placed in this session, so a guest can see their confirmation page.
 PLACED_ORDERS_KEY = "placed_orders"
@@ -39,7 +39,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             order = place_order(
                 basket,
                 user=request.user,
-                session_key=session_key(request),
+                anonymous_id=anonymous_id(request),
                 data=form.cleaned_data,
                 request=request,
             )

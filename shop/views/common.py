@@ -17,18 +17,6 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def session_key(request: HttpRequest) -> str:
-    """The session key, saving a new session first so there always is one."""
-    if request.session.session_key is None:
-        request.session.save()
-    return request.session.session_key
-
-
-def signal_user(request: HttpRequest):
-    """The authenticated user, or None for an anonymous shopper."""
-    return request.user if request.user.is_authenticated else None
-
-
 def sorted_by(request: HttpRequest, queryset: QuerySet) -> tuple[QuerySet, str]:
     """Apply the ?sort= ordering (unknown values fall back to the default)."""
     key = request.GET.get("sort", "")

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count
 
 from demo.generator import DEMO_SHOPPER_PASSWORD, DemoOptions, anchor_now, generate, store
-from demo.generator.behaviour import PURCHASE
+from demo.generator.behaviour import PURCHASE, VIEW
 from demo.generator.store import SOURCE, demo_users
 from demo.management.commands import seed_demo as seed_demo_command
 from demo.management.commands.setup_demo import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -131,15 +131,15 @@ def test_shoppers_concentrate_in_their_favourite_categories():
 
 
 def test_sessions_browse_related_products_in_order():
-    seed(**WIDE)
-    rows = Interaction.objects.filter(kind="view").order_by("session_key", "created", "id")
-    pairs = same = 0
-    previous = (None, None)
-    for session, category in rows.values_list("session_key", "product__category_id"):
-        if session == previous[0]:
-            pairs += 1
-            same += category == previous[1]
-        previous = (session, category)
+    # Sessions exist in the generator only: stored demo events carry the user, no session.
+    shop = generate(DemoOptions(**WIDE))
+    ev, category = shop.events, shop.catalogue.category
+    views = np.flatnonzero(ev.kind == VIEW)
+    views = views[np.lexsort((ev.time[views], ev.session[views]))]
+    consecutive = ev.session[views][1:] == ev.session[views][:-1]
+    cats = category[ev.product[views]]
+    pairs = int(consecutive.sum())
+    same = int((consecutive & (cats[1:] == cats[:-1])).sum())
     assert pairs > 1000
     assert same / pairs > 0.6  # next view stays in the category most of the time
 
@@ -182,11 +182,12 @@ def test_orders_match_purchase_interactions():
         assert all(ln.unit_price == ln.product.price for ln in lines)
         assert order.email == order.user.email and order.full_name and order.address
     assert multi_line > 0
-    # Every purchase was carted first in the same session.
-    for session, product_id in purchases.values_list("session_key", "product_id"):
+    # Every purchase was carted first by the same shopper.
+    for user_id, product_id, created in purchases.values_list("user_id", "product_id", "created"):
         assert Interaction.objects.filter(
-            session_key=session, product_id=product_id, kind="cart"
+            user_id=user_id, product_id=product_id, kind="cart", created__lte=created
         ).exists()
+    assert not Interaction.objects.exclude(anonymous_id="").exists()  # signed-in: user only
 
 
 def test_baskets_hold_complementary_products():

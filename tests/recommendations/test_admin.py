@@ -45,7 +45,7 @@ def objects():
         timings={"fit": 12.5, "evaluate": 3.0},
     )
     interaction = InteractionFactory(
-        product=products[0], model_version=version, session_key="abcdefghijkl"
+        product=products[0], model_version=version, anonymous_id="abcdefghijkl"
     )
     user_list = UserRecommendations.objects.create(
         version=version,
@@ -91,7 +91,7 @@ def test_interaction_log_is_read_only(staff, objects):
     interaction.refresh_from_db()
     assert interaction.quantity == 1
     page = staff.get(_url(Interaction, "changelist")).content.decode()
-    assert "abcdefgh…" in page  # short session key
+    assert "abcdefghijkl" in page  # the anonymous shopper id (not a credential)
 
 
 def test_interaction_filters_and_date_hierarchy(staff, objects):

@@ -5,9 +5,11 @@ import io
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from recommendations.models import ModelVersion, UserRecommendations
+from recommendations.models import Interaction, ModelVersion, UserRecommendations
 from tests.recommendations.pipeline_support import seed_log
 
 pytestmark = pytest.mark.django_db
@@ -81,13 +83,19 @@ def test_evaluate_empty_log_is_a_clear_error():
 
 
 def test_export_csv_of_active_version(tmp_path):
-    seed_log()
+    groups = seed_log()["groups"]
+    for product in groups[0][:3]:  # a guest, known by anonymous id only
+        Interaction.objects.create(
+            anonymous_id="f" * 32, product=product, kind="view", created=timezone.now()
+        )
     run("train_recommender", "--sync", "--algorithm", "cooccurrence")
 
     rows = list(csv.reader(io.StringIO(run("export_recommendations", "--limit", "2"))))
     assert rows[0] == ["user", "rank", "sku", "score", "reason"]
     assert len(rows) == 1 + 2 * 5
-    assert rows[1][0].startswith("u:") and rows[1][1] == "1" and rows[1][2].startswith("SKU-")
+    usernames = set(get_user_model().objects.values_list("username", flat=True))
+    assert rows[1][0] in usernames | {"f" * 32}
+    assert rows[1][1] == "1" and rows[1][2].startswith("SKU-")
 
     target = tmp_path / "recs.csv"
     run("export_recommendations", "--output", str(target))
@@ -96,6 +104,8 @@ def test_export_csv_of_active_version(tmp_path):
     assert len(written) == UserRecommendations.objects.count() * 5
     assert all(r["reason"] for r in written) and all(r["sku"] for r in written)
     assert any(r["reason"].startswith("Because you") for r in written)
+    # Shoppers are named as they signed up or were imported: username or guest id.
+    assert {r["user"] for r in written} == usernames | {"f" * 32}
 
 
 def test_export_without_active_version_fails():

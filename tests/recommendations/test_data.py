@@ -50,12 +50,12 @@ def test_sessions_sequences_and_baskets():
     InteractionFactory(user=user, product=p[1], kind="view", created=t0 + timedelta(minutes=1))
     for prod in (p[0], p[1]):
         InteractionFactory(user=user, product=prod, kind="purchase", created=t0, basket="o1")
-    InteractionFactory(user=None, session_key="abc", product=p[3], kind="view", created=t0)
-    InteractionFactory(user=None, session_key="abc", product=p[3], kind="purchase", basket="o2")
+    InteractionFactory(user=None, anonymous_id="abc", product=p[3], kind="view", created=t0)
+    InteractionFactory(user=None, anonymous_id="abc", product=p[3], kind="purchase", basket="o2")
 
     data = load_dataset()
 
-    assert sorted(data.user_keys) == sorted([f"u:{user.pk}", "s:abc"])
+    assert sorted(data.user_keys) == sorted([f"u:{user.pk}", "a:abc"])
     u = row(data, f"u:{user.pk}")
     viewed = data.sequence(u)[data.seq_kinds[data.seq_indptr[u] : data.seq_indptr[u + 1]] == 0]
     assert list(data.item_ids[viewed]) == [p[0].pk, p[1].pk, p[2].pk]  # time order
@@ -108,9 +108,9 @@ def test_empty_log():
 
 
 def test_user_keys_round_trip():
-    assert user_key(7) == "u:7" and user_key(None, "abc") == "s:abc"
-    assert parse_user_key("u:7") == (7, "") and parse_user_key("s:abc") == (None, "abc")
-    assert split_user_keys(["u:1", "s:x", "u:2"]) == ([1, 2], ["x"])
+    assert user_key(7) == "u:7" and user_key(None, "abc") == "a:abc"
+    assert parse_user_key("u:7") == (7, "") and parse_user_key("a:abc") == (None, "abc")
+    assert split_user_keys(["u:1", "a:x", "u:2"]) == ([1, 2], ["x"])
     for bad in ("7", "u:x", "s:", "x:1"):
         with pytest.raises(ValueError):
             parse_user_key(bad)

@@ -192,9 +192,9 @@ class TestDiginetica:
         assert "imported: 34" in out
         assert Interaction.objects.filter(user__isnull=False).count() == 0
         assert set(Interaction.objects.values_list("kind", flat=True)) == {"view"}
-        sessions = set(Interaction.objects.values_list("session_key", flat=True))
+        sessions = set(Interaction.objects.values_list("anonymous_id", flat=True))
         assert len(sessions) == 7 and "dgn-1" in sessions
-        first = Interaction.objects.get(session_key="dgn-1", product__sku="DGN-81766")
+        first = Interaction.objects.get(anonymous_id="dgn-1", product__sku="DGN-81766")
         # eventdate 2016-05-09 + timeframe 526309 ms
         assert first.created == datetime(2016, 5, 9, 0, 8, 46, 309000, tzinfo=UTC)
         assert Product.objects.get(sku="DGN-81766").name == "Item 81766"
@@ -214,7 +214,7 @@ def test_full_shared_datasets(shared_datasets):
     assert "bad: 0" in out
     views = Interaction.objects.filter(kind="view", source="import:diginetica")
     assert views.count() == 12391  # 12,391 views (no exact duplicates in the file)
-    assert views.values("session_key").distinct().count() == 2986  # 2,986 sessions
+    assert views.values("anonymous_id").distinct().count() == 2986  # 2,986 sessions
     assert views.values("product").distinct().count() == 7139  # 7,139 items
 
     out = run(shared_datasets / "online_retail_sample.csv.gz", "--format", "online-retail")

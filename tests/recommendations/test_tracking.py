@@ -17,6 +17,7 @@ from recommendations import tracking
 from recommendations.models import Interaction, ModelVersion
 from shop import signals
 from shop.models import Product
+from shop.shoppers import SHOPPER_ID_KEY, anonymous_id
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +44,12 @@ needs_shop_views = pytest.mark.skipif(
 
 @pytest.fixture
 def anon_request(rf: RequestFactory):
-    """A request with a saved anonymous session, as the shop sends with its signals."""
+    """A request with a saved anonymous session and shopper id, as the shop sends."""
     request = rf.get("/")
     SessionMiddleware(lambda r: None).process_request(request)
-    request.session.save()
     request.user = AnonymousUser()
+    anonymous_id(request)
+    request.session.save()
     return request
 
 
@@ -56,7 +58,7 @@ def _send_view(request, product, user=None, source=""):
         sender="test",
         request=request,
         user=user,
-        session_key=request.session.session_key if request else None,
+        anonymous_id=request.session[SHOPPER_ID_KEY] if request else None,
         product=product,
         source=source,
     )
@@ -68,7 +70,8 @@ class TestSignals:
         _send_view(anon_request, product, source="home:for-you")
         row = Interaction.objects.get()
         assert (row.kind, row.product, row.user, row.quantity) == ("view", product, None, 1)
-        assert row.session_key == anon_request.session.session_key
+        assert row.anonymous_id == anon_request.session[SHOPPER_ID_KEY]
+        assert row.anonymous_id != anon_request.session.session_key
         assert row.source == "home:for-you"
 
     def test_add_to_cart_lands_once_with_quantity(self, anon_request):
@@ -78,38 +81,38 @@ class TestSignals:
             sender="test",
             request=anon_request,
             user=user,
-            session_key="abc",
+            anonymous_id="abc",
             product=product,
             quantity=3,
             source="",
         )
         row = Interaction.objects.get()
-        assert (row.kind, row.user, row.quantity, row.session_key) == ("cart", user, 3, "abc")
+        assert (row.kind, row.user, row.quantity, row.anonymous_id) == ("cart", user, 3, "")
 
     def test_order_gives_one_purchase_per_line_and_resending_adds_nothing(self):
         order = OrderFactory()
         lines = [OrderLineFactory(order=order, quantity=q) for q in (1, 4)]
         for _ in range(2):  # a resent signal must not double the purchases
             signals.order_placed.send(
-                sender="test", request=None, user=order.user, session_key="s1", order=order
+                sender="test", request=None, user=order.user, anonymous_id="s1", order=order
             )
         rows = Interaction.objects.filter(kind="purchase").order_by("quantity")
         assert [(r.product_id, r.quantity) for r in rows] == [
             (lines[0].product_id, 1),
             (lines[1].product_id, 4),
         ]
-        assert {(r.user_id, r.basket, r.session_key) for r in rows} == {
-            (order.user_id, str(order.pk), "s1")
+        assert {(r.user_id, r.basket, r.anonymous_id) for r in rows} == {
+            (order.user_id, str(order.pk), "")  # signed-in: identified by user only
         }
 
-    def test_guest_order_uses_the_orders_session(self):
-        order = OrderFactory(user=None, session_key="guest-session")
+    def test_guest_order_uses_the_orders_anonymous_id(self):
+        order = OrderFactory(user=None, anonymous_id="guest-id")
         OrderLineFactory(order=order)
         signals.order_placed.send(
-            sender="test", request=None, user=None, session_key=None, order=order
+            sender="test", request=None, user=None, anonymous_id=None, order=order
         )
         row = Interaction.objects.get()
-        assert (row.user, row.session_key) == (None, "guest-session")
+        assert (row.user, row.anonymous_id) == (None, "guest-id")
 
     def test_view_from_a_recommendation_carries_its_version(self, anon_request):
         version = ModelVersion.objects.create(algorithm="popularity")
@@ -126,21 +129,21 @@ class TestLogin:
         _send_view(anon_request, mine)
         _send_view(anon_request, mine)
         Interaction.objects.create(  # another anonymous shopper's view stays theirs
-            session_key="someone-else", product=theirs, kind="view", created=mine.created
+            anonymous_id="someone-else", product=theirs, kind="view", created=mine.created
         )
         anon_key = anon_request.session.session_key
 
         login(anon_request, user)  # the real login: cycles the session key
 
         assert anon_request.session.session_key != anon_key
-        assert Interaction.objects.filter(user=user, product=mine).count() == 2
+        assert Interaction.objects.filter(user=user, product=mine, anonymous_id="").count() == 2
         assert Interaction.objects.get(product=theirs).user is None
-        assert tracking.ANON_KEY not in anon_request.session
+        assert SHOPPER_ID_KEY not in anon_request.session
 
     def test_login_without_anonymous_history_changes_nothing(self, anon_request):
         other = ProductFactory()
         Interaction.objects.create(
-            session_key="someone-else", product=other, kind="view", created=other.created
+            anonymous_id="someone-else", product=other, kind="view", created=other.created
         )
         login(anon_request, UserFactory())
         assert Interaction.objects.filter(user__isnull=False).count() == 0
@@ -155,7 +158,7 @@ class TestFailures:
                 sender="test",
                 request=anon_request,
                 user=None,
-                session_key="s",
+                anonymous_id="s",
                 product=product,
                 quantity=-1,
                 source="",
@@ -202,7 +205,7 @@ class TestRecommendationEvents:
             "impression",
             products,
             user=user,
-            session_key="s",
+            anonymous_id="s",
             model_version=version,
             source="home:for-you",
         )
@@ -218,14 +221,14 @@ class TestRecommendationEvents:
         tracking.record_recommendation_events(
             "click",
             [product.pk],
-            session_key=anon_request.session.session_key,
+            anonymous_id=anon_request.session[SHOPPER_ID_KEY],
             model_version=None,
             source="product:related",
             request=anon_request,
         )
         row = Interaction.objects.get()
         assert (row.kind, row.user, row.product) == ("click", None, product)
-        assert anon_request.session[tracking.ANON_KEY] == anon_request.session.session_key
+        assert row.anonymous_id == anon_request.session[SHOPPER_ID_KEY]
 
     def test_other_kinds_are_refused(self):
         with pytest.raises(ValueError, match="impression"):
@@ -249,7 +252,8 @@ class TestThroughShopViews:
         )
         assert response.status_code == 302
         cart = Interaction.objects.get(kind="cart")
-        assert (cart.quantity, cart.session_key) == (2, view.session_key)
+        assert (cart.quantity, cart.anonymous_id) == (2, view.anonymous_id)
+        assert view.anonymous_id and view.anonymous_id != client.session.session_key
 
         user = UserFactory()
         client.force_login(user)  # Django's login(): history follows the shopper

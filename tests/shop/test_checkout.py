@@ -10,6 +10,7 @@ from django.urls import reverse
 from shop.cart import Cart
 from shop.checkout import EmptyCartError, StockError, place_order
 from shop.models import Order, OrderLine, Product
+from shop.shoppers import SHOPPER_ID_KEY
 from tests.factories import ProductFactory, UserFactory
 from tests.shop.conftest import cart_of, messages_of
 
@@ -51,7 +52,7 @@ def test_guest_checkout_places_order(client, product, django_capture_on_commit_c
     order = Order.objects.get()
     assert response.redirect_chain[-1][0] == reverse("shop:order_confirmation", args=[order.pk])
     assert order.user is None
-    assert order.session_key == client.session.session_key
+    assert order.anonymous_id == client.session[SHOPPER_ID_KEY] != client.session.session_key
     assert (order.full_name, order.email, order.address) == tuple(DETAILS.values())
     assert order.total == Decimal("20.00")
     lines = {line.product_id: line for line in order.lines.all()}
@@ -144,13 +145,13 @@ def test_place_order_service_directly(product):
     session = SessionStore()
     cart = Cart(session)
     cart.add(product, 5)
-    order = place_order(cart, user=None, session_key="abc", data=DETAILS)
+    order = place_order(cart, user=None, anonymous_id="abc", data=DETAILS)
     product.refresh_from_db()
     assert product.stock == 0
     assert order.lines.get().quantity == 5
     assert not cart and session["cart"] == {}
     with pytest.raises(EmptyCartError):
-        place_order(cart, user=None, session_key="abc", data=DETAILS)
+        place_order(cart, user=None, anonymous_id="abc", data=DETAILS)
 
 
 def test_place_order_reports_every_problem_and_writes_nothing(product):
@@ -159,7 +160,7 @@ def test_place_order_reports_every_problem_and_writes_nothing(product):
     cart.add(product, 6)
     cart.add(other, 2)
     with pytest.raises(StockError) as info:
-        place_order(cart, user=None, session_key="", data=DETAILS)
+        place_order(cart, user=None, anonymous_id="", data=DETAILS)
     assert len(info.value.problems) == 2
     assert "Tin Plate" in str(info.value)
     assert not Order.objects.exists()

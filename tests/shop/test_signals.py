@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from shop import signals
 from shop.models import Order
+from shop.shoppers import SHOPPER_ID_KEY
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_product_viewed_for_anonymous_visitor_with_source(client, product, signa
     assert call["product"] == product
     assert call["user"] is None
     assert call["source"] == "rec:home:v3"
-    assert call["session_key"] and call["session_key"] == client.session.session_key
+    assert call["anonymous_id"] and call["anonymous_id"] == client.session[SHOPPER_ID_KEY]
     assert call["request"].path == product.get_absolute_url()
 
 
@@ -48,7 +49,7 @@ def test_product_added_to_cart(client, product, signal_calls):
     call = calls[0]
     assert (call["product"], call["quantity"], call["source"]) == (product, 3, "rec:pdp:v1")
     assert call["user"] is None
-    assert call["session_key"] == client.session.session_key
+    assert call["anonymous_id"] == client.session[SHOPPER_ID_KEY]
     assert call["request"] is not None
 
 
@@ -78,7 +79,7 @@ def test_order_placed_on_commit(client, product, signal_calls, django_capture_on
     order = Order.objects.get()
     assert call["order"] == order
     assert call["user"] == user
-    assert call["session_key"] == client.session.session_key
+    assert call["anonymous_id"] == ""  # signed in: identified by user only
     assert call["request"] is not None
     assert [(line.product, line.quantity) for line in call["order"].lines.all()] == [(product, 2)]
 

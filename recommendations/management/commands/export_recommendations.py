@@ -12,7 +12,10 @@ from shop.models import Product
 
 
 class Command(BaseCommand):
-    help = "Write user,rank,sku,score,reason rows of the active version (CSV, streamed)."
+    help = (
+        "Write user,rank,sku,score,reason rows of the active version (CSV, streamed). "
+        "user is the username, or the anonymous shopper id of a guest."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--limit", type=int, default=None, help="At most N shoppers.")
@@ -28,7 +31,7 @@ class Command(BaseCommand):
         rows = (
             UserRecommendations.objects.filter(version=version)
             .order_by("pk")
-            .values_list("user_id", "session_key", "product_ids", "scores", "reasons")
+            .values_list("user__username", "anonymous_id", "product_ids", "scores", "reasons")
         )
         if limit is not None:
             rows = rows[:limit]
@@ -39,8 +42,8 @@ class Command(BaseCommand):
         try:
             writer = csv.writer(self.stdout if fh is None else fh)
             writer.writerow(["user", "rank", "sku", "score", "reason"])
-            for user_id, session_key, ids, scores, reasons in rows.iterator(chunk_size=2000):
-                who = f"u:{user_id}" if user_id else f"s:{session_key}"
+            for username, anonymous_id, ids, scores, reasons in rows.iterator(chunk_size=2000):
+                who = username or anonymous_id  # joins back to the imported or signed-up name
                 for rank, pid in enumerate(ids, start=1):
                     score = scores[rank - 1] if rank <= len(scores) else ""
                     reason = reasons[rank - 1] if rank <= len(reasons) else ""
