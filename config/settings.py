@@ -139,6 +139,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommendations.tasks.refresh_recent_users",
         "schedule": crontab(minute="*/15"),
     },
+    "fail-stale-versions": {
+        "task": "recommendations.tasks.fail_stale_versions",
+        "schedule": crontab(minute=30),
+    },
 }
 
 # Recommendations
@@ -150,4 +154,6 @@ RECOMMENDATIONS = {
     "PRECOMPUTE_CHUNK_SIZE": env.int("RECS_CHUNK_SIZE", default=5000),
     "EVAL_MAX_USERS": env.int("RECS_EVAL_MAX_USERS", default=20000),
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
+    # A version still training/precomputing after this long was abandoned by a dead process.
+    "STALE_AFTER_MINUTES": env.int("RECS_STALE_AFTER_MINUTES", default=180),
 }

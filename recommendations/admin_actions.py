@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from kombu.exceptions import OperationalError
 
 from . import registry, tasks
 from .models import ModelVersion
@@ -27,6 +28,27 @@ def _one(modeladmin, request: HttpRequest, queryset: QuerySet) -> ModelVersion |
 
 def _queued(result) -> str:
     return "done" if result.ready() else f"queued as task {result.id}"
+
+
+def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> None:
+    """Send a task and report the outcome as a message; never a 500.
+
+    In-process (no broker) the task's own ValueError arrives here; with a broker
+    that is down, sending fails and nothing was queued.
+    """
+    try:
+        result = task.delay(*args, **kwargs)
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+    except OperationalError:
+        modeladmin.message_user(
+            request,
+            f"{what}: broker unavailable, nothing was queued. Try again once the "
+            "task queue is reachable.",
+            messages.ERROR,
+        )
+    else:
+        modeladmin.message_user(request, f"{what}: {_queued(result)}.")
 
 
 @admin.action(description="Promote (re-activate a retired version whose lists exist)")
@@ -57,32 +79,25 @@ def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
             request, f"#{version.pk} is {version.status}; it cannot be promoted.", messages.ERROR
         )
         return
-    try:
-        result = tasks.force_promote.delay(version.pk)
-    except ValueError as exc:  # eager mode raises the task's error here
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return
-    modeladmin.message_user(request, f"Force-promote of #{version.pk}: {_queued(result)}.")
+    _enqueue(
+        modeladmin, request, f"Force-promote of #{version.pk}", tasks.force_promote, version.pk
+    )
 
 
 @admin.action(description="Roll back to the previous version")
 def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Re-activate the most recently retired version (selection is ignored)."""
-    try:
-        result = tasks.rollback.delay()
-    except ValueError as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return
-    modeladmin.message_user(request, f"Rollback: {_queued(result)}.")
+    _enqueue(modeladmin, request, "Rollback", tasks.rollback)
 
 
 @admin.action(description="Retrain the selected algorithms now")
 def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Run the pipeline for the selected versions' algorithms (all if none)."""
     names = sorted(set(queryset.values_list("algorithm", flat=True)))
-    try:
-        result = tasks.run_pipeline.delay(algorithms=names or None)
-    except ValueError as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-        return
-    modeladmin.message_user(request, f"Retrain of {', '.join(names)}: {_queued(result)}.")
+    _enqueue(
+        modeladmin,
+        request,
+        f"Retrain of {', '.join(names)}",
+        tasks.run_pipeline,
+        algorithms=names or None,
+    )

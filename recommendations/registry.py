@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import pickle
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,52 @@ def promote(version: ModelVersion, note: str = "") -> ModelVersion:
     return locked
 
 
+def _discard(version: ModelVersion) -> None:
+    """Delete a version's lists and artifact folder (the row stays, for the record)."""
+    delete_rows(version.pk)
+    shutil.rmtree(version_dir(version.pk), ignore_errors=True)
+    if version.artifact_path:
+        version.artifact_path = ""
+        version.save(update_fields=["artifact_path"])
+
+
+def fail_stale(older_than: timedelta | None = None) -> list[int]:
+    """Fail versions left in training or precomputing by a process that died.
+
+    A killed worker cannot update its version, so one that has been training (since
+    it was created) or precomputing (since precompute started) for longer than any
+    real run takes is abandoned: it is marked failed and its rows and artifacts are
+    removed. Returns the ids failed.
+    """
+    if older_than is None:
+        older_than = timedelta(minutes=settings.RECOMMENDATIONS["STALE_AFTER_MINUTES"])
+    cutoff = timezone.now() - older_than
+    failed = []
+    for version in ModelVersion.objects.filter(status__in=(Status.TRAINING, Status.PRECOMPUTING)):
+        started = version.timings.get("precompute_started_at")
+        if version.status == Status.PRECOMPUTING and started is not None:
+            since = datetime.fromtimestamp(float(started), tz=UTC)
+        else:
+            since = version.created
+        if since >= cutoff:
+            continue
+        with transaction.atomic():
+            locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+            if locked.status != version.status:  # it moved on meanwhile: alive after all
+                continue
+            locked.timings.pop("precompute_started_at", None)
+            locked.move_to(
+                Status.FAILED,
+                f"Abandoned: still {version.status} after {older_than} (the process running "
+                "it stopped); its lists and artifacts were removed.",
+                fields=["timings"],
+            )
+        _discard(locked)
+        failed.append(locked.pk)
+        log.warning("version #%s was stale and is now failed", locked.pk)
+    return failed
+
+
 def cleanup_retired(keep: int = 2) -> list[int]:
     """Delete lists and artifacts of old versions; keep the last ``keep`` retired ones.
 
@@ -134,10 +181,6 @@ def cleanup_retired(keep: int = 2) -> list[int]:
     for version in old:
         if not version.artifact_path:  # cleaned before (lists and artifact go together)
             continue
-        delete_rows(version.pk)
-        shutil.rmtree(version_dir(version.pk), ignore_errors=True)
-        if version.artifact_path:
-            version.artifact_path = ""
-            version.save(update_fields=["artifact_path"])
+        _discard(version)
         cleaned.append(version.pk)
     return cleaned

@@ -67,6 +67,14 @@ def refresh_recent_users() -> int:
     return precompute.refresh_recent_users()
 
 
+@shared_task(name="recommendations.tasks.fail_stale_versions")
+def fail_stale_versions() -> list[int]:
+    """Fail versions abandoned by a killed process; remove their rows and artifacts."""
+    from . import registry
+
+    return registry.fail_stale()
+
+
 @shared_task(name="recommendations.tasks.force_promote")
 def force_promote(version_id: int) -> int:
     """Activate a version regardless of its metrics (admin action)."""

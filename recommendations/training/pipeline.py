@@ -199,6 +199,7 @@ def run_pipeline(
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
     metric = registry.primary_metric(k)
+    registry.fail_stale()  # a run killed earlier must not leave versions in limbo
     versions = [
         ModelVersion.objects.create(
             algorithm=n, parameters=params.get(n, {}), status=Status.TRAINING

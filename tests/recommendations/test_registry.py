@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from recommendations import registry
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
-from recommendations.training import promotion
+from recommendations.training import pipeline, promotion
 from tests.factories import ProductFactory, UserFactory
 from tests.recommendations.pipeline_support import seed_log
 
@@ -140,3 +140,45 @@ def test_admin_retrain_action_runs_the_pipeline(staff_client):
     run_action(staff_client, "retrain", seen)
     assert registry.active_version().algorithm == "popularity"
     assert ModelVersion.objects.count() == 2
+
+
+def _age(version: ModelVersion, **ago) -> None:
+    """Make a version look as if its process died ``ago`` (created / precompute start)."""
+    when = timezone.now() - timedelta(**ago)
+    ModelVersion.objects.filter(pk=version.pk).update(created=when)
+    if version.status == Status.PRECOMPUTING:
+        version.timings = {"precompute_started_at": when.timestamp()}
+        version.save(update_fields=["timings"])
+
+
+def test_versions_abandoned_by_a_killed_process_are_failed_and_cleaned(settings):
+    seed_log()
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "STALE_AFTER_MINUTES": 60}
+    stale_training = version_with_rows(status=Status.TRAINING)
+    stale_precompute = version_with_rows(status=Status.PRECOMPUTING)
+    running = version_with_rows(status=Status.TRAINING)  # a live run: recent
+    _age(stale_training, hours=5)
+    _age(stale_precompute, hours=2)
+    _age(running, minutes=10)
+
+    pipeline_result = pipeline.run_pipeline(algorithms=["popularity"], sync=True)
+
+    for stale in (stale_training, stale_precompute):
+        stale.refresh_from_db()
+        assert stale.status == Status.FAILED and "Abandoned" in stale.notes
+        assert stale.artifact_path == "" and not registry.version_dir(stale.pk).exists()
+        assert not registry.has_rows(stale)
+    running.refresh_from_db()
+    assert running.status == Status.TRAINING and registry.has_rows(running)
+    assert pipeline_result.promoted  # the new run went ahead
+    # What failed can still be force-promoted (refitted) by an operator.
+    assert promotion.force_promote(stale_training.pk, sync=True).status == Status.ACTIVE
+
+
+def test_stale_check_leaves_a_version_that_moved_on():
+    version = version_with_rows(status=Status.PRECOMPUTING)
+    _age(version, hours=1)  # started precomputing a minute ago: alive
+    version.timings = {"precompute_started_at": timezone.now().timestamp()}
+    version.save(update_fields=["timings"])
+    assert registry.fail_stale(timedelta(minutes=30)) == []
+    assert ModelVersion.objects.get(pk=version.pk).status == Status.PRECOMPUTING
