@@ -138,6 +138,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommendations.tasks.refresh_recent_users",
         "schedule": crontab(minute="*/15"),
     },
+    "clear-expired-sessions": {
+        "task": "shop.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 # Recommendations

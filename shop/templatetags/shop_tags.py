@@ -12,11 +12,17 @@ from shop.models import Product
 register = template.Library()
 
 CURRENCY = "£"
+UNAVAILABLE_IMAGE = "shop/unavailable.svg"
 
 
 @register.simple_tag
 def product_image_url(product: Product) -> str:
-    """The product's static image if it has one, else its drawn SVG (versioned URL)."""
+    """The product's static image if it has one, else its drawn SVG (versioned URL).
+
+    Inactive products (still shown in carts and past orders) get a neutral placeholder,
+    since their picture URL answers 404."""
+    if not product.active:
+        return static(UNAVAILABLE_IMAGE)
     if product.image:
         return static(product.image)
     url = reverse("shop:product_image", args=[product.slug])
