@@ -1,5 +1,7 @@
 """Template helpers for shop pages: product image URLs and prices."""
 
+import math
+from datetime import timedelta
 from decimal import Decimal
 
 from django import template
@@ -38,7 +40,17 @@ def money(value: Decimal | int | float | None) -> str:
     return f"{CURRENCY}{amount:,.2f}"
 
 
+HUE_STEP = 10  # site.css has a .hue-N class every 10 degrees
+
+
 @register.filter
 def hue(category) -> int:
-    """The colour hue of a category (matches its products' pictures)."""
-    return category_hue(category.slug)
+    """The colour hue of a category, to the nearest .hue-N class in site.css (the CSP
+    allows no inline style attributes); within 5 degrees of its products' pictures."""
+    return round(category_hue(category.slug) / HUE_STEP) * HUE_STEP % 360
+
+
+@register.filter
+def minutes(delta: timedelta) -> int:
+    """A duration in whole minutes, rounded up (for "try again in N minutes")."""
+    return max(1, math.ceil(delta.total_seconds() / 60))
