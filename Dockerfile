@@ -18,6 +18,9 @@ RUN STATICFILES_BACKEND=whitenoise.storage.CompressedManifestStaticFilesStorage 
     && useradd --create-home --uid 1000 shop \
     && mkdir -p /var/lib/shop/models && chown -R shop /var/lib/shop /app
 USER shop
+# The image is for production: DEBUG off, so it will not start without a real SECRET_KEY.
+ENV DEBUG=0
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Access lines are logged by the app as JSON (config/request_id.py), not by gunicorn.
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,20 +1,60 @@
 """Django settings. Every value comes from the environment, with defaults that run
-the whole product on one machine (SQLite file, local-memory cache, in-process tasks)."""
+the whole product on one machine (SQLite file, local-memory cache, in-process tasks).
+
+DEBUG is on when unset, so `make demo` and `make test` work with nothing set; a
+deployment sets DEBUG=0, and then it must also set a real SECRET_KEY (the process
+refuses to start otherwise) and gets HTTPS-only settings unless it switches them off.
+Every name read here is listed, with a comment, in .env.example.
+"""
 
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; silently absent
 
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-key-change-me-in-production-0123456789")
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env.bool("DEBUG", default=True)  # unset: local development and tests
+
+# Keys that have been public (in this repository): never acceptable with DEBUG off.
+DEV_SECRET_KEY = "dev-insecure-key-change-me-in-production-0123456789"
+KNOWN_DEFAULT_KEYS = {DEV_SECRET_KEY, "change-me-in-production", "change-me"}
+SECRET_KEY = env("SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_DEFAULT_KEYS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or a known default while DEBUG is off. Set SECRET_KEY to a "
+        'long random value, e.g. the output of: python -c "from django.core.management.'
+        'utils import get_random_secret_key as k; print(k())"'
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS: on by default when DEBUG is off; each can be switched off (e.g. =0) to try a
+# production-like setup over plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# "HEADER,value" set by the TLS-terminating proxy (which must overwrite it); empty or
+# "off" when requests reach Django directly.
+_proxy_header = env(
+    "SECURE_PROXY_SSL_HEADER", default="" if DEBUG else "HTTP_X_FORWARDED_PROTO,https"
+)
+if _proxy_header.strip().lower() in ("", "off", "0", "false", "none"):
+    SECURE_PROXY_SSL_HEADER = None
+else:
+    SECURE_PROXY_SSL_HEADER = tuple(part.strip() for part in _proxy_header.split(","))
+    if len(SECURE_PROXY_SSL_HEADER) != 2 or not all(SECURE_PROXY_SSL_HEADER):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must be 'HEADER,value' (or off), not {_proxy_header!r}"
+        )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -30,21 +70,43 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "django_celery_results",
+    "csp",
+    "axes",
     "shop",
     "recommendations",
     "demo",
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # first: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Content-Security-Policy on every HTML page (django-csp). The shop and the admin use
+# no inline scripts or styles, so 'self' is enough; the *_SRC names take space- or
+# comma-separated sources, for pages added later (e.g. API docs served from static
+# files fit 'self'; a view can also relax its own policy with csp.decorators).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": env.list("CSP_SCRIPT_SRC", default=[SELF]),
+        "style-src": env.list("CSP_STYLE_SRC", default=[SELF]),
+        "img-src": env.list("CSP_IMG_SRC", default=[SELF, "data:"]),
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 ROOT_URLCONF = "config.urls"
 
@@ -79,6 +141,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures from one IP, or
+# for one username, that IP / username is refused for AXES_COOLOFF_MINUTES, on the
+# shop's login and the admin's. One backend: the lockout check, then ModelBackend.
+AUTHENTICATION_BACKENDS = ["shop.auth.ThrottledModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # attempts and lockouts are rows in the admin; keep stdout for app logs
+
 LOGIN_URL = "shop:login"
 LOGIN_REDIRECT_URL = "shop:home"
 LOGOUT_REDIRECT_URL = "shop:home"
@@ -103,11 +176,31 @@ WHITENOISE_USE_FINDERS = True  # serve from app dirs too, so `collectstatic` is 
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# One JSON object per line on stdout, each with the request id of the request that
+# logged it (config/request_id.py), so a log collector can group a request's lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "{asctime}{levelname}{name}{message}{request_id}",
+            "style": "{",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # Django's own loggers go through the root handler too, not its plain-text defaults.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
 REST_FRAMEWORK = {
@@ -127,6 +220,7 @@ CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging above in workers
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -142,6 +236,10 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-versions": {
         "task": "recommendations.tasks.fail_stale_versions",
         "schedule": crontab(minute=30),
+    },
+    "clear-expired-sessions": {
+        "task": "shop.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=4, minute=30),
     },
 }
 

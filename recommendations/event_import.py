@@ -5,7 +5,9 @@ report and product creation it reuses): one transaction, bad rows reported by li
 and skipped unless ``strict``, and idempotent. Each event gets a ``client_event_id``
 hashed from its content (format, shopper, sku, kind, time, quantity, basket), so a
 second run of the same file inserts nothing. Work is done in chunks of rows: users
-and products are looked up (and created) per chunk, events bulk-inserted.
+and products are looked up (and created) per chunk, events bulk-inserted. Every value
+is checked against what its column can hold (lengths, integer range) before any write,
+so a bad value is a bad row with its line number, never a database error.
 """
 
 from __future__ import annotations
@@ -171,6 +173,11 @@ def _parse_retail(rows: Rows, report: ImportReport):
             report.bad_row(line, str(exc))
             continue
         username = f"retail-{customer}"
+        try:
+            _check_username(username)
+        except ValueError:
+            report.bad_row(line, f"CustomerID {customer!r} is not a valid customer id")
+            continue
         hint = (row["Description"], price)
         yield Event(line, username, "", code, "purchase", created, quantity, invoice, hint)
 
@@ -183,6 +190,10 @@ def _parse_diginetica(rows: Rows, report: ImportReport):
                 raise ValueError(f"session_id {session!r} is not a number")
             if not item.isdigit():
                 raise ValueError(f"item_id {item!r} is not a number")
+            if len(f"dgn-{session}") > 40:
+                raise ValueError(f"session_id {session!r} is too long")
+            if len(diginetica_sku(item)) > 64:
+                raise ValueError(f"item_id {item!r} is too long")
             millis = parse_count(row["timeframe"], "timeframe")
             try:
                 day = date.fromisoformat(row["eventdate"].strip())

@@ -1,5 +1,9 @@
 """The session cart: ``request.session["cart"] = {product_id (str): quantity}``.
 
+Each cart also has a random token (``request.session["cart_token"]``): checkout writes
+it on the order under a unique constraint, so one cart can become at most one order
+however often, and however concurrently, it is submitted.
+
 The cart only stores ids and quantities; prices and stock are read fresh from the
 database every time, so a price change or a sold-out product shows up at once.
 Validation of quantities lives in ``shop.forms``; this class trusts its callers.
@@ -7,6 +11,7 @@ Validation of quantities lives in ``shop.forms``; this class trusts its callers.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +21,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from .models import Product
 
 SESSION_KEY = "cart"
+TOKEN_KEY = "cart_token"
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,20 @@ class Cart:
             self._save()
 
     def clear(self) -> None:
-        """Empty the cart."""
+        """Empty the cart; the next cart gets a new token."""
         self._items = {}
+        self.session.pop(TOKEN_KEY, None)
         self._save()
+
+    @property
+    def token(self) -> uuid.UUID:
+        """This cart's one-time checkout token (created on first use)."""
+        try:
+            return uuid.UUID(str(self.session[TOKEN_KEY]))
+        except (KeyError, ValueError):
+            token = uuid.uuid4()
+            self.session[TOKEN_KEY] = token.hex
+            return token
 
     def __len__(self) -> int:
         """Number of items (sum of quantities)."""

@@ -3,14 +3,15 @@
 Shared by ``manage.py import_catalog`` and the event importer (which creates the
 products an event file mentions). One transaction per import: a fatal error writes
 nothing. Bad rows are reported by line number (line 1 is the header) and skipped,
-unless ``strict`` makes any bad row fatal. Re-running the same file adds nothing.
+unless ``strict`` makes any bad row fatal. Re-running the same file adds nothing,
+and a re-import changes only what the file states: columns it lacks (and empty stock
+cells) keep the product's current values.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import io
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
+from typing import IO
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -29,8 +31,11 @@ FORMATS = ("csv", "online-retail", "diginetica")
 BATCH_SIZE = 2000
 PROGRESS_EVERY = 10_000
 MAX_MESSAGES = 20
-# Stock given to products whose source has none, so imported products can be shown.
+# Stock given to new products whose source has none, so imported products can be shown.
 DEFAULT_STOCK = 100
+# The largest integer every database stores in a (Positive)IntegerField: bigger values
+# are bad rows, not a database error half-way through the import.
+MAX_INT = 2**31 - 1
 MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
 
 CSV_COLUMNS = ("sku", "name", "category", "price", "description")
@@ -117,6 +122,9 @@ class ProductData:
     description: str = ""
     brand: str = ""
     stock: int = DEFAULT_STOCK
+    # The fields the source states; the others are defaults for a new product and are
+    # left alone on an existing one.
+    given: frozenset[str] = frozenset({"name", "description", "price", "category", "brand"})
 
 
 Rows = Iterator[tuple[int, dict[str, str]]]
@@ -136,8 +144,8 @@ def open_table(
     if not path.is_file():
         raise ImportFileError(f"file not found: {path}")
     raw = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        reader = csv.reader(text, delimiter=delimiter)
+    with raw:
+        reader = csv.reader(_text_lines(raw, path.name), delimiter=delimiter)
         try:
             header = [column.strip() for column in next(reader, [])]
         except (csv.Error, UnicodeDecodeError, OSError) as exc:
@@ -157,12 +165,30 @@ def open_table(
                 for values in reader:
                     if not any(v.strip() for v in values):
                         continue  # blank line
+                    if any("\x00" in v for v in values):
+                        raise ImportFileError(
+                            f"cannot read {path.name}: line {reader.line_num} contains a NUL "
+                            "character (is it a text file?)"
+                        )
                     values += [""] * (len(header) - len(values))
                     yield reader.line_num, dict(zip(header, values, strict=False))
             except (csv.Error, UnicodeDecodeError, OSError) as exc:
                 raise ImportFileError(f"cannot read {path.name}: {exc}") from exc
 
         yield rows()
+
+
+def _text_lines(raw: IO[bytes], name: str) -> Iterator[str]:
+    """Decode a binary file line by line, so an encoding error names its line
+    (a decoder reading in blocks only knows a byte offset)."""
+    for number, line in enumerate(raw, 1):
+        try:
+            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"cannot read {name}: line {number} is not UTF-8 text (byte "
+                f"{exc.object[exc.start]:#04x} at column {exc.start + 1}); save it as UTF-8"
+            ) from None
 
 
 def parse_price(value: str) -> Decimal:
@@ -179,19 +205,24 @@ def parse_price(value: str) -> Decimal:
     return price
 
 
-def parse_count(value: str, name: str, minimum: int = 0) -> int:
-    """An integer >= minimum; ValueError says what is wrong."""
+def parse_count(value: str, name: str, minimum: int = 0, maximum: int = MAX_INT) -> int:
+    """An integer in [minimum, maximum]; ValueError says what is wrong."""
     try:
         number = int(value.strip())
     except ValueError:
         raise ValueError(f"{name} {value!r} is not an integer") from None
     if number < minimum:
         raise ValueError(f"{name} {value!r} must be >= {minimum}")
+    if number > maximum:
+        raise ValueError(f"{name} {value!r} is too large (at most {maximum})")
     return number
 
 
 def product_from_csv_row(row: dict[str, str]) -> ProductData:
-    """Validate one row of our CSV layout; ValueError lists what is wrong."""
+    """Validate one row of our CSV layout; ValueError lists what is wrong.
+
+    Only the columns present in the row (and a non-empty stock) count as given.
+    """
     values = {key: (row.get(key) or "").strip() for key in CSV_COLUMNS + CSV_OPTIONAL}
     problems = [f"missing {key}" for key in ("sku", "name", "category") if not values[key]]
     limits = {"sku": 64, "name": 255, "category": 120, "brand": 120}
@@ -213,6 +244,9 @@ def product_from_csv_row(row: dict[str, str]) -> ProductData:
         problems.append(str(exc))
     if problems:
         raise ValueError("; ".join(problems))
+    given = {"name", "category", "price", "description"}
+    given |= {"brand"} if "brand" in row else set()
+    given |= {"stock"} if values["stock"] else set()
     return ProductData(
         sku=values["sku"],
         name=values["name"],
@@ -221,6 +255,7 @@ def product_from_csv_row(row: dict[str, str]) -> ProductData:
         description=values["description"],
         brand=values["brand"],
         stock=stock,
+        given=frozenset(given),
     )
 
 
@@ -254,6 +289,7 @@ def retail_product(
         category=retail_category(description),
         price=price,
         description=description.capitalize(),
+        given=frozenset({"name", "category", "price", "description"}),
     )
 
 
@@ -269,6 +305,7 @@ def diginetica_product(item_id: str) -> ProductData:
         name=f"Item {item_id.strip()}",
         category=DIGINETICA_CATEGORY,
         price=Decimal("0"),
+        given=frozenset(),  # only the id is known: an existing product keeps everything
     )
 
 
@@ -319,14 +356,31 @@ def ensure_categories(names: Iterable[str]) -> dict[str, int]:
 
 
 _PRODUCT_FIELDS = ("name", "description", "price", "category_id", "brand", "stock")
+# ProductData field -> Product field, in _PRODUCT_FIELDS order.
+_SOURCE_FIELDS = ("name", "description", "price", "category", "brand", "stock")
+
+
+def _row_values(data: ProductData, current: tuple | None, category_ids: dict) -> tuple:
+    """Values for _PRODUCT_FIELDS: the source's, except what it does not state about an
+    existing product (``current``), which keeps its stored value."""
+    values = []
+    for i, source in enumerate(_SOURCE_FIELDS):
+        if current is not None and source not in data.given:
+            values.append(current[i + 1])
+        elif source == "category":
+            values.append(category_ids[data.category])
+        else:
+            values.append(getattr(data, source))
+    return tuple(values)
 
 
 def upsert_products(products: list[ProductData], update: bool = True) -> tuple[int, int, int]:
     """Create missing products and (if ``update``) overwrite changed ones, by SKU.
 
-    Batched: one query per chunk of SKUs to read what exists, then bulk insert and
-    bulk update. Existing slugs are kept, new ones made unique. Returns
-    (created, updated, unchanged). SKUs must be unique within ``products``.
+    An update writes only the fields each ProductData states (``given``); the rest
+    keep their current values. Batched: one query per chunk of SKUs to read what
+    exists, then bulk insert and bulk update. Existing slugs are kept, new ones made
+    unique. Returns (created, updated, unchanged). SKUs must be unique in ``products``.
     """
     existing: dict[str, tuple] = {}
     for chunk in chunked([p.sku for p in products]):
@@ -335,27 +389,24 @@ def upsert_products(products: list[ProductData], update: bool = True) -> tuple[i
     todo = products if update else [p for p in products if p.sku not in existing]
     if not todo:
         return 0, 0, len(products)
-    category_ids = ensure_categories(p.category for p in todo)
+    category_ids = ensure_categories(
+        p.category for p in todo if p.sku not in existing or "category" in p.given
+    )
     any_new = any(p.sku not in existing for p in todo)
     taken = set(Product.objects.values_list("slug", flat=True)) if any_new else set()
     creates, updates = [], []
     for data in todo:
-        values = (
-            data.name,
-            data.description,
-            data.price,
-            category_ids[data.category],
-            data.brand,
-            data.stock,
-        )
+        current = existing.get(data.sku)
+        values = _row_values(data, current, category_ids)
         fields = dict(zip(_PRODUCT_FIELDS, values, strict=True))
-        if data.sku not in existing:
+        if current is None:
             slug = _unique_slug(slugify(data.name), taken, data.sku, 280)
             creates.append(Product(sku=data.sku, slug=slug, **fields))
-        elif existing[data.sku][1:] != values:
-            updates.append(Product(pk=existing[data.sku][0], **fields))
+        elif current[1:] != values:
+            updates.append(Product(pk=current[0], **fields))
     Product.objects.bulk_create(creates, batch_size=BATCH_SIZE)
-    # bulk_update builds one CASE expression per field: keep its batches smaller.
+    # bulk_update builds one CASE expression per field: keep its batches smaller. It
+    # writes every field, but unstated ones carry the values just read (same transaction).
     Product.objects.bulk_update(updates, _PRODUCT_FIELDS, batch_size=500)
     return len(creates), len(updates), len(products) - len(creates) - len(updates)
 
@@ -428,6 +479,9 @@ def _read_diginetica(
             item = row["item_id"].strip()
             if not item.isdigit():
                 report.bad_row(line, f"item_id {item!r} is not a number")
+                continue
+            if len(diginetica_sku(item)) > 64:
+                report.bad_row(line, f"item_id {item!r} is too long")
                 continue
             items[item] = None
     return [diginetica_product(item) for item in items]

@@ -1,13 +1,18 @@
 """Placing an order: one transaction that locks the products, re-checks stock,
-writes the order and its lines, decrements stock and empties the cart."""
+writes the order and its lines, decrements stock and empties the cart.
+
+The cart's one-time token is written on the order (a unique column) inside that
+transaction, so a cart submitted twice, or concurrently, places one order: later
+submits get the existing order back instead of a new one."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 
@@ -42,19 +47,47 @@ def place_order(
     """Turn the cart into an order, or raise ``CheckoutError`` and change nothing.
 
     ``data`` holds the cleaned checkout form (full_name, email, address). The
-    ``order_placed`` signal is sent once the transaction has committed.
+    ``order_placed`` signal is sent once the transaction has committed. When this
+    cart's token already placed an order, that order is returned and nothing is
+    written or sent again.
     """
     wanted = cart.items()
     if not wanted:
         raise EmptyCartError("Your cart is empty.")
     user = user if user is not None and user.is_authenticated else None
+    token = cart.token
+    try:
+        return _place(cart, wanted, token, user, anonymous_id, data, request)
+    except IntegrityError:
+        # A concurrent submit of this cart committed first (unique token): theirs wins.
+        existing = Order.objects.filter(checkout_token=token).first()
+        if existing is None:
+            raise
+        cart.clear()
+        return existing
 
+
+def _place(
+    cart: Cart,
+    wanted: dict[int, int],
+    token: uuid.UUID,
+    user: Any,
+    anonymous_id: str | None,
+    data: Mapping[str, str],
+    request: HttpRequest | None,
+) -> Order:
     with transaction.atomic():
         # Lock in primary-key order so two concurrent checkouts cannot deadlock.
         products = {
             p.pk: p
             for p in Product.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
         }
+        # Read after taking the locks: a concurrent submit of this cart that held them
+        # has committed by now, and its order is visible.
+        existing = Order.objects.filter(checkout_token=token).first()
+        if existing is not None:
+            cart.clear()
+            return existing
         problems = []
         for pk, quantity in wanted.items():
             product = products.get(pk)
@@ -77,6 +110,7 @@ def place_order(
             full_name=data["full_name"],
             email=data["email"],
             address=data["address"],
+            checkout_token=token,
         )
         lines = [
             OrderLine(order=order, product=product, quantity=qty, unit_price=product.price)

@@ -89,6 +89,9 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The cart's one-time token: unique, so a cart submitted twice (or four times at
+    # once) becomes one order. Null for orders placed before tokens existed.
+    checkout_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created"]

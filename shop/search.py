@@ -7,6 +7,8 @@ the words matched. Both return active products, best match first.
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 
@@ -16,8 +18,13 @@ MAX_QUERY_LENGTH = 200
 
 
 def normalise_query(raw: str | None) -> str:
-    """Collapse whitespace and bound the length of a user's query."""
-    return " ".join((raw or "").split())[:MAX_QUERY_LENGTH]
+    """Drop control and other invisible characters, collapse whitespace, bound the length.
+
+    A NUL byte cannot even be sent to PostgreSQL in a query parameter, and no control
+    character helps a search, so they become spaces.
+    """
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in raw or "")
+    return " ".join(text.split())[:MAX_QUERY_LENGTH]
 
 
 def search_products(query: str) -> ProductQuerySet:

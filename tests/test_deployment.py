@@ -1,5 +1,7 @@
 """What can be checked of docker-compose.yml and the Dockerfile without a Docker engine:
-the services exist and agree with each other, and the settings accept their environment."""
+the services exist and agree with each other, and the settings accept their environment.
+Also the production settings: no default key with DEBUG off, `check --deploy` clean,
+every setting documented in .env.example."""
 
 import json
 import os
@@ -16,6 +18,37 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = ("web", "worker", "beat")
+REAL_KEY = "k3y-" + "x7Qp9vLm2ZrT8bYc4NwH6dFj1sKa5UeGo0iRlXy3MtBn" * 2
+
+
+def expand(value: object, env: dict[str, str]) -> str:
+    """Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error} (empty = unset)."""
+
+    def substitute(match: re.Match) -> str:
+        name, op, arg = match.groups()
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise KeyError(f"compose refuses to start without {name}: {arg}")
+        return arg or ""
+
+    return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", substitute, str(value))
+
+
+def compose_env(**given: str) -> dict[str, str]:
+    """The web service's environment as compose would pass it, given these variables."""
+    return {k: expand(v, given) for k, v in SERVICES["web"]["environment"].items()}
+
+
+def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run Python with Django set up in a fresh process with ``env`` added."""
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_compose_has_the_whole_stack():
@@ -64,27 +97,102 @@ def test_commands_name_real_entry_points():
 
 def test_settings_accept_the_compose_environment():
     """Load Django settings in a subprocess with the web service's environment."""
-    env = {k: str(v) for k, v in SERVICES["web"]["environment"].items()}
-    env["SECRET_KEY"] = "compose-test"
     code = (
-        "import django, json; django.setup(); from django.conf import settings as s; "
+        "import json; from django.conf import settings as s; "
         "print(json.dumps([s.DATABASES['default']['ENGINE'], s.DATABASES['default']['HOST'], "
         "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], "
-        "str(s.MODEL_DIR), s.DEBUG]))"
+        "str(s.MODEL_DIR), s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=True,
+    out = run_django(code, compose_env(SECRET_KEY=REAL_KEY))
+    assert out.returncode == 0, out.stderr
+    engine, host, broker, eager, cache, model_dir, debug, *https = json.loads(
+        out.stdout.splitlines()[-1]
     )
-    engine, host, broker, eager, cache, model_dir, debug = json.loads(out.stdout)
     assert engine == "django.db.backends.postgresql" and host == "postgres"
     assert broker == "redis://redis:6379/0" and eager is False
     assert "redis" in cache.lower()
     assert model_dir == "/var/lib/shop/models" and debug is False
+    assert https == [True, True, True, 31536000, ["HTTP_X_FORWARDED_PROTO", "https"]]
+
+
+def test_compose_has_no_fallback_secret_key():
+    assert SERVICES["web"]["environment"]["DEBUG"] == "false"
+    assert re.fullmatch(r"\$\{SECRET_KEY:\?.+\}", SERVICES["web"]["environment"]["SECRET_KEY"])
+    with pytest.raises(KeyError, match="SECRET_KEY"):
+        compose_env()
+
+
+def test_https_settings_can_be_switched_off_for_plain_http():
+    env = compose_env(
+        SECRET_KEY=REAL_KEY,
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        SECURE_PROXY_SSL_HEADER="off",
+    )
+    code = (
+        "from django.conf import settings as s; print([s.SECURE_SSL_REDIRECT, "
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_PROXY_SSL_HEADER])"
+    )
+    out = run_django(code, env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "[False, False, False, 0, None]"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [None, "", "change-me-in-production", "dev-insecure-key-change-me-in-production-0123456789"],
+)
+def test_debug_off_refuses_a_missing_or_default_secret_key(key):
+    env = {"DEBUG": "0"} | ({"SECRET_KEY": key} if key is not None else {})
+    clean = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is missing or a known default" in out.stderr
+
+
+def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "0", "SECRET_KEY": REAL_KEY},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "System check identified no issues (0 silenced)." in out.stdout
+
+
+def test_env_example_documents_every_setting():
+    """Every name config/settings.py reads is in .env.example, with a comment above it."""
+    read = set(
+        re.findall(
+            r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "config" / "settings.py").read_text()
+        )
+    )
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    documented = {}
+    for i, line in enumerate(lines):
+        match = re.match(r"#? ?([A-Z][A-Z0-9_]*)=", line)
+        if match:
+            documented[match.group(1)] = lines[i - 1]
+    assert {"SECRET_KEY", "DEBUG", "SECURE_PROXY_SSL_HEADER"} <= read
+    assert read <= documented.keys(), sorted(read - documented.keys())
+    for name, comment in documented.items():
+        assert comment.startswith("# ") and not re.match(r"# ?[A-Z_]+=", comment), name
+
+
+def test_dockerfile_image_runs_with_debug_off():
+    assert re.search(r"^ENV DEBUG=0$", (ROOT / "Dockerfile").read_text(), re.M)
 
 
 def test_dockerfile_matches_the_project():

@@ -42,7 +42,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        auth_login(request, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(_safe_next(request) or "shop:home")
     return render(request, "registration/signup.html", {"form": form, "next": _safe_next(request)})

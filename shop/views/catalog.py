@@ -112,8 +112,10 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def product_image(request: HttpRequest, slug: str) -> HttpResponse:
-    """The product's picture: its static file if set, else a drawn SVG, cached long."""
-    item = get_object_or_404(Product.objects.select_related("category"), slug=slug)
+    """The product's picture: its static file if set, else a drawn SVG, cached long.
+
+    Inactive products have no picture (404): their name must not leak through it."""
+    item = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
     if item.image:
         return redirect(static(item.image))
     response = HttpResponse(product_svg(item), content_type="image/svg+xml; charset=utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,9 +26,42 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     return {"full_name": user.get_full_name() or user.get_username(), "email": user.email}
 
 
+def _order_for_token(request: HttpRequest, raw: str | None) -> Order | None:
+    """This shopper's order already placed with the posted cart token, if any."""
+    try:
+        token = uuid.UUID(raw or "")
+    except ValueError:
+        return None
+    order = Order.objects.filter(checkout_token=token).first()
+    if order is None:
+        return None
+    own = request.user.is_authenticated and order.user_id == request.user.pk
+    guest = order.anonymous_id and order.anonymous_id == anonymous_id(request, create=False)
+    if own or guest:
+        return order
+    return None
+
+
+def _confirm(request: HttpRequest, order: Order) -> HttpResponse:
+    """Remember the order in this session and show its confirmation."""
+    placed = request.session.get(PLACED_ORDERS_KEY, [])
+    if order.pk not in placed:
+        request.session[PLACED_ORDERS_KEY] = [*placed[-19:], order.pk]
+    return redirect("shop:order_confirmation", order_id=order.pk)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
-    """Show the checkout form; on a valid POST place the order."""
+    """Show the checkout form; on a valid POST place the order (once per cart)."""
+    if request.method == "POST":
+        # A repeated submit of a form whose cart was already ordered (the cart is empty
+        # by now): show that order again rather than "your cart is empty".
+        placed = _order_for_token(request, request.POST.get("cart_token"))
+        if placed is not None:
+            basket = Cart(request.session)
+            if basket.token == placed.checkout_token:
+                basket.clear()
+            return _confirm(request, placed)
     basket = Cart(request.session)
     if not basket:
         messages.info(request, "Your cart is empty: add something before checking out.")
@@ -52,14 +87,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         except CheckoutError as exc:  # pragma: no cover - future failure kinds
             messages.error(request, str(exc))
         else:
-            placed = request.session.get(PLACED_ORDERS_KEY, [])
-            request.session[PLACED_ORDERS_KEY] = [*placed[-19:], order.pk]
-            return redirect("shop:order_confirmation", order_id=order.pk)
+            return _confirm(request, order)
     lines = basket.lines()
     return render(
         request,
         "shop/checkout.html",
-        {"form": form, "lines": lines, "total": Cart.total(lines)},
+        {"form": form, "lines": lines, "total": Cart.total(lines), "cart_token": basket.token},
     )
 
 

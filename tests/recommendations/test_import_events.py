@@ -238,3 +238,46 @@ def test_full_shared_datasets(shared_datasets):
 
     second = run(shared_datasets / "online_retail_sample.csv.gz", "--format", "online-retail")
     assert "imported: 0" in second
+
+
+class TestBadValuesAreBadRows:
+    def test_out_of_range_quantity_is_reported_by_line(self, catalog, tmp_path):
+        path = tmp_path / "huge.csv"
+        path.write_text(
+            "user,sku,kind,timestamp,quantity\n"
+            "ann,MUG-1,purchase,2024-01-01T10:00:00,2\n"
+            "ann,MUG-1,purchase,2024-01-01T11:00:00,99999999999\n"
+        )
+        out = run(path)
+        assert "imported: 1" in out
+        assert "line 3: quantity '99999999999' is too large" in out
+        assert list(Interaction.objects.values_list("quantity", flat=True)) == [2]
+
+    def test_out_of_range_retail_quantity_and_timeframe(self, tmp_path):
+        retail = tmp_path / "retail.csv"
+        header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+        retail.write_text(f"{header}\n1,X1,RED MUG,99999999999,2011-01-01 10:00,1.0,12345,UK\n")
+        assert "line 2: quantity '99999999999' is too large" in run(
+            retail, "--format", "online-retail"
+        )
+        digi = tmp_path / "digi.csv"
+        digi.write_text(
+            "session_id;user_id;item_id;timeframe;eventdate\n"
+            "1;;81766;99999999999999999999;2016-05-09\n"
+            f"{'9' * 50};;81766;1;2016-05-09\n"
+        )
+        out = run(digi, "--format", "diginetica")
+        assert "line 2: timeframe '99999999999999999999' is too large" in out
+        assert "line 3: session_id" in out and "is too long" in out
+        assert not Interaction.objects.exists()
+
+    def test_latin1_file_error_names_the_line(self, catalog, tmp_path):
+        path = tmp_path / "latin1.csv"
+        path.write_bytes(
+            b"user,sku,kind,timestamp\n"
+            b"ann,MUG-1,view,2024-01-01T10:00:00\n"
+            b"Ren\xe9,MUG-1,view,2024-01-01T10:00:00\n"
+        )
+        with pytest.raises(CommandError, match="line 3 is not UTF-8"):
+            run(path)
+        assert not Interaction.objects.exists()

@@ -211,3 +211,76 @@ def test_full_shared_datasets(shared_datasets):
     assert "bad: 0" in out
     assert not retail.filter(sku__in=RETAIL_FEE_CODES).exists()
     assert retail.filter(category__name="Gifts").count() < retail.count() / 2
+
+
+class TestReimportKeepsWhatTheFileDoesNotSay:
+    HEADER = "sku,name,category,price,description"
+
+    def test_stock_and_brand_stay_unless_given(self, tmp_path):
+        run(FIXTURES / "catalog.csv")
+        Product.objects.filter(sku="MUG-1").update(stock=3)
+        path = tmp_path / "prices.csv"
+        path.write_text(f"{self.HEADER}\nMUG-1,Enamel Mug,Kitchen,10.00,New text\n")
+        assert "updated: 1" in run(path)
+        mug = Product.objects.get(sku="MUG-1")
+        assert (mug.price, mug.description) == (Decimal("10.00"), "New text")
+        assert (mug.stock, mug.brand) == (3, "Acme")  # no stock or brand column: kept
+
+    def test_an_empty_stock_cell_keeps_stock_and_a_given_one_sets_it(self, tmp_path):
+        run(FIXTURES / "catalog.csv")
+        Product.objects.filter(sku="MUG-1").update(stock=3)
+        path = tmp_path / "stock.csv"
+        path.write_text(
+            f"{self.HEADER},brand,stock\n"
+            "MUG-1,Enamel Mug,Kitchen,9.50,,Acme,\n"
+            "BOOK-1,Book,Books,5,,,7\n"
+        )
+        run(path)
+        assert Product.objects.get(sku="MUG-1").stock == 3
+        assert Product.objects.get(sku="BOOK-1").stock == 7
+
+    def test_diginetica_ids_leave_existing_products_alone(self, tmp_path):
+        product = Product.objects.create(
+            sku="DGN-81766", name="Real name", slug="real", price=Decimal("4"), stock=2,
+            category=Category.objects.create(name="Mine", slug="mine"),
+        )  # fmt: skip
+        run(FIXTURES / "diginetica_small.csv", "--format", "diginetica")
+        after = Product.objects.get(pk=product.pk)
+        assert (after.name, after.price, after.stock, after.category.slug) == (
+            "Real name",
+            Decimal("4.00"),
+            2,
+            "mine",
+        )
+
+
+class TestBadValuesAreBadRows:
+    def test_out_of_range_stock_is_reported_by_line(self, tmp_path):
+        path = tmp_path / "huge.csv"
+        path.write_text(
+            "sku,name,category,price,description,stock\n"
+            "OK-1,Fine,Things,1,,5\n"
+            "BIG-1,Huge,Things,1,,99999999999\n"
+        )
+        out = run(path)
+        assert "line 3: stock '99999999999' is too large" in out
+        assert list(Product.objects.values_list("sku", flat=True)) == ["OK-1"]
+        with pytest.raises(CommandError, match="line 3: stock '99999999999' is too large"):
+            run(path, "--strict")
+
+    def test_latin1_file_error_names_the_line_and_writes_nothing(self, tmp_path):
+        path = tmp_path / "latin1.csv"
+        path.write_bytes(
+            b"sku,name,category,price,description\nA-1,Tea,Food,1,\nA-2,Caf\xe9 au lait,Food,1,\n"
+        )
+        with pytest.raises(CommandError, match=r"line 3 is not UTF-8") as info:
+            run(path)
+        assert "position" not in str(info.value)  # a line, not a byte offset
+        assert not Product.objects.exists()
+
+    def test_nul_character_is_a_clear_error(self, tmp_path):
+        path = tmp_path / "nul.csv"
+        path.write_bytes(b"sku,name,category,price,description\nA-1,T\x00ea,Food,1,\n")
+        with pytest.raises(CommandError, match="line 2 contains a NUL"):
+            run(path)
+        assert not Product.objects.exists()
