@@ -74,16 +74,20 @@ def test_rollback_and_retrain(staff, two_runs):
 def test_actions_that_need_the_broker_say_so_when_it_is_down(staff, two_runs, monkeypatch):
     """A real, unreachable broker: the action reports it and nothing changes."""
     first, second = two_runs
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
-    monkeypatch.setitem(celery_app.conf, "task_publish_retry", False)
-    monkeypatch.setattr(celery_app, "_pool", None)  # connect anew, to the dead broker
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    dead = "redis://127.0.0.1:1/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)  # Celery reads the environment first
+    conf = celery_app.conf
+    saved = {k: conf[k] for k in ("task_always_eager", "broker_url", "broker_write_url")}
+    saved["task_publish_retry"] = conf.task_publish_retry
+    conf.update(
+        task_always_eager=False, broker_url=dead, broker_write_url=dead, task_publish_retry=False
+    )
+    celery_app._pool = celery_app.amqp._producer_pool = None  # connect anew, to the dead one
     try:
         for action in ("rollback", "retrain", "force_promote"):
             messages = act(staff, action, first)
             assert any("broker unavailable" in m for m in messages), (action, messages)
     finally:
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        conf.update(saved)
+        celery_app._pool = celery_app.amqp._producer_pool = None
     assert registry.active_version().pk == second.pk
