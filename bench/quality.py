@@ -434,14 +434,15 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     sections = []
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.only:
         sections.append(run_dataset(name, load(name, args.datasets)))
-    elapsed = time.perf_counter() - started
-    machine = f"{platform.machine()}, {platform.python_version()}, run took {elapsed:.0f} s"
-    report = HEADER.replace("{machine}", machine) + "\n" + "\n".join(sections)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
-    print(f"wrote {args.out} in {elapsed:.0f} s")
+        # Written after every dataset, so a long run leaves its finished sections.
+        elapsed = time.perf_counter() - started
+        machine = f"{platform.machine()}, {platform.python_version()}, run took {elapsed:.0f} s"
+        report = HEADER.replace("{machine}", machine) + "\n" + "\n".join(sections)
+        args.out.write_text(report)
+        print(f"wrote {args.out} ({len(sections)} of {len(args.only)}) in {elapsed:.0f} s")
 
 
 if __name__ == "__main__":
