@@ -74,6 +74,41 @@ class Dataset:
         return self.seq_items[self.seq_indptr[user] : self.seq_indptr[user + 1]]
 
 
+# Purchases of one shopper this close together form one inferred basket.
+BASKET_WINDOW_SECONDS = 3600.0
+
+
+def infer_baskets(
+    user_idx: np.ndarray,
+    kinds: np.ndarray,
+    times: np.ndarray,
+    baskets: np.ndarray | None,
+    window_seconds: float = BASKET_WINDOW_SECONDS,
+) -> np.ndarray:
+    """Order keys per event, with purchases that have none grouped per shopper.
+
+    A purchase without a key joins the previous key-less purchase of the same shopper
+    when it came at most ``window_seconds`` after it, else starts a new basket
+    ("~<shopper>-<n>", which cannot clash with real keys). Keys given are kept.
+    """
+    n = len(kinds)
+    keys = (
+        np.full(n, "", dtype=object)
+        if baskets is None or not len(baskets)
+        else np.asarray(baskets, dtype=object).astype(str).astype(object)
+    )
+    missing = np.flatnonzero((kinds == KIND_CODES["purchase"]) & (keys == ""))
+    if not len(missing):
+        return keys
+    order = missing[np.lexsort((times[missing], user_idx[missing]))]
+    u, t = user_idx[order], times[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (u[1:] != u[:-1]) | (t[1:] - t[:-1] > window_seconds)
+    basket_no = np.cumsum(new) - 1
+    keys[order] = np.char.add("~", basket_no.astype(str)).astype(object)
+    return keys
+
+
 def build_dataset(
     users: np.ndarray,
     items: np.ndarray,
@@ -85,6 +120,7 @@ def build_dataset(
     features: ItemFeatures | None = None,
     half_life_days: float = 30.0,
     now: float | None = None,
+    basket_window_seconds: float = BASKET_WINDOW_SECONDS,
 ) -> Dataset:
     """Build a Dataset from parallel per-event arrays, fully vectorised.
 
@@ -93,6 +129,9 @@ def build_dataset(
     ``item_ids`` fixes the column order (so products without events still get a
     column, for content-based cold start); it defaults to the distinct event items
     and must contain every event item. ``features`` must align with ``item_ids``.
+    Purchases without an order key (a log with no basket column, or rows missing it)
+    are grouped into inferred baskets: one shopper's purchases with gaps of at most
+    ``basket_window_seconds`` between them (``infer_baskets``); 0 disables this.
     """
     users = np.asarray(users, dtype=object)
     items = np.asarray(items, dtype=np.int64)
@@ -126,6 +165,8 @@ def build_dataset(
     np.cumsum(np.bincount(user_idx, minlength=len(user_keys)), out=seq_indptr[1:])
 
     basket_matrix = sp.csr_matrix((0, len(item_ids)), dtype=np.float32)
+    if basket_window_seconds > 0 and len(items):
+        baskets = infer_baskets(user_idx, kinds, times, baskets, basket_window_seconds)
     if baskets is not None and len(baskets):
         baskets = np.asarray(baskets, dtype=object).astype(str)
         bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")

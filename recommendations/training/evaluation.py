@@ -329,6 +329,7 @@ def evaluate(
     fit: bool = True,
     batch_size: int = 1000,
     ties: str = "index",
+    per_user: bool = False,
 ) -> dict[str, float]:
     """Fit ``algorithm`` on ``split.train`` (unless ``fit=False``) and report metrics at k.
 
@@ -338,6 +339,9 @@ def evaluate(
     "index" ranks exactly like ``recommend`` (equal scores: lower item index first);
     "optimistic" resolves ties in favour of the held-out item, only to reproduce the
     README's reference figures (a constant scorer gets a high hit rate that way).
+    ``per_user`` adds ``per_user`` ({metric: array per evaluated user}) and ``rows``
+    (the evaluated rows of ``split.test_users``), for paired bootstraps: two models
+    evaluated with the same ``max_users`` and ``seed`` are judged on the same shoppers.
     """
     if k < 1:
         raise ValueError("k must be >= 1")
@@ -376,4 +380,66 @@ def evaluate(
     )
     result.update(users=len(rows), fit_seconds=fit_seconds, score_seconds=score_seconds)
     log.info("%s: %s", getattr(algorithm, "name", algorithm), result)
+    if per_user:
+        result["per_user"] = ranking
+        result["rows"] = rows
     return result
+
+
+# ---------------------------------------------------------------- noise
+
+
+def bootstrap_ci(
+    values: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """(mean, low, high): percentile bootstrap interval of the mean of per-user values."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return float("nan"), float("nan"), float("nan")
+    means = _bootstrap_means(values, n_boot, seed)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(values.mean()), float(low), float(high)
+
+
+def paired_bootstrap(
+    challenger: np.ndarray,
+    champion: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, float]:
+    """Paired bootstrap of mean(challenger - champion) over the same shoppers.
+
+    Both arrays hold one value per shopper, aligned (same shoppers, same order).
+    Returns the observed difference ``diff``, the percentile interval ``low``/``high``
+    at ``level``, ``p_better`` (share of resamples where the challenger is ahead) and
+    ``n`` (shoppers). "Better with 95% confidence" is ``low > 0``.
+    """
+    a = np.asarray(challenger, dtype=np.float64)
+    b = np.asarray(champion, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError("paired_bootstrap: both models must be judged on the same shoppers")
+    diff, low, high = bootstrap_ci(a - b, n_boot, seed, level)
+    means = _bootstrap_means(a - b, n_boot, seed)
+    return {
+        "diff": diff,
+        "low": low,
+        "high": high,
+        "p_better": float((means > 0).mean()) if len(means) else 0.0,
+        "n": int(len(a)),
+    }
+
+
+def _bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Means of ``n_boot`` resamples (with replacement) of ``values``, seeded."""
+    if not len(values):
+        return np.zeros(0)
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    out = np.empty(n_boot)
+    chunk = max(1, 4_000_000 // n)  # bound memory: ~32 MB of indices at a time
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        out[start : start + size] = values[rng.integers(0, n, size=(size, n))].mean(axis=1)
+    return out

@@ -5,11 +5,20 @@ ModelVersion row with its parameters, data window, metrics, timings and a note, 
 the admin can see what was tried and why a version was or was not promoted.
 
 Choices:
-- Candidates are compared on one split of today's log. The active version is
-  compared on the same split by refitting *its algorithm and parameters* on today's
-  training part (or reusing a candidate with the same configuration): its stored
-  artifact was trained on events that are now in the test part, which would
-  flatter it. Stored metrics are the last resort.
+- Candidates are tuned and compared on one split of today's log (each shopper's last
+  interaction held out; training/tuning.py): key parameters by a coordinate search in
+  a budget proportional to the cost of the defaults, the hybrid's weights from its
+  components' cached scores. The tuned parameters are stored on each version.
+- The run's winner is the best candidate unless a simpler one is within noise of it
+  (paired bootstrap over the same shoppers): then the simplest such one.
+- The active version is compared on the same split and the same shoppers by
+  refitting *its algorithm and parameters* on today's training part (or reusing a
+  candidate with the same configuration): its stored artifact was trained on events
+  that are now held out, which would flatter it. The winner replaces it only when
+  the paired bootstrap says it is better with 95% confidence (or by at least
+  RECOMMENDATIONS["PROMOTION_MARGIN"] when that is set); the decision, the
+  difference and its interval go into the winner's notes and metrics ("vs_active").
+  Stored metrics are the last resort.
 - A winner with the same configuration as the active version is promoted as a
   refresh (same model, fresher data).
 - The winner is refitted on the full log before serving: the held-out last
@@ -30,7 +39,7 @@ from django.conf import settings
 
 from .. import registry
 from ..models import ModelVersion
-from . import precompute
+from . import precompute, tuning
 from .algorithms import ALGORITHMS, make_algorithm
 from .algorithms.base import Recommender
 from .dataset import Dataset
@@ -163,19 +172,51 @@ def _update(versions: list[ModelVersion], **fields: Any) -> None:
         version.save(update_fields=list(fields))
 
 
-def _champion_metric(
-    champion: ModelVersion, results: list[CandidateResult], split, k: int, metric: str
-) -> tuple[float | None, str]:
-    """The active version's metric on today's split, and how it was obtained."""
-    for r in results:
-        if r.name == champion.algorithm and r.params == champion.parameters and not r.error:
-            return r.metrics.get(metric), "refitted on today's split"
+def _champion_scores(
+    champion: ModelVersion, tuned: list[tuning.Tuned], split, metric: str, max_users
+) -> tuple[np.ndarray | None, str]:
+    """The active version's per-shopper metric on today's split (the shoppers the
+    candidates were judged on), and how it was obtained; None if it cannot be refitted."""
+    for t in tuned:
+        same = (t.name, t.params) == (champion.algorithm, champion.parameters)
+        if same and not t.error and t.per_user is not None:
+            return t.per_user, "refitted on today's split"
     if champion.algorithm in ALGORITHMS:
-        r = fit_and_evaluate(champion.algorithm, champion.parameters, split, k)
-        if not r.error and metric in r.metrics:
-            return r.metrics[metric], "refitted on today's split"
-    stored = champion.metrics.get(metric)
-    return (float(stored) if stored is not None else None), "stored metrics"
+        t = tuning.tune(
+            champion.algorithm,
+            split,
+            metric,
+            params=champion.parameters,
+            search=False,
+            max_users=max_users,
+        )
+        if not t.error and t.per_user is not None:
+            return t.per_user, "refitted on today's split"
+    return None, "stored metrics"
+
+
+def _record(version: ModelVersion, t: tuning.Tuned, shared: dict, metric: str, protocol: str):
+    """Store a tuned candidate on its version: parameters, metrics, timings, status."""
+    version.parameters = t.params
+    version.timings = {**shared, "fit": t.timings.get("tune", 0.0), **t.timings}
+    version.metrics = {
+        **{k: (float(v) if np.isfinite(v) else None) for k, v in t.metrics.items()},
+        "protocol": protocol,
+        "tuned": t.tuned,
+        "tuning_trials": len(t.trials),
+    }
+    fields = ["parameters", "timings", "metrics"]
+    if t.error or version.metrics.get(metric) is None:
+        version.move_to(
+            Status.FAILED, t.error or f"Evaluation reported no {metric}.", fields=fields
+        )
+        return
+    if t.tuned:
+        version.add_note(
+            f"Tuned on this log's split: {len(t.trials)} configurations tried in "
+            f"{t.timings.get('tune', 0.0):.1f} s; chosen parameters: {t.params or 'defaults'}."
+        )
+    version.move_to(Status.EVALUATED, fields=fields)
 
 
 def run_pipeline(
@@ -185,8 +226,15 @@ def run_pipeline(
     force: bool = False,
     sync: bool = False,
     protocol: str = "leave-last-out",
+    tune: bool = True,
+    margin: float | None = None,
 ) -> PipelineResult:
-    """Train, evaluate and (if better, or ``force``) promote; never raises on data issues.
+    """Tune, evaluate, choose and (if better beyond noise, or ``force``) promote; never
+    raises on data issues.
+
+    Candidates without explicit ``params`` are tuned on the split (``tune=False``: their
+    defaults). ``margin`` (default RECOMMENDATIONS["PROMOTION_MARGIN"], 0 = off) also
+    promotes a challenger ahead of the active version by at least that much.
 
     ``sync`` precomputes in this process; otherwise a Celery chord does (eagerly
     when no broker is configured) and activation happens when it completes.
@@ -238,20 +286,26 @@ def run_pipeline(
     if not len(split.test_users):
         return skip(f"No shopper has enough events to hold some out ({protocol}).")
 
-    results = []
+    conf = settings.RECOMMENDATIONS
+    max_users = conf["EVAL_MAX_USERS"]
+    margin = float(conf.get("PROMOTION_MARGIN", 0.0) if margin is None else margin)
+    by_name = tuning.tune_candidates(
+        names,
+        split,
+        metric,
+        params=params,
+        search=tune,
+        budget_factor=float(conf.get("TUNING_BUDGET_FACTOR", 1.0)),
+        min_budget=float(conf.get("TUNING_MIN_SECONDS", 10.0)),
+        max_users=max_users,
+    )
     for version, name in zip(versions, names, strict=True):
-        r = fit_and_evaluate(name, params.get(name, {}), split, k)
-        results.append(r)
-        version.timings = {**shared, **r.timings}
-        version.metrics = {**r.metrics, "protocol": protocol}
-        if r.error or r.metrics.get(metric) is None:
-            note = r.error or f"Evaluation reported no {metric}."
-            version.move_to(Status.FAILED, note, fields=["timings", "metrics"])
-        else:
-            version.move_to(Status.EVALUATED, fields=["timings", "metrics"])
-        r.model = None  # free memory; the winner is refitted on the full log
+        _record(version, by_name[name], shared, metric, protocol)
+    tuned = [by_name[n] for n in names]
+    for t in tuned:
+        t.model = None  # free memory; the winner is refitted on the full log
 
-    ok = [(v, r) for v, r in zip(versions, results, strict=True) if v.status == Status.EVALUATED]
+    ok = [(v, t) for v, t in zip(versions, tuned, strict=True) if v.status == Status.EVALUATED]
     if not ok:
         result.note = f"Every candidate failed. {FALLBACK_NOTE}"
         return result
@@ -262,16 +316,14 @@ def run_pipeline(
             champion and (v.algorithm, v.parameters) == (champion.algorithm, champion.parameters)
         )
 
-    # Best first; on a tie prefer the active configuration, then the order given.
-    ok.sort(key=lambda vr: (-vr[1].metrics[metric], not same_config(vr[0])))
-    winner, best = ok[0]
+    # Best unless a simpler candidate is within noise of it (paired bootstrap).
+    chosen, notes = tuning.choose([t for _, t in ok], metric)
+    winner = next(v for v, t in ok if t is chosen)
     result.winner = winner
-    for v, r in ok[1:]:
-        v.add_note(
-            f"Not the best candidate: {metric} {r.metrics[metric]:.4f} < "
-            f"{best.metrics[metric]:.4f} ({winner.algorithm} #{winner.pk}).",
-        )
-        v.save(update_fields=["notes"])
+    for v, t in ok:
+        if t is not chosen:
+            v.add_note(f"Not chosen: {notes.get(t.name, '')}.")
+            v.save(update_fields=["notes"])
 
     promote, why = True, "no version was active"
     if force:
@@ -279,20 +331,44 @@ def run_pipeline(
     elif champion is not None and same_config(winner):
         why = f"refresh of active #{champion.pk} ({champion.algorithm}) on fresher data"
     elif champion is not None:
-        value, how = _champion_metric(champion, results, split, k, metric)
-        if value is not None and best.metrics[metric] <= value:
-            promote = False
+        scores, how = _champion_scores(champion, tuned, split, metric, max_users)
+        if scores is not None and len(scores) == len(chosen.per_user):
+            decision = tuning.promotion_decision(chosen.per_user, scores, metric, margin)
+            promote = decision.promote
             why = (
-                f"did not beat active #{champion.pk} ({champion.algorithm}): {metric} "
-                f"{best.metrics[metric]:.4f} <= {value:.4f} ({how})"
+                f"{'replaces' if promote else 'does not replace'} active #{champion.pk} "
+                f"({champion.algorithm}, {how}): {decision.note}"
             )
-        else:
-            shown = "n/a" if value is None else f"{value:.4f}"
-            why = (
-                f"beat active #{champion.pk} ({champion.algorithm}): {metric} "
-                f"{best.metrics[metric]:.4f} > {shown} ({how})"
-            )
-    winner.add_note(f"Best candidate; {'promoted' if promote else 'not promoted'}: {why}.")
+            winner.metrics = {
+                **winner.metrics,
+                "vs_active": {
+                    "active": champion.pk,
+                    "diff": round(decision.diff, 6),
+                    "ci_low": round(decision.low, 6),
+                    "ci_high": round(decision.high, 6),
+                    "shoppers": decision.n,
+                    "promoted": promote,
+                },
+            }
+            winner.save(update_fields=["metrics"])
+        else:  # no per-shopper scores of the champion: the stored figure, with no noise test
+            stored = champion.metrics.get(metric)
+            value = float(stored) if stored is not None else None
+            mine = chosen.metrics[metric]
+            if value is not None and mine <= value + margin:
+                promote = False
+                why = (
+                    f"did not beat active #{champion.pk} ({champion.algorithm}): {metric} "
+                    f"{mine:.4f} <= {value:.4f} + margin {margin:.4f} (stored metrics)"
+                )
+            else:
+                shown = "n/a" if value is None else f"{value:.4f}"
+                why = (
+                    f"beat active #{champion.pk} ({champion.algorithm}): {metric} "
+                    f"{mine:.4f} > {shown} (stored metrics; no per-shopper comparison)"
+                )
+    winner.add_note(f"Chosen: {notes.get(chosen.name, '')}.")
+    winner.add_note(f"{'Promoted' if promote else 'Not promoted'}: {why}.")
     winner.save(update_fields=["notes"])
     result.note = why
     if not promote:

@@ -53,7 +53,8 @@ def test_winner_is_promoted_with_metrics_timings_and_lists(log_):
     pop, cooc = (ModelVersion.objects.get(pk=v.pk) for v in result.versions)
     assert result.promoted and result.winner.pk == cooc.pk
     assert cooc.status == Status.ACTIVE and cooc.activated is not None
-    assert pop.status == Status.EVALUATED and "Not the best candidate" in pop.notes
+    assert pop.status == Status.EVALUATED and "Not chosen" in pop.notes
+    assert "clearly behind" in pop.notes and "95% CI" in pop.notes
     assert cooc.metrics["ndcg@10"] > pop.metrics["ndcg@10"]
     assert cooc.metrics["protocol"] == "leave-last-out" and cooc.metrics["users"] > 0
     assert set(cooc.timings) >= STAGES and "precompute_started_at" not in cooc.timings
@@ -85,7 +86,8 @@ def test_second_run_that_does_not_beat_active_stays_evaluated(log_):
 
     v = ModelVersion.objects.get(pk=second.versions[0].pk)
     assert not second.promoted and v.status == Status.EVALUATED
-    assert "did not beat active" in v.notes and "refitted on today's split" in v.notes
+    assert "does not replace active" in v.notes and "refitted on today's split" in v.notes
+    assert "paired bootstrap" in v.notes and v.metrics["vs_active"]["promoted"] is False
     assert registry.active_version().pk == first.pk
     assert not lists_of(v).exists()
 
@@ -227,3 +229,24 @@ def test_bad_input_changes_nothing(log_):
 def test_time_cut_protocol(log_):
     result = pipeline.run_pipeline(algorithms=["cooccurrence"], protocol="time-cut")
     assert ModelVersion.objects.get(pk=result.versions[0].pk).metrics["protocol"] == "time-cut"
+
+
+def test_same_rankings_under_another_configuration_keep_the_champion(log_):
+    first = pipeline.run_pipeline(algorithms=["cooccurrence"], tune=False).winner
+    second = pipeline.run_pipeline(
+        algorithms=["cooccurrence"], params={"cooccurrence": {"k": 49}}, tune=False
+    )
+    v = ModelVersion.objects.get(pk=second.versions[0].pk)
+    assert not second.promoted and registry.active_version().pk == first.pk
+    assert v.metrics["vs_active"]["diff"] == 0.0 and "not better beyond noise" in v.notes
+
+
+def test_tuned_parameters_are_stored_on_the_version(log_):
+    result = pipeline.run_pipeline(algorithms=["transitions", "popularity", "hybrid"])
+    versions = {v.algorithm: ModelVersion.objects.get(pk=v.pk) for v in result.versions}
+    assert versions["transitions"].metrics["tuned"] is True
+    assert versions["transitions"].metrics["tuning_trials"] > 1
+    assert "Tuned on this log's split" in versions["transitions"].notes
+    hybrid = versions["hybrid"]
+    assert set(hybrid.parameters["components"]) <= {"transitions", "popularity"}
+    assert hybrid.metrics["ndcg@10"] >= versions["transitions"].metrics["ndcg@10"] - 1e-9

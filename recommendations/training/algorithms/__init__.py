@@ -17,6 +17,7 @@ ALGORITHMS: dict[str, str] = {
     "ease": "recommendations.training.algorithms.ease:EASE",
     "transitions": "recommendations.training.algorithms.transitions:SequentialTransitions",
     "two_tower": "recommendations.training.algorithms.two_tower:TwoTower",
+    "sasrec": "recommendations.training.algorithms.sasrec:SASRec",
     "hybrid": "recommendations.training.algorithms.hybrid:Hybrid",
 }
 

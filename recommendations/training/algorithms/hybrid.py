@@ -24,18 +24,41 @@ def normalise_rows(scores: np.ndarray) -> np.ndarray:
     return np.nan_to_num((finite - low) / span, nan=0.0).astype(np.float32)
 
 
+def standardise_rows(scores: np.ndarray) -> np.ndarray:
+    """Z-score each row: (s - mean) / std over finite scores (std 0: all zeros)."""
+    finite = np.where(np.isfinite(scores), scores, np.nan).astype(np.float32)
+    mean = np.nanmean(finite, axis=1, keepdims=True)
+    std = np.nanstd(finite, axis=1, keepdims=True)
+    std = np.where(std > 0, std, 1.0)
+    return np.nan_to_num((finite - mean) / std, nan=0.0).astype(np.float32)
+
+
+NORMALISERS = {"minmax": normalise_rows, "zscore": standardise_rows}
+
+
+def normalise_scores(scores: np.ndarray, how: str) -> np.ndarray:
+    """Scores made comparable across models: "minmax" to [0, 1], or "zscore"."""
+    try:
+        return NORMALISERS[how](scores)
+    except KeyError:
+        raise ValueError(f"hybrid: normalise must be one of {sorted(NORMALISERS)}") from None
+
+
 class Hybrid(Recommender):
-    """Fits every component and scores sum(weight x min-max normalised scores).
+    """Fits every component and scores sum(weight x normalised scores).
 
     ``components``: {algorithm name: weight}; ``params``: {algorithm name: {param:
-    value}} for the components. Defaults tuned on validation splits of both shared
-    datasets (see docs/quality.md).
+    value}} for the components; ``normalise``: "minmax" (each shopper's scores to
+    [0, 1]) or "zscore" (standardised). The pipeline tunes weights, component
+    parameters and normalisation on each log (training/tuning.py); these defaults
+    are only the starting point when a hybrid is trained untuned.
     """
 
     name = "hybrid"
     defaults: dict[str, Any] = {
         "components": {"transitions": 0.5, "content": 1.0, "ease": 0.5, "popularity": 0.05},
         "params": {},
+        "normalise": "minmax",
     }
 
     def fit(self, data: Dataset) -> Hybrid:
@@ -46,6 +69,8 @@ class Hybrid(Recommender):
             raise ValueError("hybrid: components must be a non-empty {name: weight >= 0}")
         if "hybrid" in components:
             raise ValueError("hybrid: a hybrid cannot contain itself")
+        if self.params["normalise"] not in NORMALISERS:
+            raise ValueError(f"hybrid: normalise must be one of {sorted(NORMALISERS)}")
         unknown = set(self.params["params"]) - set(components)
         if unknown:
             raise ValueError(f"hybrid: params for unknown component(s) {sorted(unknown)}")
@@ -62,7 +87,10 @@ class Hybrid(Recommender):
         data = data if data is not None else self.data
         total = np.zeros((len(users), data.n_items), dtype=np.float32)
         for name, model in self.models.items():
-            total += self.params["components"][name] * normalise_rows(model.score(users, data))
+            scores = normalise_scores(
+                model.score(users, data), self.params.get("normalise", "minmax")
+            )
+            total += np.float32(self.params["components"][name]) * scores
         return total
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

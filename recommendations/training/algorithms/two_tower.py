@@ -55,6 +55,8 @@ class TwoTower(Recommender):
         "price_bands": 8,
         "threads": 0,  # 0 = all cores
         "seed": 0,
+        "patience": 0,  # > 0: early stopping on held-out last items (see fit)
+        "early_stopping_users": 2000,
     }
 
     def __init__(self, **params: Any) -> None:
@@ -70,6 +72,16 @@ class TwoTower(Recommender):
         p = self.params
         indptr, items = _collapse_repeats(data.seq_indptr, data.seq_items)
         pad = data.n_items
+        validation = None
+        if int(p.get("patience", 0)) > 0:
+            indptr, items, validation = _hold_out_last(
+                indptr,
+                items,
+                pad,
+                int(p["max_len"]),
+                int(p["early_stopping_users"]),
+                int(p["seed"]),
+            )
         inputs, targets = _training_windows(
             indptr, items, pad, int(p["max_len"]), int(p["max_examples"]), int(p["seed"])
         )
@@ -80,7 +92,8 @@ class TwoTower(Recommender):
         self.tables = _feature_tables(data.features, counts, p)
         target_counts = np.bincount(flat_targets, minlength=data.n_items).astype(np.float64)
         log_q = np.log(np.maximum(target_counts, 1.0) / len(flat_targets))
-        net = tm.train(self.tables, dict(p), inputs, targets, log_q)
+        net = tm.train(self.tables, dict(p), inputs, targets, log_q, validation=validation)
+        self.epochs_trained = getattr(net, "best_epoch", None)
         self.data = data
         self.item_ids = np.asarray(data.item_ids).copy()
         self.item_popularity = counts.astype(np.float32)
@@ -173,6 +186,8 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         raise ValueError(f"{name}: recency_decay must be in (0, 1], got {p['recency_decay']!r}")
     if not isinstance(p["threads"], int) or p["threads"] < 0:
         raise ValueError(f"{name}: threads must be a non-negative integer")
+    if int(p.get("patience", 0)) < 0 or int(p.get("early_stopping_users", 1)) < 1:
+        raise ValueError(f"{name}: patience must be >= 0 and early_stopping_users >= 1")
 
 
 def _collapse_repeats(indptr: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +238,34 @@ def _training_windows(
     inputs = _windows(items, first - 1, last, pad, max_len)
     targets = _windows(items, first, last + 1, -1, max_len)
     return inputs, targets
+
+
+def _hold_out_last(
+    indptr: np.ndarray, items: np.ndarray, pad: int, max_len: int, n_users: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """Early-stopping data taken from the training log itself: the last item of up to
+    ``n_users`` shoppers (seeded sample of those with 3+ items) is removed from
+    training and becomes their target. Returns the reduced (indptr, items) and
+    (histories, lengths, targets), or None when nobody qualifies."""
+    lengths = np.diff(indptr)
+    eligible = np.flatnonzero(lengths >= 3)
+    if not len(eligible):
+        return indptr, items, None
+    rng = np.random.default_rng(seed + 11)
+    # At most a tenth of them: on short-session logs the last items are much of the data.
+    n_users = min(n_users, max(1, len(eligible) // 10))
+    chosen = np.sort(rng.choice(eligible, n_users, replace=False))
+    last = indptr[chosen + 1] - 1
+    targets = items[last].astype(np.int64)
+    keep = np.ones(len(items), dtype=bool)
+    keep[last] = False
+    new_lengths = lengths.copy()
+    new_lengths[chosen] -= 1
+    new_indptr = np.zeros_like(indptr)
+    np.cumsum(new_lengths, out=new_indptr[1:])
+    new_items = items[keep]
+    seqs, hist_len = _histories(new_indptr, new_items, chosen, pad, max_len)
+    return new_indptr, new_items, (seqs, hist_len, targets)
 
 
 def _histories(

@@ -1,0 +1,471 @@
+"""Per-log tuning and noise-aware selection, on one evaluation split only.
+
+Everything here reads ``split.train`` (to fit) and ``split.test_items`` (to judge),
+nothing else: the caller decides which split that is. The pipeline passes the split
+of today's log that holds out each shopper's last interaction; ``bench/quality.py``
+passes the same kind of split of the *test split's training part* (the
+second-to-last interaction, the validation split), so the test part is never read
+while tuning or choosing.
+
+- ``tune``: a coordinate search per algorithm over a small grid of its key
+  parameters, starting from its defaults, inside a time budget proportional to what
+  one fit and evaluation of the defaults costs on this log (so large logs get fewer
+  trials and small logs the whole grid). Trials are judged on a seeded sample of the
+  split's shoppers; the chosen configuration is then judged on the full sample.
+- ``tune_hybrid``: the hybrid's component weights (and score normalisation) are
+  chosen from the components' cached scores on the split, without refitting them.
+  The search starts from the best component alone, so the tuned hybrid is never
+  worse on the split than any of its components.
+- ``choose``: the candidate with the best primary metric, unless a simpler one is
+  within noise of it (a paired bootstrap over the same shoppers cannot tell them
+  apart at 95%): then the simplest such candidate.
+- ``promotion_decision``: a challenger replaces the champion only when the paired
+  bootstrap says it is better with 95% confidence, or by at least a margin.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .algorithms import make_algorithm
+from .algorithms.base import Recommender, top_k
+from .algorithms.hybrid import Hybrid, normalise_scores
+from .evaluation import Split, evaluate, metrics_from_ranks, paired_bootstrap, split_leave_last_out
+
+log = logging.getLogger(__name__)
+
+# Key parameters searched per algorithm, in the order they are visited. Each list
+# holds the default too, so the search can always keep it.
+SEARCH_SPACES: dict[str, dict[str, list]] = {
+    "popularity": {},
+    "content": {"k": [20, 50, 200], "recency": [0.5, 0.8, 1.0]},
+    "cooccurrence": {"k": [20, 50, 200], "alpha": [0.5, 0.8], "recency": [0.8, 1.0]},
+    "ease": {"l2": [50.0, 200.0, 500.0, 1500.0, 5000.0]},
+    "transitions": {
+        "window": [1, 2, 3, 5, 10],
+        "recency": [0.3, 0.5, 0.8, 1.0],
+        "last_n": [3, 5, 10],
+        "backward_weight": [0.0, 0.5, 1.0],
+        "cooc_weight": [0.0, 0.5],
+        "distance_power": [0.5, 1.0, 2.0],
+        "alpha": [0.0, 0.5],
+    },
+    "two_tower": {"embedding_dim": [32, 64], "epochs": [3, 6]},
+    "sasrec": {"embedding_dim": [32, 64], "blocks": [1, 2]},
+}
+# Simpler first: between candidates that noise cannot tell apart, the cheaper wins.
+COMPLEXITY: dict[str, int] = {
+    "popularity": 0,
+    "cooccurrence": 1,
+    "content": 1,
+    "transitions": 1,
+    "ease": 2,
+    "two_tower": 3,
+    "sasrec": 3,
+    "hybrid": 4,
+}
+HYBRID_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+HYBRID_NORMALISATIONS = ("minmax", "zscore")
+# Cached component scores for the hybrid search: at most this many bytes.
+HYBRID_CACHE_BYTES = 600 * 1024**2
+
+
+@dataclass
+class Tuned:
+    """One candidate after tuning: its configuration and its scores on the split."""
+
+    name: str
+    params: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    per_user: np.ndarray | None = None  # primary metric per evaluated shopper
+    model: Recommender | None = None
+    trials: list[tuple[dict, float]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    tuned: bool = False
+    error: str = ""
+
+    @property
+    def complexity(self) -> int:
+        return COMPLEXITY.get(self.name, 3)
+
+
+def _split_metric(metric: str) -> tuple[str, int]:
+    name, _, k = metric.partition("@")
+    return name, int(k or 10)
+
+
+def _evaluate(
+    model: Recommender, split: Split, metric: str, max_users: int | None, fit: bool, seed: int
+) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics (primary first) and the per-shopper primary metric of ``model``."""
+    name, k = _split_metric(metric)
+    result = evaluate(model, split, k=k, max_users=max_users, fit=fit, seed=seed, per_user=True)
+    per_user = result.pop("per_user")[name]
+    result.pop("rows")
+    return result, per_user
+
+
+def tune(
+    name: str,
+    split: Split,
+    metric: str = "ndcg@10",
+    *,
+    params: dict[str, Any] | None = None,
+    budget_factor: float = 1.0,
+    min_budget: float = 2.0,
+    max_users: int | None = 20000,
+    trial_users: int = 5000,
+    seed: int = 0,
+    search: bool = True,
+) -> Tuned:
+    """Fit ``name`` with ``params`` (its defaults when None), then, if ``search``,
+    visit the grid of SEARCH_SPACES[name] one parameter at a time.
+
+    The search stops when the next trial would exceed the budget:
+    ``max(min_budget, budget_factor x cost of the first fit and evaluation)`` seconds.
+    """
+    fixed = dict(params or {})
+    out = Tuned(name=name, params=fixed)
+    started = time.perf_counter()
+    try:
+        best_model = make_algorithm(name, **fixed)
+        first, _ = _evaluate(best_model, split, metric, trial_users, True, seed)
+        best_score = first[metric]
+        out.trials.append((dict(fixed), best_score))
+        first_cost = time.perf_counter() - started
+        budget = max(min_budget, budget_factor * first_cost)
+        space = SEARCH_SPACES.get(name, {}) if search else {}
+        last_cost = first_cost
+        for key, values in space.items():
+            for value in values:
+                current = {**best_model.params, key: value}
+                if key in fixed or value == best_model.params.get(key):
+                    continue
+                if time.perf_counter() - started + last_cost > budget:
+                    raise _BudgetSpent
+                trial_start = time.perf_counter()
+                candidate_params = {**fixed, **_diff(current, best_model.defaults)}
+                model = make_algorithm(name, **candidate_params)
+                result, _ = _evaluate(model, split, metric, trial_users, True, seed)
+                last_cost = time.perf_counter() - trial_start
+                out.trials.append((candidate_params, result[metric]))
+                if result[metric] > best_score + 1e-12:
+                    best_model, best_score = model, result[metric]
+                else:
+                    del model
+    except _BudgetSpent:
+        log.info("tune %s: budget spent after %d trials", name, len(out.trials))
+    except Exception as exc:  # one broken candidate must not stop the others
+        log.exception("candidate %s failed", name)
+        out.error = f"{type(exc).__name__}: {exc}"
+        return out
+    tune_seconds = time.perf_counter() - started
+    out.params = {**fixed, **_diff(best_model.params, best_model.defaults)}
+    out.tuned = search and len(out.trials) > 1
+    t0 = time.perf_counter()
+    out.metrics, out.per_user = _evaluate(best_model, split, metric, max_users, False, seed)
+    out.model = best_model
+    out.timings = {
+        "tune": round(tune_seconds, 3),
+        "evaluate": round(time.perf_counter() - t0, 3),
+    }
+    out.metrics.pop("fit_seconds", None)
+    out.metrics.pop("score_seconds", None)
+    return out
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def _diff(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``params`` that differ from ``defaults`` (what a version stores)."""
+    return {key: value for key, value in params.items() if defaults.get(key) != value}
+
+
+# ---------------------------------------------------------------- hybrid
+
+
+def _hybrid_users(split: Split, n_components: int, max_users: int | None, seed: int):
+    """Rows of split.test_users whose component scores fit in HYBRID_CACHE_BYTES."""
+    rows = np.arange(len(split.test_users))
+    per_user_bytes = max(1, n_components) * split.train.n_items * 4
+    cap = max(200, HYBRID_CACHE_BYTES // per_user_bytes)
+    if max_users is not None:
+        cap = min(cap, max_users)
+    if len(rows) > cap:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, cap, replace=False))
+    return rows
+
+
+def _blend_metric(
+    cache: dict[str, np.ndarray],
+    weights: dict[str, float],
+    seen_mask: np.ndarray,
+    test_items,
+    metric: str,
+) -> float:
+    """Mean primary metric of the weighted blend of cached (normalised) scores."""
+    name, k = _split_metric(metric)
+    total = np.zeros_like(seen_mask, dtype=np.float32)
+    for comp, w in weights.items():
+        if w:
+            total += np.float32(w) * cache[comp]
+    total[seen_mask] = -np.inf
+    idx, top = top_k(total, k)
+    lists = np.where(np.isfinite(top), idx, -1)
+    n = len(lists)
+    rows = np.repeat(np.arange(n), lists.shape[1])
+    flat = lists.ravel()
+    ok = flat >= 0
+    hit = np.zeros(len(flat), dtype=bool)
+    hit[ok] = np.asarray(test_items[rows[ok], flat[ok]]).ravel() > 0
+    positions = np.tile(np.arange(lists.shape[1]), n)
+    per_user = metrics_from_ranks(rows[hit], positions[hit], np.diff(test_items.indptr), k)
+    return float(per_user[name].mean())
+
+
+def tune_hybrid(
+    components: list[Tuned],
+    split: Split,
+    metric: str = "ndcg@10",
+    *,
+    max_users: int | None = 20000,
+    seed: int = 0,
+) -> Tuned:
+    """Choose the hybrid's weights over already tuned and fitted ``components``.
+
+    Component scores on a sample of the split's shoppers are computed once and
+    cached; a coordinate search over HYBRID_WEIGHTS (two passes) and the two score
+    normalisations then only re-blends them. Starts from the best component alone.
+    """
+    started = time.perf_counter()
+    comps = [c for c in components if c.model is not None and not c.error]
+    out = Tuned(name="hybrid", params={})
+    if not comps:
+        out.error = "no fitted component to blend"
+        return out
+    comps.sort(key=lambda c: -c.metrics.get(metric, 0.0))
+    rows = _hybrid_users(split, len(comps), max_users, seed)
+    users = split.test_users[rows]
+    test_items = split.test_items[rows]
+    seen = np.zeros((len(users), split.train.n_items), dtype=bool)
+    seen_rows = split.train.matrix[users]
+    seen[np.repeat(np.arange(len(users)), np.diff(seen_rows.indptr)), seen_rows.indices] = True
+    raw = {c.name: c.model.score(users, split.train) for c in comps}
+    best_weights = {c.name: 0.0 for c in comps}
+    best_weights[comps[0].name] = 1.0
+    best_norm, best_score = HYBRID_NORMALISATIONS[0], -1.0
+    for norm in HYBRID_NORMALISATIONS:
+        cache = {name: normalise_scores(s, norm) for name, s in raw.items()}
+        weights = {c.name: 0.0 for c in comps}
+        weights[comps[0].name] = 1.0
+        score = _blend_metric(cache, weights, seen, test_items, metric)
+        out.trials.append(({"normalise": norm, "components": dict(weights)}, score))
+        for _ in range(2):
+            for c in comps:
+                for w in HYBRID_WEIGHTS:
+                    if w == weights[c.name]:
+                        continue
+                    trial = {**weights, c.name: w}
+                    if not any(trial.values()):
+                        continue
+                    s = _blend_metric(cache, trial, seen, test_items, metric)
+                    out.trials.append(({"normalise": norm, "components": trial}, s))
+                    if s > score + 1e-12:
+                        weights, score = trial, s
+        if score > best_score + 1e-12:
+            best_norm, best_weights, best_score = norm, weights, score
+        del cache
+    del raw
+    used = {name: w for name, w in best_weights.items() if w > 0}
+    by_name = {c.name: c for c in comps}
+    hybrid = Hybrid(
+        components=used,
+        params={name: by_name[name].params for name in used},
+        normalise=best_norm,
+    )
+    hybrid.models = {name: by_name[name].model for name in used}
+    hybrid.data = split.train
+    tune_seconds = time.perf_counter() - started
+    t0 = time.perf_counter()
+    out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
+    # Guarantee: never below its best component on the split (equal when alone).
+    best_comp = comps[0]
+    if out.metrics[metric] < best_comp.metrics[metric]:
+        used = {best_comp.name: 1.0}
+        hybrid = Hybrid(
+            components=used, params={best_comp.name: best_comp.params}, normalise=best_norm
+        )
+        hybrid.models = {best_comp.name: best_comp.model}
+        hybrid.data = split.train
+        out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
+    out.params = {
+        "components": used,
+        "params": {name: by_name[name].params for name in used},
+        "normalise": best_norm,
+    }
+    out.model = hybrid
+    out.tuned = True
+    out.timings = {"tune": round(tune_seconds, 3), "evaluate": round(time.perf_counter() - t0, 3)}
+    out.metrics.pop("fit_seconds", None)
+    out.metrics.pop("score_seconds", None)
+    return out
+
+
+def tune_candidates(
+    names: list[str],
+    split: Split,
+    metric: str = "ndcg@10",
+    *,
+    params: dict[str, dict] | None = None,
+    search: bool = True,
+    budget_factor: float = 1.0,
+    min_budget: float = 10.0,
+    max_users: int | None = 20000,
+    seed: int = 0,
+) -> dict[str, Tuned]:
+    """Tune every named candidate on ``split`` (names with explicit ``params`` keep them).
+
+    "hybrid" is blended from the other candidates' fitted models (from its default
+    components, tuned here, when no other candidate ran). Fitted models stay on the
+    results (``model``) for the caller to use or drop.
+    """
+    params = params or {}
+    out: dict[str, Tuned] = {}
+    for name in names:
+        if name != "hybrid":
+            out[name] = tune(
+                name,
+                split,
+                metric,
+                params=params.get(name),
+                search=search and name not in params,
+                budget_factor=budget_factor,
+                min_budget=min_budget,
+                max_users=max_users,
+                seed=seed,
+            )
+    if "hybrid" in names:
+        if "hybrid" in params or not search:
+            out["hybrid"] = tune(
+                "hybrid",
+                split,
+                metric,
+                params=params.get("hybrid"),
+                search=False,
+                max_users=max_users,
+                seed=seed,
+            )
+        else:
+            pool = [t for n, t in out.items() if n in COMPLEXITY and t.model is not None]
+            if not pool:
+                pool = [
+                    tune(
+                        n,
+                        split,
+                        metric,
+                        budget_factor=budget_factor,
+                        min_budget=min_budget,
+                        max_users=max_users,
+                        seed=seed,
+                    )
+                    for n in Hybrid.defaults["components"]
+                ]
+            out["hybrid"] = tune_hybrid(pool, split, metric, max_users=max_users, seed=seed)
+    return out
+
+
+def select_on_validation(
+    test: Split, names: list[str], metric: str = "ndcg@10", **kwargs: Any
+) -> tuple[Split, dict[str, Tuned], Tuned, dict[str, str]]:
+    """Tune and choose without reading ``test``'s held-out items.
+
+    The validation split holds out the last interaction of ``test.train`` (the
+    second-to-last one of the log); every candidate is tuned and the winner chosen
+    on it. Returns (validation split, tuned candidates, chosen one, notes).
+    """
+    validation = split_leave_last_out(test.train)
+    tuned = tune_candidates(names, validation, metric, **kwargs)
+    chosen, notes = choose(list(tuned.values()), metric)
+    return validation, tuned, chosen, notes
+
+
+# ---------------------------------------------------------------- choosing
+
+
+def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, dict[str, str]]:
+    """The candidate to serve, and a note per candidate name.
+
+    The best by ``metric`` wins unless a simpler candidate is within noise of it (the
+    paired bootstrap of best - simpler has a 95% interval reaching 0): then the
+    simplest such candidate (ties in complexity: the better score).
+    """
+    ok = [c for c in candidates if not c.error and c.per_user is not None]
+    if not ok:
+        raise ValueError("no candidate to choose from")
+    best = max(ok, key=lambda c: (c.metrics[metric], -c.complexity))
+    notes: dict[str, str] = {}
+    tied = [best]
+    for c in ok:
+        if c is best:
+            continue
+        b = paired_bootstrap(best.per_user, c.per_user, seed=seed)
+        within = b["low"] <= 0.0
+        if within:
+            tied.append(c)
+        notes[c.name] = (
+            f"{metric} {c.metrics[metric]:.4f} vs best {best.name} {best.metrics[metric]:.4f}: "
+            f"difference {b['diff']:+.4f}, 95% CI [{b['low']:+.4f}, {b['high']:+.4f}] over "
+            f"{b['n']} shoppers ({'within noise' if within else 'clearly behind'})"
+        )
+    chosen = min(tied, key=lambda c: (c.complexity, -c.metrics[metric]))
+    if chosen is best:
+        notes[best.name] = f"best {metric} {best.metrics[metric]:.4f}"
+    else:
+        notes[best.name] = (
+            f"best {metric} {best.metrics[metric]:.4f}, but {chosen.name} is simpler and "
+            f"within noise of it"
+        )
+        notes[chosen.name] = f"simplest candidate within noise of the best; {notes[chosen.name]}"
+    return chosen, notes
+
+
+@dataclass
+class Decision:
+    """Whether a challenger replaces the champion, and the evidence."""
+
+    promote: bool
+    diff: float
+    low: float
+    high: float
+    n: int
+    note: str
+
+
+def promotion_decision(
+    challenger: np.ndarray, champion: np.ndarray, metric: str, margin: float = 0.0, seed: int = 0
+) -> Decision:
+    """Promote only when the paired bootstrap puts the challenger ahead with 95%
+    confidence (the interval's lower end is above 0), or when ``margin`` > 0 and the
+    observed difference is at least ``margin``."""
+    b = paired_bootstrap(challenger, champion, seed=seed)
+    significant = b["low"] > 0.0
+    by_margin = margin > 0 and b["diff"] >= margin
+    promote = significant or by_margin
+    if significant:
+        why = "better with 95% confidence"
+    elif by_margin:
+        why = f"ahead by at least the margin {margin:.4f}"
+    else:
+        why = "not better beyond noise" + (f" nor by the margin {margin:.4f}" if margin else "")
+    note = (
+        f"{metric} difference {b['diff']:+.4f}, 95% CI [{b['low']:+.4f}, {b['high']:+.4f}] "
+        f"over {b['n']} shoppers (paired bootstrap): {why}"
+    )
+    return Decision(promote, b["diff"], b["low"], b["high"], b["n"], note)

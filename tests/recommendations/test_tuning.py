@@ -1,0 +1,144 @@
+"""Per-log tuning, noise-aware choice and promotion (training/tuning.py)."""
+
+import numpy as np
+import pytest
+
+from recommendations.training import tuning
+from recommendations.training.dataset import KIND_CODES, build_dataset
+from recommendations.training.evaluation import paired_bootstrap, split_leave_last_out
+
+VIEW = KIND_CODES["view"]
+
+
+def chain_log(n_users: int = 120, n_items: int = 30, seed: int = 3):
+    """Shoppers walk a chain of items (i -> i+1) with some noise: order matters."""
+    rng = np.random.default_rng(seed)
+    users, items, times = [], [], []
+    for u in range(n_users):
+        start = int(rng.integers(0, n_items - 6))
+        length = int(rng.integers(4, 7))
+        for step in range(length):
+            item = start + step if rng.random() > 0.15 else int(rng.integers(0, n_items))
+            users.append(f"u{u}")
+            items.append(item)
+            times.append(1_000_000.0 + u * 1000 + step * 60)
+    return build_dataset(
+        np.array(users, dtype=object),
+        np.array(items),
+        np.full(len(items), VIEW),
+        np.array(times),
+        item_ids=np.arange(n_items),
+    )
+
+
+def tuned(name, per_user, complexity_name=None):
+    per_user = np.asarray(per_user, dtype=np.float64)
+    return tuning.Tuned(
+        name=complexity_name or name,
+        params={},
+        metrics={"ndcg@10": float(per_user.mean())},
+        per_user=per_user,
+    )
+
+
+class TestTuningReadsOnlyValidation:
+    def test_select_on_validation_never_touches_the_test_split(self, monkeypatch):
+        test = split_leave_last_out(chain_log())
+        seen_splits = []
+        real = tuning.evaluate
+
+        def spy(model, split, *args, **kwargs):
+            seen_splits.append(split)
+            return real(model, split, *args, **kwargs)
+
+        monkeypatch.setattr(tuning, "evaluate", spy)
+        validation, results, chosen, _ = tuning.select_on_validation(
+            test, ["popularity", "transitions", "hybrid"], min_budget=5.0
+        )
+        assert seen_splits and all(s is validation for s in seen_splits)
+        assert all(s is not test for s in seen_splits)
+        # Validation trains without the test split's held-out (last) interactions...
+        assert (
+            validation.train.n_events
+            < test.train.n_events
+            < test.train.n_events + len(test.test_users) + 1
+        )
+        # ...and its shoppers are judged on an earlier item than the test one.
+        assert chosen.name in results and results["transitions"].tuned
+
+    def test_tuned_hybrid_is_never_below_a_component(self):
+        validation = split_leave_last_out(split_leave_last_out(chain_log()).train)
+        results = tuning.tune_candidates(
+            ["popularity", "cooccurrence", "transitions", "hybrid"], validation, min_budget=5.0
+        )
+        hybrid = results["hybrid"].metrics["ndcg@10"]
+        for name in ("popularity", "cooccurrence", "transitions"):
+            assert hybrid >= results[name].metrics["ndcg@10"] - 1e-12
+        assert set(results["hybrid"].params["components"]) <= {
+            "popularity",
+            "cooccurrence",
+            "transitions",
+        }
+
+    def test_search_keeps_defaults_when_they_are_best_and_respects_fixed_params(self):
+        validation = split_leave_last_out(chain_log())
+        fixed = tuning.tune("transitions", validation, params={"window": 1}, min_budget=5.0)
+        assert fixed.params["window"] == 1 and all(p["window"] == 1 for p, _ in fixed.trials)
+        best_trial = max(score for _, score in fixed.trials)
+        assert fixed.metrics["ndcg@10"] == pytest.approx(best_trial, abs=1e-9)
+
+
+class TestNoise:
+    def test_paired_bootstrap_interval(self):
+        rng = np.random.default_rng(0)
+        base = rng.random(500)
+        same = paired_bootstrap(base, base)
+        assert same["diff"] == 0 and same["low"] == 0 and same["high"] == 0
+        better = paired_bootstrap(base + 0.05, base)
+        assert better["low"] > 0 and better["p_better"] == 1.0
+
+    def test_champion_stays_on_a_tie_within_noise(self):
+        rng = np.random.default_rng(1)
+        champion = (rng.random(400) < 0.2).astype(float)
+        challenger = champion.copy()
+        challenger[:3] = 1.0 - challenger[:3]  # a few shoppers differ, either way
+        challenger[3] = 1.0
+        champion[3] = 0.0
+        assert challenger.mean() >= champion.mean()  # ahead "by noise"
+        decision = tuning.promotion_decision(challenger, champion, "ndcg@10")
+        assert not decision.promote and decision.low <= 0 <= decision.high
+        assert "not better beyond noise" in decision.note and "95% CI" in decision.note
+
+    def test_clearly_better_challenger_is_promoted(self):
+        rng = np.random.default_rng(2)
+        champion = (rng.random(400) < 0.1).astype(float)
+        challenger = np.maximum(champion, (rng.random(400) < 0.3).astype(float))
+        decision = tuning.promotion_decision(challenger, champion, "ndcg@10")
+        assert decision.promote and decision.low > 0
+        assert "better with 95% confidence" in decision.note
+
+    def test_margin_promotes_without_significance(self):
+        champion = np.zeros(20)
+        challenger = np.zeros(20)
+        challenger[0] = 1.0  # +0.05 on average, but one shopper
+        assert not tuning.promotion_decision(challenger, champion, "ndcg@10").promote
+        assert tuning.promotion_decision(challenger, champion, "ndcg@10", margin=0.04).promote
+
+    def test_choose_prefers_the_simpler_candidate_within_noise(self):
+        rng = np.random.default_rng(3)
+        simple = (rng.random(300) < 0.2).astype(float)
+        complex_ = simple.copy()
+        complex_[:2] = 1.0  # slightly ahead, within noise
+        chosen, notes = tuning.choose(
+            [tuned("hybrid", complex_), tuned("transitions", simple)], "ndcg@10"
+        )
+        assert chosen.name == "transitions" and "within noise" in notes["hybrid"]
+
+    def test_choose_keeps_a_clearly_better_complex_candidate(self):
+        rng = np.random.default_rng(4)
+        simple = (rng.random(300) < 0.1).astype(float)
+        complex_ = np.maximum(simple, (rng.random(300) < 0.3).astype(float))
+        chosen, notes = tuning.choose(
+            [tuned("hybrid", complex_), tuned("transitions", simple)], "ndcg@10"
+        )
+        assert chosen.name == "hybrid" and "clearly behind" in notes["transitions"]
