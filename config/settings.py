@@ -254,4 +254,10 @@ RECOMMENDATIONS = {
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
     # A version still training/precomputing after this long was abandoned by a dead process.
     "STALE_AFTER_MINUTES": env.int("RECS_STALE_AFTER_MINUTES", default=180),
+    # Promotion: a challenger must beat the active model by this much on the primary
+    # metric when the paired bootstrap is not conclusive (0 = bootstrap only).
+    "PROMOTION_MARGIN": env.float("RECS_PROMOTION_MARGIN", default=0.0),
+    # Tuning time per candidate: this many default fit+evaluate durations, at least N s.
+    "TUNING_BUDGET_FACTOR": env.float("RECS_TUNING_BUDGET_FACTOR", default=1.0),
+    "TUNING_MIN_SECONDS": env.float("RECS_TUNING_MIN_SECONDS", default=10.0),
 }
