@@ -164,4 +164,6 @@ RECOMMENDATIONS = {
     "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),
     # A ?src=rec:<widget>:v<id> credits version <id> only after an impression this recent.
     "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
+    # The 15-minute refresh also re-reads events stored this long before its watermark.
+    "REFRESH_GRACE_SECONDS": env.int("RECS_REFRESH_GRACE_SECONDS", default=120),
 }
