@@ -154,6 +154,7 @@ RECOMMENDATIONS = {
     # Serving (recommendations.serving and the widgets)
     "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
     "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
+    "IMPRESSIONS": env.bool("RECS_IMPRESSIONS", default=True),  # log what widgets showed
     "DIVERSITY": env.float("RECS_DIVERSITY", default=0.3),  # MMR weight of novelty; 0 = off
     "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
     "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
