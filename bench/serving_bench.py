@@ -57,6 +57,16 @@ def fresh_database(name: str) -> None:
     conn.close()
 
 
+def analyze(name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{name}")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE")
+    conn.close()
+
+
 def sample_products(env: dict) -> list[str]:
     """Three product URLs of one category, and a fourth for the product page."""
     code = (
@@ -74,9 +84,9 @@ def wait_up(url: str, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn for {url} exited with {proc.returncode}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=20).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
@@ -102,6 +112,7 @@ def main() -> None:
         manage(env, "migrate", "-v", "0")
         manage(env, "seed_demo")
         manage(env, "train_recommender", "--sync", "--algorithm", "cooccurrence", "--force")
+    analyze(DB)  # planner statistics, as autovacuum would have them in production
     urls = sample_products(env)
     procs = {}
     try:

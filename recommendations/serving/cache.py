@@ -14,8 +14,10 @@ Imports only models, so tracking and training may call the ``forget_*`` function
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +26,27 @@ from ..models import ModelVersion
 
 ACTIVE_KEY = "recs:active"
 ACTIVE_SECONDS = 30
+# A few seconds of per-process memory in front of the shared cache for what every page
+# reads (active version, trending ids) and what never changes for a version stamp
+# (related lists): a shared-cache round trip costs about a millisecond.
+LOCAL_SECONDS = 5.0
+LOCAL_SIZE = 5000
+_LOCAL: dict[str, tuple[float, Any]] = {}
+
+
+def local_get(key: str) -> Any:
+    """This process's copy of ``key`` if fresh, else None."""
+    hit = _LOCAL.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
+def local_set(key: str, value: Any, seconds: float = LOCAL_SECONDS) -> None:
+    """Keep ``value`` in this process for ``seconds`` (bounded; oldest dropped first)."""
+    while len(_LOCAL) >= LOCAL_SIZE:
+        _LOCAL.pop(next(iter(_LOCAL)))
+    _LOCAL[key] = (time.monotonic() + seconds, value)
 
 
 @dataclass(frozen=True)
@@ -37,7 +60,11 @@ class ActiveVersion:
 
 def active_version() -> ActiveVersion | None:
     """The active version, cached briefly (and dropped on activation)."""
-    hit = cache.get(ACTIVE_KEY)
+    hit = local_get(ACTIVE_KEY)
+    if hit is None:
+        hit = cache.get(ACTIVE_KEY)
+        if hit is not None:
+            local_set(ACTIVE_KEY, hit)
     if hit is not None:
         return hit or None
     row = (
@@ -51,12 +78,19 @@ def active_version() -> ActiveVersion | None:
         stamp = f"{pk}.{(refreshed or activated or created).timestamp():.6f}"
         value = ActiveVersion(id=pk, stamp=stamp, created=created)
     cache.set(ACTIVE_KEY, value, ACTIVE_SECONDS)
+    local_set(ACTIVE_KEY, value)
     return value or None
 
 
 def forget_active() -> None:
     """A version was activated or its lists rewritten: read it again."""
     cache.delete(ACTIVE_KEY)
+    _LOCAL.clear()
+
+
+def clear_local() -> None:
+    """Forget this process's copies (tests, after cache.clear())."""
+    _LOCAL.clear()
 
 
 def shopper_key(user_id: int | None, anonymous_id: str = "") -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 
@@ -36,6 +38,49 @@ TRENDING = "Trending now"
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+class Fact(NamedTuple):
+    """The few fresh columns filtering, reasons and diversity need (no model instances)."""
+
+    pk: int
+    active: bool
+    stock: int
+    category_id: int
+    category_slug: str
+    category: str
+    price: Decimal
+    brand: str
+    name: str
+    tags: str
+
+
+FACT_FIELDS = (
+    "pk",
+    "active",
+    "stock",
+    "category_id",
+    "category__slug",
+    "category__name",
+    "price",
+    "brand",
+    "name",
+    "tags",
+)
+
+
+def _facts(qs) -> dict[int, Fact]:
+    return {row[0]: Fact(*row) for row in qs.order_by().values_list(*FACT_FIELDS)}
+
+
+def _allows(rules: Rules, fact: Fact) -> bool:
+    if fact.pk in rules.exclude:
+        return False
+    if rules.category and fact.category_slug != rules.category:
+        return False
+    if rules.min_price is not None and fact.price < rules.min_price:
+        return False
+    return not (rules.max_price is not None and fact.price > rules.max_price)
 
 
 @dataclass
@@ -89,18 +134,22 @@ def recommend(
     _demote(primary, state.hidden, related)
     hot = trending()
 
-    # 3. fresh product rows for every candidate and every product a reason may name
+    # 3. fresh facts (a few columns) for every candidate and every product a reason may
+    # name; full rows are read afterwards for the chosen few only
     content_q = widget == "similar"
+    depth = max(limit * POOL, 24)  # enough to fill after filters, never the whole table
+    primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
+    hot = hot[: depth * 2]
     ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
-    rows = Product.objects.select_related("category").in_bulk(list(ids))
+    rows = _facts(Product.objects.filter(pk__in=list(ids)))
     page = rows.get(page_id) if page_id is not None else None
     blocked = _blocked(state, cart_ids, page_id, rows, widget)
 
-    def eligible(pid: int) -> Product | None:
+    def eligible(pid: int) -> Fact | None:
         row = rows.get(pid)
         if row is None or pid in blocked or not (row.active and row.stock > 0):
             return None
-        return row if rules.allows(row) else None
+        return row if _allows(rules, row) else None
 
     chosen: dict[int, _Candidate] = {}
     for cand in sorted(primary, key=lambda c: (-c.score, c.pid)):
@@ -140,13 +189,16 @@ def recommend(
             1.0 - diversity,
             limit,
         )
+    ranked = ranked[:limit]
+    fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
     items = [
         ServedItem(
-            product=rows[c.pid],
+            product=fresh[c.pid],
             score=round(float(c.score), 6),
             reason=_reason(c, rows, rows[c.pid]),
         )
-        for c in ranked[:limit]
+        for c in ranked
+        if c.pid in fresh and fresh[c.pid].active and fresh[c.pid].stock > 0
     ]
     return Served(widget=widget, version_id=version.id if version else None, items=items)
 
@@ -248,24 +300,25 @@ def _blocked(
     if settings.RECOMMENDATIONS.get("EXCLUDE_PURCHASED", True):
         repeat = set(settings.RECOMMENDATIONS.get("REPEAT_CATEGORIES", []) or [])
         blocked |= {
-            pid for pid in state.bought if not (pid in rows and rows[pid].category.slug in repeat)
+            pid for pid in state.bought if not (pid in rows and rows[pid].category_slug in repeat)
         }
     return blocked
 
 
 def _content(
-    page: Product, version: ActiveVersion | None, rows: dict, learned: bool
+    page: Fact, version: ActiveVersion | None, rows: dict, learned: bool
 ) -> list[_Candidate]:
     """Content neighbours in the page's category (cold start, one query).
 
     With learned neighbours, only products created after the version was trained
     (they have none yet); without, any product of the category.
     """
-    qs = Product.objects.in_stock().select_related("category").filter(category_id=page.category_id)
+    qs = Product.objects.in_stock().filter(category_id=page.category_id).exclude(pk=page.pk)
     if learned and version is not None:
         qs = qs.filter(created__gt=version.created)
+    newest = qs.order_by("-created", "-pk").values_list(*FACT_FIELDS)[:CONTENT_POOL]
     out = []
-    for row in qs.exclude(pk=page.pk).order_by("-created", "-pk")[:CONTENT_POOL]:
+    for row in map(Fact._make, newest):
         rows.setdefault(row.pk, row)
         sim = _text_similarity(page, row)
         score = 0.2 + 0.6 * sim if learned else 0.1 + 0.9 * sim
@@ -274,11 +327,11 @@ def _content(
     return out
 
 
-def _words(product: Product) -> set[str]:
+def _words(product: Fact) -> set[str]:
     return set(_WORD.findall(f"{product.name} {product.tags}".lower()))
 
 
-def _text_similarity(a: Product, b: Product) -> float:
+def _text_similarity(a: Fact, b: Fact) -> float:
     """Brand and name/tag words shared by two products of one category, in [0, 1]."""
     wa, wb = _words(a), _words(b)
     jaccard = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
@@ -286,12 +339,12 @@ def _text_similarity(a: Product, b: Product) -> float:
     return 0.5 * brand + 0.5 * min(1.0, 2 * jaccard)
 
 
-def _similarity(a: Product, b: Product) -> float:
+def _similarity(a: Fact | Product, b: Fact | Product) -> float:
     """How alike two listed products look to a shopper (diversity): category, brand."""
     return 0.7 * (a.category_id == b.category_id) + 0.3 * bool(a.brand and a.brand == b.brand)
 
 
-def _reason(cand: _Candidate, rows: dict, product: Product) -> str:
+def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
     """The visible reason; a product is named only when the item is its strong neighbour."""
     kind = cand.reason[0]
     if kind == "text":
@@ -310,5 +363,5 @@ def _reason(cand: _Candidate, rows: dict, product: Product) -> str:
                 "also": f"Often viewed with {named.name}",
             }[verb]
     if kind in ("category", "product", "page"):
-        return f"Popular in {product.category.name}"
+        return f"Popular in {product.category}"
     return TRENDING

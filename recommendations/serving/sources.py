@@ -17,7 +17,7 @@ from django.utils import timezone
 from shop.models import Product
 
 from ..models import Interaction, RelatedProducts, UserRecommendations
-from .cache import ActiveVersion, shopper_key, shopper_seconds
+from .cache import ActiveVersion, local_get, local_set, shopper_key, shopper_seconds
 from .types import Shopper
 
 # Kinds a shopper's recent products are blended by, with their weight.
@@ -106,8 +106,17 @@ def related_lists(version: ActiveVersion | None, product_ids: list[int]) -> dict
     if version is None or not product_ids:
         return {}
     keys = {pid: f"recs:related:{version.stamp}:{pid}" for pid in dict.fromkeys(product_ids)}
-    hits = cache.get_many(list(keys.values()))
-    out: dict[int, Related] = {pid: hits[k] for pid, k in keys.items() if k in hits}
+    out: dict[int, Related] = {}
+    for pid, key in keys.items():  # a version stamp's lists never change: local copies
+        hit = local_get(key)
+        if hit is not None:
+            out[pid] = hit
+    shared = [k for pid, k in keys.items() if pid not in out]
+    hits = cache.get_many(shared) if shared else {}
+    for pid, key in keys.items():
+        if key in hits:
+            out[pid] = hits[key]
+            local_set(key, hits[key], RELATED_SECONDS)
     missing = [pid for pid in keys if pid not in out]
     if missing:
         found: dict[int, Related] = {pid: {} for pid in missing}
@@ -117,6 +126,8 @@ def related_lists(version: ActiveVersion | None, product_ids: list[int]) -> dict
         for pid, kind, ids, scores in rows:
             found[pid][kind] = ([int(i) for i in ids], [float(s) for s in scores])
         cache.set_many({keys[pid]: value for pid, value in found.items()}, RELATED_SECONDS)
+        for pid, value in found.items():
+            local_set(keys[pid], value, RELATED_SECONDS)
         out.update(found)
     return out
 
@@ -128,7 +139,11 @@ def trending() -> list[tuple[int, int, float]]:
     window is quiet (a fresh or idle shop), all events count. Availability is not
     cached: callers filter fresh rows.
     """
-    hit = cache.get(TRENDING_KEY)
+    hit = local_get(TRENDING_KEY)
+    if hit is None:
+        hit = cache.get(TRENDING_KEY)
+        if hit is not None:
+            local_set(TRENDING_KEY, hit)
     if hit is not None:
         return hit
     days = settings.RECOMMENDATIONS.get("TRENDING_DAYS", 7)
@@ -161,4 +176,5 @@ def trending() -> list[tuple[int, int, float]]:
             .values_list("pk", "category_id")[:TRENDING_SIZE]
         ]
     cache.set(TRENDING_KEY, result, settings.RECOMMENDATIONS.get("TRENDING_CACHE_SECONDS", 60))
+    local_set(TRENDING_KEY, result)
     return result

@@ -216,7 +216,7 @@ class TestCaching:
     def test_state_is_cached_until_the_shopper_acts(self, world, django_assert_num_queries):
         shopper = Shopper.for_user(world.user)
         recommend(shopper, "for-you", limit=8)
-        with django_assert_num_queries(1):  # fresh product rows only
+        with django_assert_num_queries(2):  # fresh facts of the candidates, rows of the chosen
             recommend(shopper, "for-you", limit=8)
         view(world.kitchen[7], world.user)
         served = recommend(shopper, "for-you", limit=8)

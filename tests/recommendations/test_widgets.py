@@ -153,14 +153,17 @@ class TestQueryCounts:
             client.get(product.get_absolute_url())
         small = self.counts(client, world, settings, 2)
         large = self.counts(client, world, settings, 8)
-        assert small == large
-        # home: the shop's 5 + 2 widget product reads + 1 impression insert
-        assert large["home"] <= 8, large
-        # product: the shop's 4 + its view, the shopper's state rebuilt after that view (3),
-        # related lists (1), new-product content (1), 3 widget product reads, 1 insert
-        assert large["product"] <= 14, large
-        assert large["cart"] <= 5, large
-        with django_assert_max_num_queries(8):
+        # The same fixed number whatever the size (an emptied widget may save its read).
+        assert large["home"] == small["home"] and large["cart"] == small["cart"]
+        assert large["product"] <= small["product"]
+        # home: the shop's 5 + 2 widgets x (facts, rows) + the impression insert (with its
+        # savepoint pair here, and SET LOCAL on PostgreSQL)
+        assert large["home"] <= 13, large
+        # product: the shop's + its view, the shopper's state rebuilt after that view (3),
+        # new-product content (1), 3 widgets x (facts, rows), the impression insert
+        assert small["product"] <= 20, small
+        assert large["cart"] <= 9, large
+        with django_assert_max_num_queries(13):
             client.get("/")
 
 
