@@ -129,7 +129,7 @@ def main() -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(
-            f"| {r['diversity']:.1f} | {r['ndcg']:.4f} | {r['ndcg'] / base:.3f} | {r['hr']:.3f} "
+            f"| {r['diversity']:.2f} | {r['ndcg']:.4f} | {r['ndcg'] / base:.3f} | {r['hr']:.3f} "
             f"| {r['coverage']:.3f} | {r['ild']:.3f} |"
         )
 

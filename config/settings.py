@@ -155,7 +155,7 @@ RECOMMENDATIONS = {
     "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
     "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
     "IMPRESSIONS": env.bool("RECS_IMPRESSIONS", default=True),  # log what widgets showed
-    "DIVERSITY": env.float("RECS_DIVERSITY", default=0.3),  # MMR weight of novelty; 0 = off
+    "DIVERSITY": env.float("RECS_DIVERSITY", default=0.05),  # MMR weight of novelty; 0 = off
     "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
     "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
     # Category slugs whose products may be shown again after a purchase (consumables).
