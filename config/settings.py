@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "recommendations.middleware.ImpressionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
@@ -260,4 +261,20 @@ RECOMMENDATIONS = {
     # Tuning time per candidate: this many default fit+evaluate durations, at least N s.
     "TUNING_BUDGET_FACTOR": env.float("RECS_TUNING_BUDGET_FACTOR", default=1.0),
     "TUNING_MIN_SECONDS": env.float("RECS_TUNING_MIN_SECONDS", default=10.0),
+    # Serving (recommendations.serving and the widgets)
+    "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
+    "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
+    "IMPRESSIONS": env.bool("RECS_IMPRESSIONS", default=True),  # log what widgets showed
+    "DIVERSITY": env.float("RECS_DIVERSITY", default=0.05),  # MMR weight of novelty; 0 = off
+    "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
+    "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
+    # Category slugs whose products may be shown again after a purchase (consumables).
+    "REPEAT_CATEGORIES": env.list("RECS_REPEAT_CATEGORIES", default=[]),
+    "CACHE_SECONDS": env.int("RECS_CACHE_SECONDS", default=300),  # per-shopper candidates
+    "TRENDING_DAYS": env.int("RECS_TRENDING_DAYS", default=7),
+    "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),
+    # A ?src=rec:<widget>:v<id> credits version <id> only after an impression this recent.
+    "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
+    # The 15-minute refresh also re-reads events stored this long before its watermark.
+    "REFRESH_GRACE_SECONDS": env.int("RECS_REFRESH_GRACE_SECONDS", default=120),
 }

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
-from .models import Interaction, ModelVersion
+from .models import Interaction, ModelVersion, UserRecommendations
+from .serving.cache import forget_shopper
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from shop.models import Order, Product
+
+    from .serving.types import Shopper
 
 # "rec:<widget>:v<version id>" marks views/carts that followed a recommendation.
 _SOURCE_VERSION = re.compile(r"^rec:.*:v(\d+)$")
@@ -40,6 +47,31 @@ def version_from_source(source: str) -> int | None:
     return pk if ModelVersion.objects.filter(pk=pk).exists() else None
 
 
+def credited_version(source: str, product_id: int, user: Any, anonymous_id: str) -> int | None:
+    """The version a "rec:...:v<id>" source names, if it served this shopper this product.
+
+    Only an impression of that product by that version for that shopper within
+    RECS_CLICK_WINDOW_HOURS counts; a forged or stale source credits nothing.
+    """
+    match = _SOURCE_VERSION.match(source or "")
+    if not match:
+        return None
+    user = _user_or_none(user)
+    if user is None and not anonymous_id:
+        return None
+    pk = int(match.group(1))
+    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
+    who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=anonymous_id)
+    shown = Interaction.objects.filter(
+        who,
+        kind=Interaction.Kind.IMPRESSION,
+        product_id=product_id,
+        model_version_id=pk,
+        created__gte=timezone.now() - timedelta(hours=hours),
+    )
+    return pk if shown.exists() else None
+
+
 def record_event(
     *,
     product: Product,
@@ -53,14 +85,18 @@ def record_event(
     client_event_id: str | None = None,
     request: HttpRequest | None = None,
 ) -> Interaction:
-    """Store one event now, for a signed-in user or a guest (by anonymous id)."""
+    """Store one event now, for a signed-in user or a guest (by anonymous id).
+
+    A "rec:<widget>:v<id>" source credits version <id> only when that version served
+    this shopper this product recently (``credited_version``).
+    """
     user = _user_or_none(user)
     anonymous_id = "" if user is not None else (anonymous_id or "")
     version_id = getattr(model_version, "pk", model_version)
     if version_id is None:
-        version_id = version_from_source(source)
+        version_id = credited_version(source, product.pk, user, anonymous_id)
     with transaction.atomic():
-        return Interaction.objects.create(
+        row = Interaction.objects.create(
             user=user,
             anonymous_id=anonymous_id,
             product=product,
@@ -72,6 +108,8 @@ def record_event(
             basket=basket,
             client_event_id=client_event_id,
         )
+    forget_shopper(getattr(user, "pk", None), anonymous_id)
+    return row
 
 
 def record_view(
@@ -82,14 +120,41 @@ def record_view(
     source: str = "",
     request: HttpRequest | None = None,
 ) -> Interaction:
-    """A product page was shown."""
-    return record_event(
+    """A product page was shown; following a widget's link also records a click.
+
+    The click (and the view) carry the version only when it really served this
+    shopper this product (see ``credited_version``).
+    """
+    view = record_event(
         product=product,
         kind=Interaction.Kind.VIEW,
         user=user,
         anonymous_id=anonymous_id,
         source=source,
         request=request,
+    )
+    if view.model_version_id is not None:
+        record_recommendation_events(
+            Interaction.Kind.CLICK,
+            [product],
+            user=view.user,
+            anonymous_id=view.anonymous_id,
+            model_version=view.model_version_id,
+            source=view.source,
+        )
+    return view
+
+
+def record_not_interested(
+    product: Product, *, user: Any = None, anonymous_id: str | None = ""
+) -> Interaction:
+    """The shopper marked a recommended product "not interested"."""
+    return record_event(
+        product=product,
+        kind=Interaction.Kind.NOT_INTERESTED,
+        user=user,
+        anonymous_id=anonymous_id,
+        source="rec:for-you",
     )
 
 
@@ -144,6 +209,7 @@ def record_order(
     ]
     with transaction.atomic():
         Interaction.objects.bulk_create(rows, ignore_conflicts=True)
+    forget_shopper(getattr(user, "pk", None), anonymous_id)
     return len(rows)
 
 
@@ -190,9 +256,12 @@ def attach_guest_history(anonymous_id: str, user: Any) -> int:
     if not anonymous_id or _user_or_none(user) is None:
         return 0
     with transaction.atomic():
-        return Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
+        moved = Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
             user=user, anonymous_id=""
         )
+    forget_shopper(user.pk)
+    forget_shopper(None, anonymous_id)
+    return moved
 
 
 def attach_on_login(request: HttpRequest | None, user: Any) -> int:
@@ -206,3 +275,57 @@ def attach_on_login(request: HttpRequest | None, user: Any) -> int:
     attached = attach_guest_history(anonymous_id, user)
     del session[SHOPPER_ID_KEY]  # only once attached: a failed attach can be retried
     return attached
+
+
+def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, list[int]]]) -> int:
+    """Log every widget's impressions of one page in one insert; returns rows written.
+
+    ``shown``: (version id, source "rec:<widget>:v<id>", product ids) per widget.
+    A guest gets an anonymous id here, so a later click can be checked against it.
+    """
+    if not shown:
+        return 0
+    user = _user_or_none(getattr(request, "user", None))
+    guest = "" if user is not None else shoppers.anonymous_id(request)
+    now = timezone.now()
+    rows = [
+        Interaction(
+            user=user,
+            anonymous_id=guest,
+            product_id=pid,
+            kind=Interaction.Kind.IMPRESSION,
+            created=now,
+            source=source[:100],
+            model_version_id=version_id,
+        )
+        for version_id, source, ids in shown
+        for pid in ids
+    ]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Analytics rows: a crash may lose the last few, a page never waits on a flush.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Interaction.objects.bulk_create(rows)
+    return len(rows)
+
+
+def clear_history(shopper: Shopper) -> int:
+    """Delete a shopper's events, their precomputed lists and any cached list.
+
+    Returns the number of rows deleted (events and lists).
+    """
+    if shopper.user_id is not None:
+        events = Interaction.objects.filter(user_id=shopper.user_id)
+        lists = UserRecommendations.objects.filter(user_id=shopper.user_id)
+    elif shopper.anonymous_id:
+        events = Interaction.objects.filter(user__isnull=True, anonymous_id=shopper.anonymous_id)
+        lists = UserRecommendations.objects.filter(
+            user__isnull=True, anonymous_id=shopper.anonymous_id
+        )
+    else:
+        return 0
+    with transaction.atomic():
+        deleted = events.delete()[0] + lists.delete()[0]
+    forget_shopper(shopper.user_id, shopper.anonymous_id)
+    return deleted

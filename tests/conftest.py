@@ -56,3 +56,13 @@ def chromium_paths() -> tuple[str, str]:
             pytest.fail("chromium/chromedriver missing in CI")
         pytest.skip("Debian chromium and chromium-driver are not installed")
     return browser, driver
+
+
+@pytest.fixture(autouse=True)
+def _serving_local_cache():
+    """Serving keeps a few seconds of per-process copies; no test sees another's."""
+    from recommendations.serving.cache import clear_local
+
+    clear_local()
+    yield
+    clear_local()

@@ -1,0 +1,112 @@
+"""What serving keeps in the configured cache, and how it is invalidated.
+
+- the active version (id, refresh stamp, creation time): short-lived, dropped when a
+  version is saved (activation) or its lists are refreshed;
+- per shopper, the candidate state (precomputed list, recent products, their
+  neighbours, hidden and bought products): dropped when the shopper acts or clears
+  their history, and ignored when the active version changes (the stamp is inside);
+- per product, its related lists for the active version;
+- trending ids (recent popularity), for a minute.
+
+Only ids and scores are cached: availability is always read from fresh product rows.
+Imports only models, so tracking and training may call the ``forget_*`` functions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+from ..models import ModelVersion
+
+ACTIVE_KEY = "recs:active"
+ACTIVE_SECONDS = 30
+# A few seconds of per-process memory in front of the shared cache for what every page
+# reads (active version, trending ids) and what never changes for a version stamp
+# (related lists): a shared-cache round trip costs about a millisecond.
+LOCAL_SECONDS = 5.0
+LOCAL_SIZE = 5000
+_LOCAL: dict[str, tuple[float, Any]] = {}
+
+
+def local_get(key: str) -> Any:
+    """This process's copy of ``key`` if fresh, else None."""
+    hit = _LOCAL.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
+def local_set(key: str, value: Any, seconds: float = LOCAL_SECONDS) -> None:
+    """Keep ``value`` in this process for ``seconds`` (bounded; oldest dropped first)."""
+    while len(_LOCAL) >= LOCAL_SIZE:
+        _LOCAL.pop(next(iter(_LOCAL)))
+    _LOCAL[key] = (time.monotonic() + seconds, value)
+
+
+@dataclass(frozen=True)
+class ActiveVersion:
+    """What serving needs to know about the active version."""
+
+    id: int
+    stamp: str  # changes when the version's lists change (activation, refresh)
+    created: datetime  # products created after this have no learned neighbours
+
+
+def active_version() -> ActiveVersion | None:
+    """The active version, cached briefly (and dropped on activation)."""
+    hit = local_get(ACTIVE_KEY)
+    if hit is None:
+        hit = cache.get(ACTIVE_KEY)
+        if hit is not None:
+            local_set(ACTIVE_KEY, hit)
+    if hit is not None:
+        return hit or None
+    row = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+        .values_list("pk", "activated", "refreshed", "created")
+        .first()
+    )
+    value: ActiveVersion | bool = False
+    if row is not None:
+        pk, activated, refreshed, created = row
+        stamp = f"{pk}.{(refreshed or activated or created).timestamp():.6f}"
+        value = ActiveVersion(id=pk, stamp=stamp, created=created)
+    cache.set(ACTIVE_KEY, value, ACTIVE_SECONDS)
+    local_set(ACTIVE_KEY, value)
+    return value or None
+
+
+def forget_active() -> None:
+    """A version was activated or its lists rewritten: read it again."""
+    cache.delete(ACTIVE_KEY)
+    _LOCAL.clear()
+
+
+def clear_local() -> None:
+    """Forget this process's copies (tests, after cache.clear())."""
+    _LOCAL.clear()
+
+
+def shopper_key(user_id: int | None, anonymous_id: str = "") -> str:
+    """The cache key of a shopper's candidate state ("" for nobody)."""
+    if user_id is not None:
+        return f"recs:shopper:u:{user_id}"
+    return f"recs:shopper:a:{anonymous_id}" if anonymous_id else ""
+
+
+def forget_shopper(user_id: int | None = None, anonymous_id: str = "") -> None:
+    """The shopper acted (or cleared their history): rebuild their candidates."""
+    key = shopper_key(user_id, anonymous_id)
+    if key:
+        cache.delete(key)
+
+
+def shopper_seconds() -> int:
+    """How long a shopper's candidate state is kept (RECS_CACHE_SECONDS)."""
+    return settings.RECOMMENDATIONS.get("CACHE_SECONDS", 300)
