@@ -206,3 +206,62 @@ def attach_on_login(request: HttpRequest | None, user: Any) -> int:
     attached = attach_guest_history(anonymous_id, user)
     del session[SHOPPER_ID_KEY]  # only once attached: a failed attach can be retried
     return attached
+
+
+def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Store many events in one insert and one transaction; returns (stored, duplicates).
+
+    Each event is a dict of Interaction fields (``product_id``, ``kind``, ``created``,
+    ``user_id`` or ``anonymous_id``, ``quantity``, ``basket``, ``source``,
+    ``client_event_id``). An event whose ``client_event_id`` is already stored, or
+    repeats one earlier in the batch, is skipped and counted as a duplicate. A
+    ``source`` of "rec:<widget>:v<id>" credits version <id> when it exists.
+    """
+    given = {e["client_event_id"] for e in events if e.get("client_event_id")}
+    wanted_versions = set()
+    for event in events:
+        match = _SOURCE_VERSION.match(event.get("source") or "")
+        if match:
+            wanted_versions.add(int(match.group(1)))
+    with transaction.atomic():
+        seen = set(
+            Interaction.objects.filter(client_event_id__in=given).values_list(
+                "client_event_id", flat=True
+            )
+            if given
+            else ()
+        )
+        versions = (
+            set(ModelVersion.objects.filter(pk__in=wanted_versions).values_list("pk", flat=True))
+            if wanted_versions
+            else set()
+        )
+        rows, duplicates = [], 0
+        for event in events:
+            key = event.get("client_event_id") or None
+            if key is not None:
+                if key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(key)
+            source = (event.get("source") or "")[:100]
+            match = _SOURCE_VERSION.match(source)
+            version_id = int(match.group(1)) if match else None
+            user_id = event.get("user_id")
+            rows.append(
+                Interaction(
+                    user_id=user_id,
+                    anonymous_id="" if user_id else (event.get("anonymous_id") or ""),
+                    product_id=event["product_id"],
+                    kind=event["kind"],
+                    created=event.get("created") or timezone.now(),
+                    quantity=event.get("quantity", 1),
+                    source=source,
+                    model_version_id=version_id if version_id in versions else None,
+                    basket=event.get("basket") or "",
+                    client_event_id=key,
+                )
+            )
+        # A concurrent request may store the same client_event_id first: skip, never fail.
+        Interaction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows), duplicates

@@ -1,0 +1,16 @@
+"""API routes, included from config/urls.py at "api/"."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("products/", views.ProductListView.as_view(), name="products"),
+    path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product"),
+    path("events/", views.EventsView.as_view(), name="events"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+]
