@@ -8,6 +8,15 @@ from . import views
 app_name = "api"
 
 urlpatterns = [
+    path("recommendations/", views.RecommendationsView.as_view(), name="recommendations"),
+    path(
+        "users/<int:pk>/recommendations/",
+        views.UserRecommendationsView.as_view(),
+        name="user_recommendations",
+    ),
+    path("trending/", views.TrendingView.as_view(), name="trending"),
+    path("products/<int:pk>/related/", views.RelatedView.as_view(), name="related"),
+    path("me/history/", views.HistoryView.as_view(), name="history"),
     path("products/", views.ProductListView.as_view(), name="products"),
     path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product"),
     path("events/", views.EventsView.as_view(), name="events"),

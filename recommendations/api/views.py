@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -11,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, status
+from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,14 +22,19 @@ from shop.models import Product
 from shop.search import search_products
 from shop.shoppers import anonymous_id
 
+from .. import serving, tracking
 from .operations import ingest_events
 from .serializers import (
     ORDERINGS,
     EventsAcceptedSerializer,
     EventSerializer,
+    HistoryClearedSerializer,
+    ListRulesQuery,
     ProductDetailSerializer,
     ProductListQuery,
     ProductSerializer,
+    RecommendationListSerializer,
+    RelatedQuery,
 )
 
 # ------------------------------------------------------------------ error shapes
@@ -61,6 +69,116 @@ def _query(serializer_class, request: Request) -> dict:
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+# ------------------------------------------------------------------ recommendations
+
+
+def _rules(query: dict) -> serving.Rules:
+    return serving.Rules(
+        exclude=query.get("exclude", frozenset()),
+        category=query.get("category"),
+        min_price=query.get("min_price"),
+        max_price=query.get("max_price"),
+    )
+
+
+def _served(
+    request: Request,
+    shopper: serving.Shopper,
+    widget: str,
+    query: dict,
+    *,
+    product: Product | None = None,
+    impressions: bool = True,
+) -> Response:
+    """Serve ``widget`` through the one serving path and answer the list.
+
+    The shopper's impressions are logged, so a click carrying the list's src is
+    attributed to the version that served it (as on the shop's pages).
+    """
+    served = serving.recommend(
+        shopper, widget, product=product, limit=query["limit"], rules=_rules(query)
+    )
+    if impressions and shopper.is_known and served.items:
+        tracking.record_recommendation_events(
+            "impression",
+            [item.product for item in served.items],
+            user=shopper.user_id and request.user,
+            anonymous_id=shopper.anonymous_id,
+            model_version=served.version_id,
+            source=served.src,
+        )
+    return Response(RecommendationListSerializer(served, context={"request": request}).data)
+
+
+LIST_RESPONSES = {200: RecommendationListSerializer, 400: BAD_REQUEST, **COMMON}
+
+
+class RecommendationsView(APIView):
+    """Recommended for the requesting shopper (token, session user or this session's
+    guest; a client with neither gets the cold-start list)."""
+
+    @extend_schema(tags=["recommendations"], parameters=[ListRulesQuery], responses=LIST_RESPONSES)
+    def get(self, request: Request) -> Response:
+        query = _query(ListRulesQuery, request)
+        return _served(request, serving.Shopper.from_request(request), "for-you", query)
+
+
+class UserRecommendationsView(APIView):
+    """What one shopper is shown (staff only), without logging impressions."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["recommendations"],
+        parameters=[ListRulesQuery],
+        responses={**LIST_RESPONSES, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        query = _query(ListRulesQuery, request)
+        user = get_object_or_404(get_user_model(), pk=pk)
+        shopper = serving.Shopper.for_user(user)
+        return _served(request, shopper, "for-you", query, impressions=False)
+
+
+class TrendingView(APIView):
+    """What is popular now (optionally in one category)."""
+
+    @extend_schema(tags=["recommendations"], parameters=[ListRulesQuery], responses=LIST_RESPONSES)
+    def get(self, request: Request) -> Response:
+        query = _query(ListRulesQuery, request)
+        return _served(request, serving.Shopper.from_request(request), "trending", query)
+
+
+class RelatedView(APIView):
+    """Products related to one product: similar, bought together or also viewed."""
+
+    @extend_schema(
+        tags=["recommendations"],
+        parameters=[RelatedQuery],
+        responses={**LIST_RESPONSES, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        product = get_object_or_404(Product.objects.available(), pk=pk)
+        query = _query(RelatedQuery, request)
+        widget = serving.RELATED_KINDS[query["kind"]]
+        shopper = serving.Shopper.from_request(request)
+        return _served(request, shopper, widget, query, product=product)
+
+
+class HistoryView(APIView):
+    """Forget the requesting shopper: their events, lists and cached lists."""
+
+    @extend_schema(
+        tags=["privacy"],
+        request=None,
+        responses={200: HistoryClearedSerializer, 403: FORBIDDEN, **COMMON},
+    )
+    def delete(self, request: Request) -> Response:
+        shopper = serving.Shopper.from_request(request)
+        deleted = tracking.clear_history(shopper) if shopper.is_known else 0
+        return Response(HistoryClearedSerializer({"deleted": deleted}).data)
 
 
 # ------------------------------------------------------------------ catalogue

@@ -88,3 +88,49 @@ def catalogue(kitchen, garden):
     ]
     ProductFactory(name="Retired Kettle", sku="P-OLD", category=kitchen, active=False)
     return products
+
+
+@pytest.fixture
+def no_diversity(settings):
+    """Lists in plain score order (the diversity re-ranking is tested with serving)."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "DIVERSITY": 0.0}
+
+
+@pytest.fixture
+def served_lists(catalogue, alice, bob, staff, no_diversity):
+    """An active version with precomputed lists: alice gets products 1-6, bob 7-12;
+    similar-to-product-1 is 2, 3, 4; other shoppers' views make 9-12 trending."""
+    from django.utils import timezone
+
+    from recommendations.models import (
+        Interaction,
+        ModelVersion,
+        RelatedProducts,
+        UserRecommendations,
+    )
+
+    version = ModelVersion.objects.create(
+        algorithm="cooccurrence", status=ModelVersion.Status.ACTIVE, activated=timezone.now()
+    )
+    for user, products in ((alice, catalogue[:6]), (bob, catalogue[6:])):
+        UserRecommendations.objects.create(
+            version=version,
+            user=user,
+            product_ids=[p.pk for p in products],
+            scores=[1.0 - i / 10 for i in range(len(products))],
+            reasons=[f"Because you viewed {products[0].name}"] * len(products),
+        )
+    RelatedProducts.objects.create(
+        version=version,
+        product=catalogue[0],
+        kind="similar",
+        product_ids=[p.pk for p in catalogue[1:4]],
+        scores=[0.9, 0.8, 0.7],
+    )
+    now = timezone.now()
+    for n, product in enumerate(catalogue[8:]):
+        for i in range(n + 1):
+            Interaction.objects.create(
+                product=product, kind="view", anonymous_id=f"crowd{i}", created=now
+            )
+    return version
