@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "recommendations.middleware.ImpressionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -185,4 +186,17 @@ RECOMMENDATIONS = {
     "PRECOMPUTE_CHUNK_SIZE": env.int("RECS_CHUNK_SIZE", default=5000),
     "EVAL_MAX_USERS": env.int("RECS_EVAL_MAX_USERS", default=20000),
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
+    # Serving (recommendations.serving and the widgets)
+    "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
+    "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
+    "DIVERSITY": env.float("RECS_DIVERSITY", default=0.3),  # MMR weight of novelty; 0 = off
+    "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
+    "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
+    # Category slugs whose products may be shown again after a purchase (consumables).
+    "REPEAT_CATEGORIES": env.list("RECS_REPEAT_CATEGORIES", default=[]),
+    "CACHE_SECONDS": env.int("RECS_CACHE_SECONDS", default=300),  # per-shopper candidates
+    "TRENDING_DAYS": env.int("RECS_TRENDING_DAYS", default=7),
+    "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),
+    # A ?src=rec:<widget>:v<id> credits version <id> only after an impression this recent.
+    "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
 }

@@ -6,5 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("recommendations.api.urls")),
+    path("", include("recommendations.urls")),
     path("", include("shop.urls")),
 ]

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Interaction(models.Model):
@@ -16,6 +17,7 @@ class Interaction(models.Model):
         PURCHASE = "purchase", "Purchase"
         IMPRESSION = "impression", "Recommendation shown"
         CLICK = "click", "Recommendation clicked"
+        NOT_INTERESTED = "not_interested", "Not interested"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -28,8 +30,11 @@ class Interaction(models.Model):
     # credential. Blank for signed-in shoppers, who are identified by user only.
     anonymous_id = models.CharField(max_length=32, blank=True, default="")
     product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     created = models.DateTimeField(db_index=True)
+    # When the row was stored (the ingestion watermark of the 15-minute refresh), whatever
+    # ``created`` says: imported and backdated events carry old ``created`` times.
+    ingested = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     quantity = models.PositiveIntegerField(default=1)
     # Where it came from: a widget name such as "home:for-you", or an import name.
     source = models.CharField(max_length=100, blank=True, default="")
@@ -85,7 +90,8 @@ class ModelVersion(models.Model):
     notes = models.TextField(blank=True, help_text="Why it was skipped, failed or promoted")
     created = models.DateTimeField(auto_now_add=True)
     activated = models.DateTimeField(null=True, blank=True)
-    # Events up to this moment are folded into the lists (see precompute.refresh_recent_users).
+    # Events stored (Interaction.ingested) before this moment are folded into the lists
+    # (see precompute.refresh_recent_users); None: since the version was created.
     refreshed = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
-from .models import Interaction, ModelVersion
+from .models import Interaction, ModelVersion, UserRecommendations
+from .serving.cache import forget_shopper, shopper_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from shop.models import Order, Product
+
+    from .serving.types import Shopper
 
 # "rec:<widget>:v<version id>" marks views/carts that followed a recommendation.
 _SOURCE_VERSION = re.compile(r"^rec:.*:v(\d+)$")
@@ -40,6 +48,31 @@ def version_from_source(source: str) -> int | None:
     return pk if ModelVersion.objects.filter(pk=pk).exists() else None
 
 
+def credited_version(source: str, product_id: int, user: Any, anonymous_id: str) -> int | None:
+    """The version a "rec:...:v<id>" source names, if it served this shopper this product.
+
+    Only an impression of that product by that version for that shopper within
+    RECS_CLICK_WINDOW_HOURS counts; a forged or stale source credits nothing.
+    """
+    match = _SOURCE_VERSION.match(source or "")
+    if not match:
+        return None
+    user = _user_or_none(user)
+    if user is None and not anonymous_id:
+        return None
+    pk = int(match.group(1))
+    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
+    who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=anonymous_id)
+    shown = Interaction.objects.filter(
+        who,
+        kind=Interaction.Kind.IMPRESSION,
+        product_id=product_id,
+        model_version_id=pk,
+        created__gte=timezone.now() - timedelta(hours=hours),
+    )
+    return pk if shown.exists() else None
+
+
 def record_event(
     *,
     product: Product,
@@ -53,14 +86,18 @@ def record_event(
     client_event_id: str | None = None,
     request: HttpRequest | None = None,
 ) -> Interaction:
-    """Store one event now, for a signed-in user or a guest (by anonymous id)."""
+    """Store one event now, for a signed-in user or a guest (by anonymous id).
+
+    A "rec:<widget>:v<id>" source credits version <id> only when that version served
+    this shopper this product recently (``credited_version``).
+    """
     user = _user_or_none(user)
     anonymous_id = "" if user is not None else (anonymous_id or "")
     version_id = getattr(model_version, "pk", model_version)
     if version_id is None:
-        version_id = version_from_source(source)
+        version_id = credited_version(source, product.pk, user, anonymous_id)
     with transaction.atomic():
-        return Interaction.objects.create(
+        row = Interaction.objects.create(
             user=user,
             anonymous_id=anonymous_id,
             product=product,
@@ -72,6 +109,8 @@ def record_event(
             basket=basket,
             client_event_id=client_event_id,
         )
+    forget_shopper(getattr(user, "pk", None), anonymous_id)
+    return row
 
 
 def record_view(
@@ -82,14 +121,41 @@ def record_view(
     source: str = "",
     request: HttpRequest | None = None,
 ) -> Interaction:
-    """A product page was shown."""
-    return record_event(
+    """A product page was shown; following a widget's link also records a click.
+
+    The click (and the view) carry the version only when it really served this
+    shopper this product (see ``credited_version``).
+    """
+    view = record_event(
         product=product,
         kind=Interaction.Kind.VIEW,
         user=user,
         anonymous_id=anonymous_id,
         source=source,
         request=request,
+    )
+    if view.model_version_id is not None:
+        record_recommendation_events(
+            Interaction.Kind.CLICK,
+            [product],
+            user=view.user,
+            anonymous_id=view.anonymous_id,
+            model_version=view.model_version_id,
+            source=view.source,
+        )
+    return view
+
+
+def record_not_interested(
+    product: Product, *, user: Any = None, anonymous_id: str | None = ""
+) -> Interaction:
+    """The shopper marked a recommended product "not interested"."""
+    return record_event(
+        product=product,
+        kind=Interaction.Kind.NOT_INTERESTED,
+        user=user,
+        anonymous_id=anonymous_id,
+        source="rec:for-you",
     )
 
 
@@ -144,6 +210,7 @@ def record_order(
     ]
     with transaction.atomic():
         Interaction.objects.bulk_create(rows, ignore_conflicts=True)
+    forget_shopper(getattr(user, "pk", None), anonymous_id)
     return len(rows)
 
 
@@ -190,9 +257,12 @@ def attach_guest_history(anonymous_id: str, user: Any) -> int:
     if not anonymous_id or _user_or_none(user) is None:
         return 0
     with transaction.atomic():
-        return Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
+        moved = Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
             user=user, anonymous_id=""
         )
+    forget_shopper(user.pk)
+    forget_shopper(None, anonymous_id)
+    return moved
 
 
 def attach_on_login(request: HttpRequest | None, user: Any) -> int:
@@ -208,6 +278,55 @@ def attach_on_login(request: HttpRequest | None, user: Any) -> int:
     return attached
 
 
+def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, list[int]]]) -> int:
+    """Log every widget's impressions of one page in one insert; returns rows written.
+
+    ``shown``: (version id, source "rec:<widget>:v<id>", product ids) per widget.
+    A guest gets an anonymous id here, so a later click can be checked against it.
+    """
+    if not shown:
+        return 0
+    user = _user_or_none(getattr(request, "user", None))
+    guest = "" if user is not None else shoppers.anonymous_id(request)
+    now = timezone.now()
+    rows = [
+        Interaction(
+            user=user,
+            anonymous_id=guest,
+            product_id=pid,
+            kind=Interaction.Kind.IMPRESSION,
+            created=now,
+            source=source[:100],
+            model_version_id=version_id,
+        )
+        for version_id, source, ids in shown
+        for pid in ids
+    ]
+    Interaction.objects.bulk_create(rows)
+    return len(rows)
+
+
+def clear_history(shopper: Shopper) -> int:
+    """Delete a shopper's events, their precomputed lists and any cached list.
+
+    Returns the number of rows deleted (events and lists).
+    """
+    if shopper.user_id is not None:
+        events = Interaction.objects.filter(user_id=shopper.user_id)
+        lists = UserRecommendations.objects.filter(user_id=shopper.user_id)
+    elif shopper.anonymous_id:
+        events = Interaction.objects.filter(user__isnull=True, anonymous_id=shopper.anonymous_id)
+        lists = UserRecommendations.objects.filter(
+            user__isnull=True, anonymous_id=shopper.anonymous_id
+        )
+    else:
+        return 0
+    with transaction.atomic():
+        deleted = events.delete()[0] + lists.delete()[0]
+    forget_shopper(shopper.user_id, shopper.anonymous_id)
+    return deleted
+
+
 def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
     """Store many events in one insert and one transaction; returns (stored, duplicates).
 
@@ -215,14 +334,11 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
     ``user_id`` or ``anonymous_id``, ``quantity``, ``basket``, ``source``,
     ``client_event_id``). An event whose ``client_event_id`` is already stored, or
     repeats one earlier in the batch, is skipped and counted as a duplicate. A
-    ``source`` of "rec:<widget>:v<id>" credits version <id> when it exists.
+    "rec:<widget>:v<id>" source credits version <id> under the rule of
+    ``credited_version`` (that version showed this shopper this product recently),
+    checked for the whole batch in one query.
     """
     given = {e["client_event_id"] for e in events if e.get("client_event_id")}
-    wanted_versions = set()
-    for event in events:
-        match = _SOURCE_VERSION.match(event.get("source") or "")
-        if match:
-            wanted_versions.add(int(match.group(1)))
     with transaction.atomic():
         seen = set(
             Interaction.objects.filter(client_event_id__in=given).values_list(
@@ -231,12 +347,8 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
             if given
             else ()
         )
-        versions = (
-            set(ModelVersion.objects.filter(pk__in=wanted_versions).values_list("pk", flat=True))
-            if wanted_versions
-            else set()
-        )
-        rows, duplicates = [], 0
+        credited = _batch_credits(events)
+        rows, duplicates, shoppers_seen = [], 0, set()
         for event in events:
             key = event.get("client_event_id") or None
             if key is not None:
@@ -244,24 +356,55 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
                     duplicates += 1
                     continue
                 seen.add(key)
+            user_id = event.get("user_id")
+            guest = "" if user_id else (event.get("anonymous_id") or "")
             source = (event.get("source") or "")[:100]
             match = _SOURCE_VERSION.match(source)
             version_id = int(match.group(1)) if match else None
-            user_id = event.get("user_id")
+            if (user_id, guest, event["product_id"], version_id) not in credited:
+                version_id = None
+            shoppers_seen.add((user_id, guest))
             rows.append(
                 Interaction(
                     user_id=user_id,
-                    anonymous_id="" if user_id else (event.get("anonymous_id") or ""),
+                    anonymous_id=guest,
                     product_id=event["product_id"],
                     kind=event["kind"],
                     created=event.get("created") or timezone.now(),
                     quantity=event.get("quantity", 1),
                     source=source,
-                    model_version_id=version_id if version_id in versions else None,
+                    model_version_id=version_id,
                     basket=event.get("basket") or "",
                     client_event_id=key,
                 )
             )
         # A concurrent request may store the same client_event_id first: skip, never fail.
         Interaction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    # Their candidates changed: drop the cached state (one round trip for the batch).
+    cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers_seen])
     return len(rows), duplicates
+
+
+def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, int, int]]:
+    """(user id, guest id, product id, version id) of the batch's "rec:" events that an
+    impression backs (see ``credited_version``), in one query."""
+    wanted = set()
+    for event in events:
+        match = _SOURCE_VERSION.match(event.get("source") or "")
+        user_id = event.get("user_id")
+        guest = "" if user_id else (event.get("anonymous_id") or "")
+        if match and (user_id or guest):
+            wanted.add((user_id, guest, event["product_id"], int(match.group(1))))
+    if not wanted:
+        return set()
+    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
+    users = {w[0] for w in wanted if w[0]}
+    guests = {w[1] for w in wanted if not w[0]}
+    shown = Interaction.objects.filter(
+        Q(user_id__in=users) | Q(user__isnull=True, anonymous_id__in=guests),
+        kind=Interaction.Kind.IMPRESSION,
+        product_id__in={w[2] for w in wanted},
+        model_version_id__in={w[3] for w in wanted},
+        created__gte=timezone.now() - timedelta(hours=hours),
+    ).values_list("user_id", "anonymous_id", "product_id", "model_version_id")
+    return wanted & {(u, "" if u else g, p, v) for u, g, p, v in shown}

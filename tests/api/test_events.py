@@ -54,8 +54,31 @@ def test_batch_by_id_and_sku_with_all_fields(as_alice, alice, catalogue):
         when,
         "app-1",
     )
-    assert click.model_version == version  # "rec:...:v<id>" credits that version
+    assert click.model_version is None  # "rec:...:v<id>" credits only what was shown
     assert {r.user for r in (cart, purchase, click)} == {alice}
+
+
+def test_a_click_credits_the_version_that_showed_that_shopper_that_product(
+    as_alice, alice, bob, catalogue
+):
+    version = ModelVersion.objects.create(algorithm="cooccurrence", status="active")
+    now = timezone.now()
+    for user, product in ((alice, catalogue[0]), (bob, catalogue[1])):
+        Interaction.objects.create(
+            user=user, product=product, kind="impression", created=now, model_version=version
+        )
+    source = f"rec:for-you:v{version.pk}"
+    response = post(
+        as_alice,
+        [
+            {"product": catalogue[0].pk, "kind": "click", "source": source},
+            {"product": catalogue[1].pk, "kind": "click", "source": source},  # shown to bob
+            {"product": catalogue[0].pk, "kind": "click", "source": "rec:for-you:v999"},
+        ],
+    )
+    assert response.status_code == 201
+    clicks = Interaction.objects.filter(kind="click").order_by("pk")
+    assert [c.model_version_id for c in clicks] == [version.pk, None, None]
 
 
 def test_guest_session_events_belong_to_the_sessions_anonymous_id(catalogue):

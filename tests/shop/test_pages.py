@@ -148,7 +148,11 @@ def test_product_list_query_count_does_not_grow_with_products(
         assert client.get(reverse("shop:search"), {"q": "Product"}).status_code == 200
 
 
-def test_home_and_product_page_query_counts(client, product, django_assert_max_num_queries):
+def test_home_and_product_page_query_counts(
+    client, product, django_assert_max_num_queries, settings
+):
+    """The shop's own queries (widgets are counted in tests/recommendations/test_widgets.py)."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "WIDGETS": False}
     ProductFactory.create_batch(12, category=product.category)
     OrderLineFactory(product=product)
     client.get(product.get_absolute_url())  # creates the session

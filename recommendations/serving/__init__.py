@@ -1,0 +1,11 @@
+"""Serving: what should this shopper see in this slot, now (see SERVING_CONTRACT.md).
+
+The web process's one path to recommendations (widgets, API, admin). It reads the
+active version's precomputed rows, this shopper's recent behaviour and fresh product
+rows; it imports no training code, no Celery tasks and no TensorFlow.
+"""
+
+from .core import recommend
+from .types import RELATED_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper
+
+__all__ = ["RELATED_KINDS", "WIDGETS", "Rules", "Served", "ServedItem", "Shopper", "recommend"]

@@ -1,0 +1,313 @@
+"""The one serving path: what should this shopper see in this slot, now.
+
+In the shape of Gorse's recommend logic: read the precomputed list, blend in the
+neighbours of what this shopper just viewed or carted, drop what must not be shown
+(checked on fresh product rows), fill from trending and content, re-rank for
+diversity, explain. A fixed number of queries per call, whatever the list length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from shop.models import Product
+
+from ..diversity import mmr_rerank
+from .cache import ActiveVersion, active_version
+from .sources import (
+    BLEND_KINDS,
+    STRONG_NEIGHBOURS,
+    ShopperState,
+    related_lists,
+    shopper_state,
+    trending,
+)
+from .types import PRODUCT_WIDGETS, WIDGET_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper
+
+SESSION_WEIGHT = 0.7  # share of the score from this session's products when there are some
+DEMOTE = 0.3  # score factor of close neighbours of a product marked "not interested"
+POOL = 3  # candidates considered per slot by the diversity re-ranking
+CONTENT_POOL = 60
+TRENDING = "Trending now"
+# Lists re-ranked for variety; "similar" and the other product lists stay close by design.
+DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
+_WORD = re.compile(r"[a-z0-9]{3,}")
+
+
+@dataclass
+class _Candidate:
+    pid: int
+    score: float
+    reason: tuple  # ("text", str) | ("product", verb, pid) | ("category",) | ("trending",)
+
+
+def recommend(
+    shopper: Shopper,
+    widget: str,
+    *,
+    product: Product | int | None = None,
+    cart: Iterable[int] = (),
+    limit: int = 10,
+    rules: Rules | None = None,
+) -> Served:
+    """The one serving path (widgets, API, admin). ValueError for an unknown widget.
+
+    ``product``: the page's product (similar / bought-together / also-viewed need it);
+    ``cart``: product ids in the cart (complete-order uses them; all widgets exclude them).
+    """
+    if widget not in WIDGETS:
+        raise ValueError(f"unknown widget {widget!r}; choose from {', '.join(WIDGETS)}")
+    page_id = getattr(product, "pk", product)
+    page_id = int(page_id) if page_id is not None else None
+    if widget in PRODUCT_WIDGETS and page_id is None:
+        raise ValueError(f"the {widget} widget needs a product")
+    rules = rules or Rules()
+    cart_ids = [int(pid) for pid in cart]
+    version = active_version()
+    limit = max(0, int(limit))
+    if limit == 0:
+        return Served(widget=widget, version_id=version.id if version else None)
+    state = shopper_state(shopper, version)
+
+    # 1-2. primary candidates: precomputed lists blended with this session's neighbours
+    context_ids = [pid for pid, _ in state.recent] + cart_ids
+    if page_id is not None:
+        context_ids.append(page_id)
+    related = related_lists(version, [*context_ids, *state.hidden])
+    if widget == "for-you":
+        primary = _for_you(state, related)
+    elif widget == "trending":
+        primary = []
+    elif widget == "complete-order":
+        primary = _complete_order(cart_ids, related)
+    else:
+        primary = _related(widget, page_id, related)
+    _demote(primary, state.hidden, related)
+    hot = trending()
+
+    # 3. fresh product rows for every candidate and every product a reason may name
+    content_q = widget == "similar"
+    ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
+    rows = Product.objects.select_related("category").in_bulk(list(ids))
+    page = rows.get(page_id) if page_id is not None else None
+    blocked = _blocked(state, cart_ids, page_id, rows, widget)
+
+    def eligible(pid: int) -> Product | None:
+        row = rows.get(pid)
+        if row is None or pid in blocked or not (row.active and row.stock > 0):
+            return None
+        return row if rules.allows(row) else None
+
+    chosen: dict[int, _Candidate] = {}
+    for cand in sorted(primary, key=lambda c: (-c.score, c.pid)):
+        if cand.pid not in chosen and eligible(cand.pid):
+            chosen[cand.pid] = cand
+    if content_q and page is not None:
+        for cand in _content(page, version, rows, bool(primary)):
+            if cand.pid not in chosen and eligible(cand.pid) and cand.pid != page_id:
+                chosen[cand.pid] = cand
+    diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
+    want = limit * POOL if diversity else limit
+    # 4. top up from trending: first in the shopper's (or page's, cart's) categories
+    if len(chosen) < want and widget not in ("bought-together", "also-viewed"):
+        categories = {rows[pid].category_id for pid in context_ids if pid in rows}
+        categories |= {rows[c.pid].category_id for c in primary[:10] if c.pid in rows}
+        top = max((c.score for c in chosen.values()), default=1.0) or 1.0
+        fill = [(pid, cat, score) for pid, cat, score in hot if pid not in chosen]
+        if widget != "trending":
+            fill.sort(key=lambda row: row[1] not in categories)  # stable: popularity order
+        for rank, (pid, cat, _) in enumerate(fill):
+            if len(chosen) >= want:
+                break
+            if eligible(pid):
+                reason = ("category",) if cat in categories and widget != "trending" else None
+                score = top * 0.5 * (1.0 - rank / (len(fill) + 1))
+                if widget == "trending":
+                    score = 1.0 - rank / (len(fill) + 1)
+                chosen[pid] = _Candidate(pid, score, reason or ("trending",))
+
+    # 5. diversity, then reasons
+    ranked = sorted(chosen.values(), key=lambda c: (-c.score, c.pid))
+    if diversity > 0 and len(ranked) > 1:
+        ranked = mmr_rerank(
+            ranked,
+            [c.score for c in ranked],
+            lambda a, b: _similarity(rows[a.pid], rows[b.pid]),
+            1.0 - diversity,
+            limit,
+        )
+    items = [
+        ServedItem(
+            product=rows[c.pid],
+            score=round(float(c.score), 6),
+            reason=_reason(c, rows, rows[c.pid]),
+        )
+        for c in ranked[:limit]
+    ]
+    return Served(widget=widget, version_id=version.id if version else None, items=items)
+
+
+def _diversity() -> float:
+    value = float(settings.RECOMMENDATIONS.get("DIVERSITY", 0.0) or 0.0)
+    return min(max(value, 0.0), 1.0)
+
+
+def _for_you(state: ShopperState, related: dict) -> list[_Candidate]:
+    """The precomputed list blended with the neighbours of this session's products."""
+    out: dict[int, _Candidate] = {}
+    n = len(state.personal)
+    session = _session_scores(state, related)
+    alpha = SESSION_WEIGHT if session else 0.0
+    for rank, (pid, _, reason) in enumerate(state.personal):
+        score = (1.0 - alpha) * (1.0 - rank / (n + 1))
+        out[pid] = _Candidate(pid, score, ("text", reason) if reason else ("trending",))
+    top = max((s for s, _ in session.values()), default=0.0) or 1.0
+    for pid, (score, source) in session.items():
+        part = alpha * score / top
+        cand = out.get(pid)
+        if cand is None:
+            out[pid] = _Candidate(pid, part, source)
+        else:
+            if part >= cand.score:  # the session explains more of the score than the model
+                cand.reason = source
+            cand.score += part
+    recent = {pid for pid, _ in state.recent}
+    return [c for c in out.values() if c.pid not in recent]
+
+
+def _session_scores(state: ShopperState, related: dict) -> dict[int, tuple[float, tuple]]:
+    """Neighbour -> (summed weight, reason naming the recent product it is closest to)."""
+    out: dict[int, tuple[float, tuple]] = {}
+    best: dict[int, float] = {}
+    for i, (pid, kind) in enumerate(state.recent):
+        recency = 1.0 / (1.0 + 0.4 * i)
+        verb = "carted" if kind == "cart" else "viewed"
+        for rkind, weight in BLEND_KINDS.items():
+            ids = related.get(pid, {}).get(rkind, ([], []))[0][:STRONG_NEIGHBOURS]
+            for rank, nid in enumerate(ids):
+                part = recency * weight * (1.0 - rank / (2 * STRONG_NEIGHBOURS))
+                total, reason = out.get(nid, (0.0, ("product", verb, pid)))
+                if part > best.get(nid, 0.0):
+                    best[nid], reason = part, ("product", verb, pid)
+                out[nid] = (total + part, reason)
+    return out
+
+
+def _related(widget: str, page_id: int, related: dict) -> list[_Candidate]:
+    """The page product's precomputed related list of the widget's kind."""
+    ids, scores = related.get(page_id, {}).get(WIDGET_KINDS[widget], ([], []))
+    top = max(scores, default=0.0) or 1.0
+    verb = {"similar": "similar", "bought-together": "bought", "also-viewed": "also"}[widget]
+    return [
+        _Candidate(pid, (scores[i] if i < len(scores) else 0.0) / top, ("page", verb, page_id))
+        for i, pid in enumerate(ids)
+    ]
+
+
+def _complete_order(cart_ids: list[int], related: dict) -> list[_Candidate]:
+    """Bought-together (then also-viewed) neighbours of the cart's products."""
+    out: dict[int, _Candidate] = {}
+    for kind, weight, verb in (("bought_together", 1.0, "bought"), ("also_viewed", 0.5, "also")):
+        for pid in cart_ids:
+            ids = related.get(pid, {}).get(kind, ([], []))[0]
+            for rank, nid in enumerate(ids):
+                part = weight * (1.0 - rank / (len(ids) + 1))
+                cand = out.get(nid)
+                if cand is None:
+                    out[nid] = _Candidate(nid, part, ("page", verb, pid))
+                else:
+                    cand.score += part
+    return list(out.values())
+
+
+def _demote(cands: list[_Candidate], hidden: list[int], related: dict) -> None:
+    """Lower the close neighbours of products the shopper is not interested in."""
+    close = {
+        nid
+        for pid in hidden
+        for kind in ("similar", "also_viewed")
+        for nid in related.get(pid, {}).get(kind, ([], []))[0][:STRONG_NEIGHBOURS]
+    }
+    for cand in cands:
+        if cand.pid in close:
+            cand.score *= DEMOTE
+
+
+def _blocked(
+    state: ShopperState, cart_ids: list[int], page_id: int | None, rows: dict, widget: str
+) -> set[int]:
+    """Products this shopper must not be shown here (fresh rows decide the rest)."""
+    blocked = set(cart_ids) | set(state.hidden)
+    if page_id is not None:
+        blocked.add(page_id)
+    if settings.RECOMMENDATIONS.get("EXCLUDE_PURCHASED", True):
+        repeat = set(settings.RECOMMENDATIONS.get("REPEAT_CATEGORIES", []) or [])
+        blocked |= {
+            pid for pid in state.bought if not (pid in rows and rows[pid].category.slug in repeat)
+        }
+    return blocked
+
+
+def _content(
+    page: Product, version: ActiveVersion | None, rows: dict, learned: bool
+) -> list[_Candidate]:
+    """Content neighbours in the page's category (cold start, one query).
+
+    With learned neighbours, only products created after the version was trained
+    (they have none yet); without, any product of the category.
+    """
+    qs = Product.objects.in_stock().select_related("category").filter(category_id=page.category_id)
+    if learned and version is not None:
+        qs = qs.filter(created__gt=version.created)
+    out = []
+    for row in qs.exclude(pk=page.pk).order_by("-created", "-pk")[:CONTENT_POOL]:
+        rows.setdefault(row.pk, row)
+        sim = _text_similarity(page, row)
+        score = 0.2 + 0.6 * sim if learned else 0.1 + 0.9 * sim
+        reason = ("page", "similar", page.pk) if sim >= 0.35 else ("category",)
+        out.append(_Candidate(row.pk, score, reason))
+    return out
+
+
+def _words(product: Product) -> set[str]:
+    return set(_WORD.findall(f"{product.name} {product.tags}".lower()))
+
+
+def _text_similarity(a: Product, b: Product) -> float:
+    """Brand and name/tag words shared by two products of one category, in [0, 1]."""
+    wa, wb = _words(a), _words(b)
+    jaccard = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+    brand = 1.0 if a.brand and a.brand == b.brand else 0.0
+    return 0.5 * brand + 0.5 * min(1.0, 2 * jaccard)
+
+
+def _similarity(a: Product, b: Product) -> float:
+    """How alike two listed products look to a shopper (diversity): category, brand."""
+    return 0.7 * (a.category_id == b.category_id) + 0.3 * bool(a.brand and a.brand == b.brand)
+
+
+def _reason(cand: _Candidate, rows: dict, product: Product) -> str:
+    """The visible reason; a product is named only when the item is its strong neighbour."""
+    kind = cand.reason[0]
+    if kind == "text":
+        return cand.reason[1]
+    if kind in ("product", "page"):
+        named = rows.get(cand.reason[2])
+        if named is not None:
+            verb = cand.reason[1]
+            if kind == "product":
+                return f"Because you {'added' if verb == 'carted' else 'viewed'} {named.name}" + (
+                    " to your cart" if verb == "carted" else ""
+                )
+            return {
+                "similar": f"Similar to {named.name}",
+                "bought": f"Bought together with {named.name}",
+                "also": f"Often viewed with {named.name}",
+            }[verb]
+    if kind in ("category", "product", "page"):
+        return f"Popular in {product.category.name}"
+    return TRENDING

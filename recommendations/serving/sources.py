@@ -1,0 +1,164 @@
+"""Where candidates come from: the shopper's cached state, related lists, trending.
+
+Each reader is a fixed number of queries however long the lists are, and caches only
+ids and scores (see cache.py); product rows are read fresh by core.recommend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Case, FloatField, Q, Sum, Value, When
+from django.utils import timezone
+
+from shop.models import Product
+
+from ..models import Interaction, RelatedProducts, UserRecommendations
+from .cache import ActiveVersion, shopper_key, shopper_seconds
+from .types import Shopper
+
+# Kinds a shopper's recent products are blended by, with their weight.
+BLEND_KINDS = {"similar": 1.0, "also_viewed": 0.8, "bought_together": 0.6}
+STRONG_NEIGHBOURS = 10  # a reason names X only when the item is in X's top 10
+RELATED_SECONDS = 600
+TRENDING_KEY = "recs:trending"
+TRENDING_SIZE = 120
+TRENDING_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
+RECENT_EVENTS = 50
+
+
+@dataclass
+class ShopperState:
+    """One shopper's candidates, cached between their actions."""
+
+    stamp: str = ""  # the active version stamp the state was built for
+    personal: list[tuple[int, float, str]] = field(default_factory=list)  # precomputed list
+    recent: list[tuple[int, str]] = field(default_factory=list)  # (product, kind), newest first
+    hidden: list[int] = field(default_factory=list)  # marked "not interested"
+    bought: list[int] = field(default_factory=list)
+
+
+def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperState:
+    """The shopper's precomputed list and recent behaviour (3 queries on a miss, else 0)."""
+    stamp = version.stamp if version else ""
+    key = shopper_key(shopper.user_id, shopper.anonymous_id)
+    if not key:
+        return ShopperState(stamp=stamp)
+    state = cache.get(key)
+    if isinstance(state, ShopperState) and state.stamp == stamp:
+        return state
+    who = (
+        Q(user_id=shopper.user_id)
+        if shopper.user_id is not None
+        else Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
+    )
+    state = ShopperState(stamp=stamp)
+    limit = settings.RECOMMENDATIONS.get("SESSION_ITEMS", 10)
+    seen: set[int] = set()
+    events = (
+        Interaction.objects.filter(who, kind__in=[Interaction.Kind.VIEW, Interaction.Kind.CART])
+        .order_by("-created", "-pk")
+        .values_list("product_id", "kind")[:RECENT_EVENTS]
+    )
+    for pid, kind in events:
+        if pid not in seen and len(state.recent) < limit:
+            seen.add(pid)
+            state.recent.append((pid, kind))
+    marks = (
+        Interaction.objects.filter(
+            who, kind__in=[Interaction.Kind.PURCHASE, Interaction.Kind.NOT_INTERESTED]
+        )
+        .order_by()
+        .values_list("product_id", "kind")
+        .distinct()
+    )
+    for pid, kind in marks:
+        (state.bought if kind == Interaction.Kind.PURCHASE else state.hidden).append(pid)
+    if version is not None:
+        lists = UserRecommendations.objects.filter(version_id=version.id)
+        if shopper.user_id is not None:
+            lists = lists.filter(user_id=shopper.user_id)
+        else:
+            lists = lists.filter(user__isnull=True, anonymous_id=shopper.anonymous_id)
+        row = lists.values_list("product_ids", "scores", "reasons").first()
+        if row:
+            ids, scores, reasons = row
+            state.personal = [
+                (int(pid), float(scores[i]) if i < len(scores) else 0.0, _at(reasons, i))
+                for i, pid in enumerate(ids)
+            ]
+    cache.set(key, state, shopper_seconds())
+    return state
+
+
+def _at(values: list, i: int) -> str:
+    return str(values[i]) if i < len(values) and values[i] else ""
+
+
+Related = dict[str, tuple[list[int], list[float]]]  # kind -> (ids, scores)
+
+
+def related_lists(version: ActiveVersion | None, product_ids: list[int]) -> dict[int, Related]:
+    """Each product's related lists of the active version (one query for the uncached)."""
+    if version is None or not product_ids:
+        return {}
+    keys = {pid: f"recs:related:{version.stamp}:{pid}" for pid in dict.fromkeys(product_ids)}
+    hits = cache.get_many(list(keys.values()))
+    out: dict[int, Related] = {pid: hits[k] for pid, k in keys.items() if k in hits}
+    missing = [pid for pid in keys if pid not in out]
+    if missing:
+        found: dict[int, Related] = {pid: {} for pid in missing}
+        rows = RelatedProducts.objects.filter(
+            version_id=version.id, product_id__in=missing
+        ).values_list("product_id", "kind", "product_ids", "scores")
+        for pid, kind, ids, scores in rows:
+            found[pid][kind] = ([int(i) for i in ids], [float(s) for s in scores])
+        cache.set_many({keys[pid]: value for pid, value in found.items()}, RELATED_SECONDS)
+        out.update(found)
+    return out
+
+
+def trending() -> list[tuple[int, int, float]]:
+    """(product id, category id, score) by recent popularity, cached for a minute.
+
+    Views, carts and purchases of the last RECS_TRENDING_DAYS, weighted; when that
+    window is quiet (a fresh or idle shop), all events count. Availability is not
+    cached: callers filter fresh rows.
+    """
+    hit = cache.get(TRENDING_KEY)
+    if hit is not None:
+        return hit
+    days = settings.RECOMMENDATIONS.get("TRENDING_DAYS", 7)
+    weight = Case(
+        *[When(kind=k, then=Value(w)) for k, w in TRENDING_WEIGHTS.items()],
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    events = Interaction.objects.filter(kind__in=list(TRENDING_WEIGHTS))
+
+    def ranked(qs) -> list[tuple[int, int, float]]:
+        rows = (
+            qs.filter(product__active=True, product__stock__gt=0)
+            .values("product_id", "product__category_id")
+            .annotate(score=Sum(weight))
+            .order_by("-score", "product_id")[:TRENDING_SIZE]
+        )
+        return [(r["product_id"], r["product__category_id"], float(r["score"])) for r in rows]
+
+    result = ranked(events.filter(created__gte=timezone.now() - timedelta(days=days)))
+    if len(result) < TRENDING_SIZE // 4:
+        older = ranked(events)
+        taken = {pid for pid, _, _ in result}
+        result += [row for row in older if row[0] not in taken][: TRENDING_SIZE - len(result)]
+    if not result:  # no events at all: newest products
+        result = [
+            (pid, cat, 0.0)
+            for pid, cat in Product.objects.in_stock()
+            .order_by("-created", "-pk")
+            .values_list("pk", "category_id")[:TRENDING_SIZE]
+        ]
+    cache.set(TRENDING_KEY, result, settings.RECOMMENDATIONS.get("TRENDING_CACHE_SECONDS", 60))
+    return result
