@@ -54,7 +54,10 @@ def ingest_events(
             events.append(child.run_validation(item))
         except serializers.ValidationError as exc:
             events.append(None)
-            errors[str(index)] = exc.detail
+            detail = exc.detail  # a list when the item is not an object at all (null)
+            errors[str(index)] = (
+                detail if isinstance(detail, dict) else {"non_field_errors": detail}
+            )
 
     products, users = _resolve([e for e in events if e is not None])
     now = timezone.now()

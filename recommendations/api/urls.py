@@ -1,6 +1,6 @@
 """API routes, included from config/urls.py at "api/"."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
@@ -22,4 +22,6 @@ urlpatterns = [
     path("events/", views.EventsView.as_view(), name="events"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ (e.g. /api/products/-1/) answers JSON, not the HTML 404.
+    re_path(r"", views.NotFoundView.as_view()),
 ]

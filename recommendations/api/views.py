@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -296,7 +297,16 @@ class EventsView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-# ------------------------------------------------------------------ docs
+# ------------------------------------------------------------------ docs and the rest
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """Any other path under /api/: a JSON 404 whatever the method."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()
 
 
 class DocsView(SpectacularSwaggerSplitView):
