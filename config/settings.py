@@ -189,6 +189,7 @@ RECOMMENDATIONS = {
     # Serving (recommendations.serving and the widgets)
     "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
     "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
+    "IMPRESSIONS": env.bool("RECS_IMPRESSIONS", default=True),  # log what widgets showed
     "DIVERSITY": env.float("RECS_DIVERSITY", default=0.3),  # MMR weight of novelty; 0 = off
     "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
     "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
@@ -199,4 +200,6 @@ RECOMMENDATIONS = {
     "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),
     # A ?src=rec:<widget>:v<id> credits version <id> only after an impression this recent.
     "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
+    # The 15-minute refresh also re-reads events stored this long before its watermark.
+    "REFRESH_GRACE_SECONDS": env.int("RECS_REFRESH_GRACE_SECONDS", default=120),
 }

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.functions import Now
 
 
 class Interaction(models.Model):
@@ -34,7 +34,8 @@ class Interaction(models.Model):
     created = models.DateTimeField(db_index=True)
     # When the row was stored (the ingestion watermark of the 15-minute refresh), whatever
     # ``created`` says: imported and backdated events carry old ``created`` times.
-    ingested = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    # A database default, so raw COPY loaders (seed_demo) and bulk inserts get it too.
+    ingested = models.DateTimeField(db_default=Now(), db_index=True, editable=False)
     quantity = models.PositiveIntegerField(default=1)
     # Where it came from: a widget name such as "home:for-you", or an import name.
     source = models.CharField(max_length=100, blank=True, default="")

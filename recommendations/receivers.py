@@ -9,11 +9,14 @@ import logging
 from collections.abc import Callable
 
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from shop import signals
 
 from . import tracking
+from .models import ModelVersion
+from .serving.cache import forget_active
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +75,9 @@ def on_order_placed(sender, order, request=None, user=None, anonymous_id=None, *
 def on_user_logged_in(sender, request=None, user=None, **kwargs):
     """A shopper signed in -> their anonymous browsing becomes theirs."""
     tracking.attach_on_login(request, user)
+
+
+@receiver(post_save, sender=ModelVersion, dispatch_uid="recommendations.version_saved")
+def on_version_saved(sender, instance=None, **kwargs):
+    """A version changed (activation, rollback, refresh): serving reads the active one again."""
+    forget_active()

@@ -1,6 +1,6 @@
 """Serving: the "not interested" event kind and the ingestion watermark of the refresh."""
 
-import django.utils.timezone
+import django.db.models.functions.datetime
 from django.db import migrations, models
 
 
@@ -27,7 +27,9 @@ class Migration(migrations.Migration):
             model_name="interaction",
             name="ingested",
             field=models.DateTimeField(
-                db_index=True, default=django.utils.timezone.now, editable=False
+                db_default=django.db.models.functions.datetime.Now(),
+                db_index=True,
+                editable=False,
             ),
         ),
     ]

@@ -175,8 +175,7 @@ def _for_you(state: ShopperState, related: dict) -> list[_Candidate]:
             if part >= cand.score:  # the session explains more of the score than the model
                 cand.reason = source
             cand.score += part
-    recent = {pid for pid, _ in state.recent}
-    return [c for c in out.values() if c.pid not in recent]
+    return list(out.values())
 
 
 def _session_scores(state: ShopperState, related: dict) -> dict[int, tuple[float, tuple]]:
@@ -242,6 +241,8 @@ def _blocked(
 ) -> set[int]:
     """Products this shopper must not be shown here (fresh rows decide the rest)."""
     blocked = set(cart_ids) | set(state.hidden)
+    if widget == "for-you":  # what the shopper just looked at is named in reasons, not listed
+        blocked |= {pid for pid, _ in state.recent}
     if page_id is not None:
         blocked.add(page_id)
     if settings.RECOMMENDATIONS.get("EXCLUDE_PURCHASED", True):

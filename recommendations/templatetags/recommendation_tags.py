@@ -61,7 +61,8 @@ def recommendation_widget(context, widget: str, product=None, limit: int | None 
         served = None
     if served and request is not None:
         setattr(request, SHOWN, shown | set(served.product_ids))
-        note_impressions(request, served.version_id, served.src, served.product_ids)
+        if settings.RECOMMENDATIONS.get("IMPRESSIONS", True):
+            note_impressions(request, served.version_id, served.src, served.product_ids)
     return {
         "served": served,
         "title": TITLES.get(widget, widget),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,7 @@ from shop.models import Product
 
 from .. import registry
 from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+from ..serving.cache import forget_active
 from .algorithms import make_algorithm
 from .algorithms.base import Recommender
 from .algorithms.cooccurrence import binary_matrix, cosine_similarity
@@ -37,7 +39,10 @@ RELATED_FILE = "related.pkl"
 BATCH_SIZE = 1000
 SCORE_BATCH = 500  # users scored at once: bounds the dense score matrix's memory
 HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
-REASON_NEIGHBOURS = 200  # "Because you viewed X" only when X is among the item's top 200
+# "Because you viewed X" only when the item is among X's strongest co-occurrence
+# neighbours: within X's top 20 and at least this cosine similarity.
+REASON_NEIGHBOURS = 20
+REASON_MIN_SIMILARITY = 0.05
 TRENDING = "Trending now"
 TASKS = "recommendations.tasks"  # where the chunk, finalize and fail tasks are registered
 
@@ -50,10 +55,11 @@ class Context:
     data: Dataset  # the data the model was fitted on
     names: list[str]  # product name per column
     categories: list[str]  # category name per column ("" = unknown)
-    active: np.ndarray  # bool per column: product exists and is active
+    active: np.ndarray  # bool per column: active and in stock, re-read by every chunk
     exists: np.ndarray  # bool per column: product row exists
-    popular: np.ndarray  # active column indices, most popular first
-    similar: sp.csr_matrix  # items x items, each item's top cosine neighbours (for reasons)
+    popular: np.ndarray  # available column indices, most popular first (re-read with active)
+    similar: sp.csr_matrix  # items x items, each item's strong cosine neighbours (for reasons)
+    ranking: np.ndarray  # every column index, most popular first
 
 
 _CONTEXTS: dict[tuple[int, int], Context] = {}
@@ -83,8 +89,10 @@ def context(version_id: int) -> Context:
     popularity = np.asarray(data.matrix.sum(axis=0)).ravel()
     order = np.lexsort((np.arange(len(popularity)), -popularity))
     # A sparse neighbour table sliced by rows per shopper: far cheaper than slicing
-    # the users x items matrix by columns for every shopper.
+    # the users x items matrix by columns for every shopper. Only strong neighbours.
     similar = cosine_similarity(binary_matrix(data), REASON_NEIGHBOURS)
+    similar.data[similar.data < REASON_MIN_SIMILARITY] = 0
+    similar.eliminate_zeros()
     ctx = Context(
         model=model,
         data=data,
@@ -94,9 +102,22 @@ def context(version_id: int) -> Context:
         exists=exists,
         popular=order[active[order]],
         similar=similar,
+        ranking=order,
     )
     _CONTEXTS.clear()  # one version at a time per process is plenty
     _CONTEXTS[key] = ctx
+    return ctx
+
+
+def refresh_availability(ctx: Context) -> Context:
+    """Re-read which columns are active and in stock (one query).
+
+    The context lives as long as the worker; a product deactivated or sold out since
+    must not enter lists written later.
+    """
+    available = Product.objects.filter(active=True, stock__gt=0).values_list("id", flat=True)
+    ctx.active = ctx.exists & np.isin(ctx.data.item_ids, np.fromiter(available, dtype=np.int64))
+    ctx.popular = ctx.ranking[ctx.active[ctx.ranking]]
     return ctx
 
 
@@ -118,6 +139,7 @@ def _reasons(ctx: Context, data: Dataset, user: int, items: np.ndarray, personal
     if len(history) and personal and ctx.model.name != "popularity":
         sims = ctx.similar[history][:, items[:personal]].toarray()
     for pos, item in enumerate(items):
+        # Named only when the item is among that product's strong neighbours.
         if sims.shape[0] and pos < sims.shape[1] and sims[:, pos].max() > 0:
             because = int(history[int(np.argmax(sims[:, pos]))])
             verb = "bought" if because in bought else "viewed"
@@ -143,6 +165,7 @@ def user_lists(
     users = np.asarray(users, dtype=np.int64)
     if not len(users):
         return []
+    refresh_availability(ctx)
     k = min(data.n_items, 2 * n + 10)  # head-room for inactive products dropped below
     out = []
     for start in range(0, len(users), SCORE_BATCH):
@@ -252,6 +275,7 @@ def related_lists(ctx: Context, helpers: dict, items: np.ndarray, k: int | None 
     """(product id, kind, related ids, scores) for column indices ``items``."""
     k = k or settings.RECOMMENDATIONS["RELATED_N"]
     items = np.asarray(items, dtype=np.int64)
+    refresh_availability(ctx)
     kinds = {
         RelatedProducts.Kind.SIMILAR: [
             p
@@ -407,8 +431,13 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
 
 
 def refresh_recent_users(batch: int | None = None) -> int:
-    """Recompute the active lists of shoppers with events since the last refresh.
+    """Recompute the active lists of shoppers with events stored since the last refresh.
 
+    The watermark is when events were stored (``Interaction.ingested``), not what
+    their own timestamps say, so imported and backdated events count; before the
+    first refresh it is the version's creation, which precedes its extract, so events
+    stored while it trained, precomputed or activated count too. The window reaches
+    RECS_REFRESH_GRACE_SECONDS further back for transactions that committed late.
     Uses the active artifact by fold-in: their histories (with the model's columns)
     are scored without retraining. Returns the number of shoppers refreshed.
     """
@@ -416,9 +445,10 @@ def refresh_recent_users(batch: int | None = None) -> int:
     if version is None or not registry.has_artifact(version):
         return 0
     cutoff = timezone.now()
-    since = version.refreshed or version.activated or version.created
+    grace = timedelta(seconds=settings.RECOMMENDATIONS.get("REFRESH_GRACE_SECONDS", 120))
+    since = (version.refreshed or version.created) - grace
     recent = Interaction.objects.filter(
-        kind__in=list(KIND_CODES), created__gte=since, created__lt=cutoff
+        kind__in=list(KIND_CODES), ingested__gte=since, ingested__lt=cutoff
     )
     users = set(recent.exclude(user=None).values_list("user_id", flat=True).distinct())
     sessions = set(
@@ -437,4 +467,5 @@ def refresh_recent_users(batch: int | None = None) -> int:
         lists = user_lists(ctx, np.arange(fresh.n_users), data=fresh)
         done += write_user_lists(version.pk, lists)
     ModelVersion.objects.filter(pk=version.pk).update(refreshed=cutoff)
+    forget_active()  # serving re-reads the version (its stamp) and so the new lists
     return done

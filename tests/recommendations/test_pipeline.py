@@ -30,6 +30,7 @@ def small_lists(settings):
         "RELATED_N": 4,
         "PRECOMPUTE_CHUNK_SIZE": 7,
         "PRIMARY_METRIC": "ndcg@10",
+        "REFRESH_GRACE_SECONDS": 0,
     }
 
 

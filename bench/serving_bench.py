@@ -1,0 +1,160 @@
+"""Widget cost on real pages: gunicorn side by side with widgets on, off, and on without
+impressions, on PostgreSQL and Redis, for a guest who has viewed three products.
+
+Seeds the demo shop (default size) into a fresh database, trains one co-occurrence
+model, starts three gunicorn servers on 127.0.0.1 that differ only in RECS_WIDGETS /
+RECS_IMPRESSIONS, then requests the home and a product page from each in turn
+(interleaved, a bounded number of rounds) and prints median times and their ratios.
+
+    .venv/bin/python bench/serving_bench.py [--rounds 150] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = "postgres://postgres@127.0.0.1:5432"
+DB = "shop_serving_bench"
+REDIS = "redis://127.0.0.1:6379/7"
+SERVERS = {  # name -> (port, extra environment)
+    "on": (8711, {"RECS_WIDGETS": "on"}),
+    "off": (8712, {"RECS_WIDGETS": "off"}),
+    "no-impressions": (8713, {"RECS_WIDGETS": "on", "RECS_IMPRESSIONS": "off"}),
+}
+
+
+def manage(env: dict, *args: str) -> str:
+    """Run a management command of the project; returns its stdout."""
+    out = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def fresh_database(name: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def sample_products(env: dict) -> list[str]:
+    """Three product URLs of one category, and a fourth for the product page."""
+    code = (
+        "import json; from shop.models import Product; from django.db.models import Count;"
+        "cat = Product.objects.in_stock().values('category').annotate(n=Count('id'))"
+        ".order_by('-n')[0]['category'];"
+        "ps = Product.objects.in_stock().filter(category=cat).order_by('pk')[:4];"
+        "print(json.dumps([p.get_absolute_url() for p in ps]))"
+    )
+    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def wait_up(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(100):
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn for {url} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
+    args = parser.parse_args()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB}",
+        "CACHE_URL": REDIS,
+        "DEBUG": "false",
+        "MODEL_DIR": str(ROOT / "var" / "bench-models"),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    if not args.reuse:
+        print("seeding and training ...", file=sys.stderr, flush=True)
+        fresh_database(DB)
+        manage(env, "migrate", "-v", "0")
+        manage(env, "seed_demo")
+        manage(env, "train_recommender", "--sync", "--algorithm", "cooccurrence", "--force")
+    urls = sample_products(env)
+    procs = {}
+    try:
+        for name, (port, extra) in SERVERS.items():
+            procs[name] = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("gunicorn")),
+                    "config.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env={**env, **extra},
+            )
+        sessions = {}
+        for name, (port, _) in SERVERS.items():
+            base = f"http://127.0.0.1:{port}"
+            wait_up(base + "/", procs[name])
+            s = requests.Session()
+            for url in urls[:3]:  # a guest who viewed three products of one category
+                assert s.get(base + url, timeout=10).status_code == 200
+            for _ in range(5):  # warm-up
+                s.get(base + "/", timeout=10)
+                s.get(base + urls[0], timeout=10)
+            sessions[name] = (base, s)
+        times: dict[tuple[str, str], list[float]] = {}
+        print(f"{args.rounds} rounds ...", file=sys.stderr, flush=True)
+        for _ in range(args.rounds):
+            for page, path in (("home", "/"), ("product", urls[0])):
+                for name, (base, s) in sessions.items():
+                    t0 = time.perf_counter()
+                    response = s.get(base + path, timeout=10)
+                    times.setdefault((name, page), []).append(time.perf_counter() - t0)
+                    assert response.status_code == 200
+        html = sessions["on"][1].get(sessions["on"][0] + "/", timeout=10).text
+        assert 'data-widget="for-you"' in html and "Because you viewed" in html
+        assert 'data-widget="for-you"' not in sessions["off"][1].get(sessions["off"][0] + "/").text
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(timeout=30)
+    med = {key: statistics.median(v) * 1000 for key, v in times.items()}
+    print(f"median ms over {args.rounds} interleaved requests (gunicorn, PostgreSQL, Redis)")
+    print(f"{'page':<10}{'widgets on':>12}{'off':>10}{'on/off':>9}{'no impr.':>10}{'impr. ms':>10}")
+    for page in ("home", "product"):
+        on, off, quiet = med[("on", page)], med[("off", page)], med[("no-impressions", page)]
+        print(f"{page:<10}{on:>12.2f}{off:>10.2f}{on / off:>9.2f}{quiet:>10.2f}{on - quiet:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
