@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -101,7 +102,8 @@ def _served(
     served = serving.recommend(
         shopper, widget, product=product, limit=query["limit"], rules=_rules(query)
     )
-    if impressions and shopper.is_known and served.items:
+    logging_on = settings.RECOMMENDATIONS.get("IMPRESSIONS", True)  # RECS_IMPRESSIONS
+    if impressions and logging_on and shopper.is_known and served.items:
         tracking.record_recommendation_events(
             "impression",
             [item.product for item in served.items],

@@ -109,6 +109,12 @@ def test_impressions_are_logged_with_the_version(as_alice, alice, served_lists, 
     }
 
 
+def test_impressions_follow_the_recs_impressions_switch(as_alice, served_lists, settings):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "IMPRESSIONS": False}
+    assert len(ids(as_alice.get("/api/recommendations/", {"limit": 3}))) == 3
+    assert not Interaction.objects.filter(kind="impression").exists()
+
+
 def test_staff_reads_a_shoppers_list_without_logging(as_staff, as_alice, alice, served_lists):
     mine = ids(as_alice.get("/api/recommendations/", {"limit": 5}))
     before = Interaction.objects.count()
