@@ -3,7 +3,9 @@ schema: no 5xx, and every answer conforms to what the schema says."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -76,7 +78,18 @@ schema = _load_schema()
 
 @pytest.fixture
 def _fuzz_data(served_lists, settings):
+    """Data to hit, no throttling, and the test's database connection kept open.
+
+    Calls go through the real WSGI handler, whose request_started/finished signals
+    close the connection (and with it the test's transaction on PostgreSQL); Django's
+    test client disconnects the same receiver for the same reason.
+    """
     settings.API_THROTTLE_RATES = {"anon": None, "user": None}
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
