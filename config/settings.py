@@ -67,7 +67,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_celery_results",
     "csp",
@@ -204,12 +206,45 @@ LOGGING = {
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
 
+# REST API (recommendations.api): token auth for integrators, session auth (with CSRF)
+# for the site's own scripts, JSON in and out, throttles whose rates come from here.
+API_THROTTLE_RATES = {
+    "anon": env("API_THROTTLE_ANON", default="120/min"),
+    "user": env("API_THROTTLE_USER", default="1200/min"),
+}
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["recommendations.api.auth.GuestWritesNeedCSRF"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "recommendations.api.throttling.AnonThrottle",
+        "recommendations.api.throttling.UserThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "recommendations.api.pagination.ProductPagination",
     "PAGE_SIZE": 20,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Shop recommendations API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop recommendations API",
+    "DESCRIPTION": (
+        "Recommendations, related products, the catalogue and behaviour events for other "
+        "front ends. Authenticate with `Authorization: Token <key>` (keys are issued in the "
+        "admin or with `manage.py issue_api_token USERNAME`) or with the shop's session "
+        "cookie plus the CSRF header for unsafe methods. Errors are JSON: "
+        '`{"detail": "..."}` or `{"field": ["message", ...]}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the project's own static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # Celery: with no broker configured, tasks run in-process (eagerly) so a laptop,
 # `make demo` and the default test run need no services.

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -21,7 +22,7 @@ from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
 from .models import Interaction, ModelVersion, UserRecommendations
-from .serving.cache import forget_shopper
+from .serving.cache import forget_shopper, shopper_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -329,3 +330,86 @@ def clear_history(shopper: Shopper) -> int:
         deleted = events.delete()[0] + lists.delete()[0]
     forget_shopper(shopper.user_id, shopper.anonymous_id)
     return deleted
+
+
+def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Store many events in one insert and one transaction; returns (stored, duplicates).
+
+    Each event is a dict of Interaction fields (``product_id``, ``kind``, ``created``,
+    ``user_id`` or ``anonymous_id``, ``quantity``, ``basket``, ``source``,
+    ``client_event_id``). An event whose ``client_event_id`` is already stored, or
+    repeats one earlier in the batch, is skipped and counted as a duplicate. A
+    "rec:<widget>:v<id>" source credits version <id> under the rule of
+    ``credited_version`` (that version showed this shopper this product recently),
+    checked for the whole batch in one query.
+    """
+    given = {e["client_event_id"] for e in events if e.get("client_event_id")}
+    with transaction.atomic():
+        seen = set(
+            Interaction.objects.filter(client_event_id__in=given).values_list(
+                "client_event_id", flat=True
+            )
+            if given
+            else ()
+        )
+        credited = _batch_credits(events)
+        rows, duplicates, shoppers_seen = [], 0, set()
+        for event in events:
+            key = event.get("client_event_id") or None
+            if key is not None:
+                if key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(key)
+            user_id = event.get("user_id")
+            guest = "" if user_id else (event.get("anonymous_id") or "")
+            source = (event.get("source") or "")[:100]
+            match = _SOURCE_VERSION.match(source)
+            version_id = int(match.group(1)) if match else None
+            if (user_id, guest, event["product_id"], version_id) not in credited:
+                version_id = None
+            shoppers_seen.add((user_id, guest))
+            rows.append(
+                Interaction(
+                    user_id=user_id,
+                    anonymous_id=guest,
+                    product_id=event["product_id"],
+                    kind=event["kind"],
+                    created=event.get("created") or timezone.now(),
+                    quantity=event.get("quantity", 1),
+                    source=source,
+                    model_version_id=version_id,
+                    basket=event.get("basket") or "",
+                    client_event_id=key,
+                )
+            )
+        # A concurrent request may store the same client_event_id first: skip, never fail.
+        Interaction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    # Their candidates changed: drop the cached state (one round trip for the batch).
+    cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers_seen])
+    return len(rows), duplicates
+
+
+def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, int, int]]:
+    """(user id, guest id, product id, version id) of the batch's "rec:" events that an
+    impression backs (see ``credited_version``), in one query."""
+    wanted = set()
+    for event in events:
+        match = _SOURCE_VERSION.match(event.get("source") or "")
+        user_id = event.get("user_id")
+        guest = "" if user_id else (event.get("anonymous_id") or "")
+        if match and (user_id or guest):
+            wanted.add((user_id, guest, event["product_id"], int(match.group(1))))
+    if not wanted:
+        return set()
+    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
+    users = {w[0] for w in wanted if w[0]}
+    guests = {w[1] for w in wanted if not w[0]}
+    shown = Interaction.objects.filter(
+        Q(user_id__in=users) | Q(user__isnull=True, anonymous_id__in=guests),
+        kind=Interaction.Kind.IMPRESSION,
+        product_id__in={w[2] for w in wanted},
+        model_version_id__in={w[3] for w in wanted},
+        created__gte=timezone.now() - timedelta(hours=hours),
+    ).values_list("user_id", "anonymous_id", "product_id", "model_version_id")
+    return wanted & {(u, "" if u else g, p, v) for u, g, p, v in shown}

@@ -1,0 +1,262 @@
+"""API speed: recommendations against product detail side by side, and events ingestion.
+
+Seeds the demo shop into a PostgreSQL database, trains a quick co-occurrence model,
+starts gunicorn (2 workers) on 127.0.0.1, then runs wrk (32 connections, one token)
+on GET /api/products/{id}/ and GET /api/recommendations/?limit=10 in alternating
+rounds, and posts batches of 1,000 events from one client. Prints requests per
+second, latency percentiles and the ratios the goals are stated in.
+
+    .venv/bin/python bench/api_bench.py                  # fresh database, 2 rounds of 10 s
+    .venv/bin/python bench/api_bench.py --reuse --rounds 3 --cache locmem
+
+Needs wrk (apt-get install wrk) and PostgreSQL (BENCH_DATABASE_BASE, default
+postgres://postgres@127.0.0.1:5432); the cache is Redis db 8 unless --cache locmem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    if out.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed ({out.returncode})")
+    return out.stdout
+
+
+def database(base: str, name: str, fresh: bool) -> str:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{base}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        if fresh:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"{base}/{name}"
+
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from recommendations.models import ModelVersion, UserRecommendations
+from shop.models import Product
+version = ModelVersion.objects.get(status="active")
+row = UserRecommendations.objects.filter(version=version, user__isnull=False).first()
+product = Product.objects.in_stock().order_by("pk").first()
+token, _ = Token.objects.get_or_create(user=row.user)
+skus = list(Product.objects.values_list("sku", flat=True)[:500])
+print(json.dumps({"token": token.key, "user": row.user.username, "product": product.pk,
+                  "version": version.pk, "skus": skus}))
+"""
+
+
+def wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-c{connections}",
+            "-t2",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: Token {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        result[f"p{pct}_ms"] = float(value) * UNITS[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non_2xx"] = int(errors.group(1)) if errors else 0
+    return result
+
+
+def post_events(port: int, token: str, skus: list[str], batches: int, size: int) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    run = uuid.uuid4().hex[:8]
+    bodies = [
+        json.dumps(
+            [
+                {
+                    "sku": skus[(b * size + i) % len(skus)],
+                    "kind": "view" if i % 4 else "cart",
+                    "client_event_id": f"bench-{run}-{b}-{i}",
+                    "source": "bench",
+                }
+                for i in range(size)
+            ]
+        ).encode()
+        for b in range(batches + 1)
+    ]
+    times = []
+    for b, body in enumerate(bodies):
+        start = time.perf_counter()
+        conn.request("POST", "/api/events/", body=body, headers=headers)
+        response = conn.getresponse()
+        payload = json.loads(response.read())
+        if response.status != 201 or payload["accepted"] != size:
+            raise SystemExit(f"events batch {b}: {response.status} {payload}")
+        if b:  # the first batch warms up the workers
+            times.append(time.perf_counter() - start)
+    # one resend: all duplicates, nothing stored
+    conn.request("POST", "/api/events/", body=bodies[1], headers=headers)
+    resent = json.loads(conn.getresponse().read())
+    return {
+        "batches": batches,
+        "batch_size": size,
+        "events_per_s": batches * size / sum(times),
+        "batch_median_ms": statistics.median(times) * 1e3,
+        "batch_max_ms": max(times) * 1e3,
+        "resend": resent,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
+    parser.add_argument("--name", default="shop_api_bench")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--cache", choices=("redis", "locmem"), default="redis")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    base = os.environ.get("BENCH_DATABASE_BASE", "postgres://postgres@127.0.0.1:5432")
+    url = database(base, args.name, fresh=not args.reuse)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "0",
+        "SECRET_KEY": "api-bench-" + "x" * 50,
+        "CACHE_URL": "redis://127.0.0.1:6379/8" if args.cache == "redis" else "locmemcache://",
+        "API_THROTTLE_ANON": "1000000/s",  # measure the API, not the throttle's refusals
+        "API_THROTTLE_USER": "1000000/s",
+        "LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "",
+    }
+    log(f"database {url}")
+    manage("migrate", "-v0", env=env)
+    if not args.reuse:
+        log("seeding the demo shop")
+        manage("seed_demo", env=env)
+        log("training a co-occurrence model")
+        manage("train_recommender", "--sync", "--force", "--algorithm", "cooccurrence", env=env)
+    facts = json.loads(manage("shell", "-c", SETUP, env=env).strip().splitlines()[-1])
+    log(f"shopper {facts['user']}, product {facts['product']}, version {facts['version']}")
+
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{args.port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        root = f"http://127.0.0.1:{args.port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
+                conn.request("GET", "/api/products/?page_size=1")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise SystemExit("gunicorn did not answer within 30 s")
+            time.sleep(0.3)
+        urls = {
+            "product": f"{root}/api/products/{facts['product']}/",
+            "recommendations": f"{root}/api/recommendations/?limit=10",
+        }
+        for target in urls.values():  # warm both (caches, connections)
+            wrk(target, facts["token"], 2, args.connections)
+        runs: dict[str, list[dict]] = {name: [] for name in urls}
+        for r in range(args.rounds):
+            for name, target in urls.items():
+                result = wrk(target, facts["token"], args.seconds, args.connections)
+                log(f"round {r + 1} {name}: {result}")
+                runs[name].append(result)
+        log("events: batches of 1,000 from one client")
+        events = post_events(args.port, facts["token"], facts["skus"], args.batches, 1000)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    def mean(name: str, key: str) -> float:
+        return statistics.fmean(r[key] for r in runs[name])
+
+    summary = {
+        "setup": {
+            "connections": args.connections,
+            "seconds": args.seconds,
+            "rounds": args.rounds,
+            "workers": 2,
+            "cache": args.cache,
+            "database": "postgresql",
+        },
+        "product": {k: round(mean("product", k), 3) for k in runs["product"][0]},
+        "recommendations": {
+            k: round(mean("recommendations", k), 3) for k in runs["recommendations"][0]
+        },
+        "events": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in events.items()},
+    }
+    summary["ratios"] = {
+        "recs_rps_over_product_rps": round(
+            summary["recommendations"]["rps"] / summary["product"]["rps"], 3
+        ),
+        "recs_p99_over_25ms": round(summary["recommendations"]["p99_ms"] / 25.0, 3),
+        "events_per_s_over_10000": round(events["events_per_s"] / 10_000, 3),
+    }
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

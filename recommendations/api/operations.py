@@ -1,0 +1,142 @@
+"""Events ingestion: validate a whole batch, resolve products and users in one query
+each, then hand the rows to tracking.record_batch (the only writer of behaviour rows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import exceptions, serializers, status
+
+from shop.models import Product
+
+from .. import tracking
+from .serializers import MAX_BATCH, EventSerializer
+
+
+class BatchTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"At most {MAX_BATCH} events per request."
+    default_code = "batch_too_large"
+
+
+def _invalid(message: str) -> serializers.ValidationError:
+    return serializers.ValidationError({"non_field_errors": [message]})
+
+
+def ingest_events(
+    payload: Any, *, user: Any = None, anonymous_id: str = "", staff: bool = False
+) -> tuple[int, int]:
+    """Store one event or a list of them, all or nothing; returns (accepted, duplicates).
+
+    The events belong to ``user`` (or the guest ``anonymous_id``) unless an item names
+    another shopper by username, which only ``staff`` may do. Raises ValidationError
+    with ``errors`` keyed by item index, BatchTooLarge or PermissionDenied; nothing is
+    written then.
+    """
+    items = [payload] if isinstance(payload, dict) else payload
+    if not isinstance(items, list):
+        raise _invalid("Send one event object or a list of them.")
+    if not items:
+        raise _invalid("Send at least one event.")
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge()
+    if not staff and any(isinstance(item, dict) and "user" in item for item in items):
+        raise exceptions.PermissionDenied("Only staff may send events for other shoppers.")
+
+    child = EventSerializer()
+    events: list[dict[str, Any] | None] = []
+    errors: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        try:
+            events.append(child.run_validation(item))
+        except serializers.ValidationError as exc:
+            events.append(None)
+            detail = exc.detail  # a list when the item is not an object at all (null)
+            errors[str(index)] = (
+                detail if isinstance(detail, dict) else {"non_field_errors": detail}
+            )
+
+    products, users = _resolve([e for e in events if e is not None])
+    now = timezone.now()
+    rows: list[dict[str, Any]] = []
+    for index, event in enumerate(events):
+        if event is None:
+            continue
+        problems: dict[str, list[str]] = {}
+        product_id = _product_id(event, products, problems)
+        owner_id, owner_anonymous = (user.pk if user else None), anonymous_id
+        if "user" in event:
+            owner_id, owner_anonymous = users.get(event["user"]), ""
+            if owner_id is None:
+                problems["user"] = [f"No user {event['user']!r}."]
+        if owner_id is None and not owner_anonymous and "user" not in problems:
+            problems["non_field_errors"] = ["No shopper: send a token or a session cookie."]
+        if problems:
+            errors[str(index)] = problems
+            continue
+        rows.append(
+            {
+                "product_id": product_id,
+                "kind": event["kind"],
+                "created": event.get("timestamp") or now,
+                "quantity": event["quantity"],
+                "basket": event["basket"],
+                "source": event["source"],
+                "client_event_id": event.get("client_event_id") or None,
+                "user_id": owner_id,
+                "anonymous_id": "" if owner_id else owner_anonymous,
+            }
+        )
+    if errors:
+        raise serializers.ValidationError(
+            {
+                "detail": f"{len(errors)} of {len(items)} events are invalid; nothing was stored.",
+                "errors": errors,
+            }
+        )
+    return tracking.record_batch(rows)
+
+
+def _resolve(events: list[dict[str, Any]]) -> tuple[dict[str, dict], dict[str, int]]:
+    """Products by id and by sku, and users by username, one query each."""
+    ids = {e["product"] for e in events if "product" in e}
+    skus = {e["sku"] for e in events if "sku" in e}
+    by_id: dict[int, str] = {}
+    by_sku: dict[str, int] = {}
+    if ids or skus:
+        for pk, sku in Product.objects.filter(Q(pk__in=ids) | Q(sku__in=skus)).values_list(
+            "pk", "sku"
+        ):
+            by_id[pk] = sku
+            by_sku[sku] = pk
+    names = {e["user"] for e in events if "user" in e}
+    users: dict[str, int] = {}
+    if names:
+        users = dict(
+            get_user_model()
+            .objects.filter(username__in=names, is_active=True)
+            .values_list("username", "pk")
+        )
+    return {"id": by_id, "sku": by_sku}, users
+
+
+def _product_id(
+    event: dict[str, Any], products: dict[str, dict], problems: dict[str, list[str]]
+) -> int | None:
+    pk = event.get("product")
+    if pk is not None and pk not in products["id"]:
+        problems["product"] = [f"No product with id {pk}."]
+        return None
+    if "sku" in event:
+        by_sku = products["sku"].get(event["sku"])
+        if by_sku is None:
+            problems["sku"] = [f"No product with sku {event['sku']!r}."]
+            return None
+        if pk is not None and pk != by_sku:
+            problems["sku"] = ["Names a different product than product."]
+            return None
+        return by_sku
+    return pk

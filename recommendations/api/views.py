@@ -1,0 +1,318 @@
+"""API views: each one validates its input with a serializer, calls one operation
+(serving, the shop's search, tracking) and hands the result to a serializer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shop.models import Product
+from shop.search import search_products
+from shop.shoppers import anonymous_id
+
+from .. import serving, tracking
+from .operations import ingest_events
+from .serializers import (
+    ORDERINGS,
+    EventsAcceptedSerializer,
+    EventSerializer,
+    HistoryClearedSerializer,
+    ListRulesQuery,
+    ProductDetailSerializer,
+    ProductListQuery,
+    ProductSerializer,
+    RecommendationListSerializer,
+    RelatedQuery,
+)
+
+# ------------------------------------------------------------------ error shapes
+
+_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+_FIELD_ERRORS = {
+    "type": "object",
+    "description": 'Field errors ({"field": ["message", ...]}) or {"detail": "..."}',
+    "additionalProperties": True,
+}
+
+
+def _error(description: str, schema: dict = _DETAIL) -> OpenApiResponse:
+    return OpenApiResponse(response=schema, description=description)
+
+
+BAD_REQUEST = _error("Invalid query or body: field errors", _FIELD_ERRORS)
+UNAUTHORIZED = _error("Bad or missing credentials")
+FORBIDDEN = _error("Not allowed (or CSRF token missing on a session write)")
+NOT_FOUND = _error("No such object")
+THROTTLED = _error("Too many requests; retry after the Retry-After header's seconds")
+UNSUPPORTED = _error("Body is not application/json")
+TOO_LARGE = _error("More than 1,000 events")
+COMMON = {401: UNAUTHORIZED, 429: THROTTLED}
+
+
+def _query(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# ------------------------------------------------------------------ recommendations
+
+
+def _rules(query: dict) -> serving.Rules:
+    return serving.Rules(
+        exclude=query.get("exclude", frozenset()),
+        category=query.get("category"),
+        min_price=query.get("min_price"),
+        max_price=query.get("max_price"),
+    )
+
+
+def _served(
+    request: Request,
+    shopper: serving.Shopper,
+    widget: str,
+    query: dict,
+    *,
+    product: Product | None = None,
+    impressions: bool = True,
+) -> Response:
+    """Serve ``widget`` through the one serving path and answer the list.
+
+    The shopper's impressions are logged, so a click carrying the list's src is
+    attributed to the version that served it (as on the shop's pages).
+    """
+    served = serving.recommend(
+        shopper, widget, product=product, limit=query["limit"], rules=_rules(query)
+    )
+    logging_on = settings.RECOMMENDATIONS.get("IMPRESSIONS", True)  # RECS_IMPRESSIONS
+    if impressions and logging_on and shopper.is_known and served.items:
+        tracking.record_recommendation_events(
+            "impression",
+            [item.product for item in served.items],
+            user=shopper.user_id and request.user,
+            anonymous_id=shopper.anonymous_id,
+            model_version=served.version_id,
+            source=served.src,
+        )
+    return Response(RecommendationListSerializer(served, context={"request": request}).data)
+
+
+LIST_RESPONSES = {200: RecommendationListSerializer, 400: BAD_REQUEST, **COMMON}
+
+
+class RecommendationsView(APIView):
+    """Recommended for the requesting shopper (token, session user or this session's
+    guest; a client with neither gets the cold-start list)."""
+
+    @extend_schema(tags=["recommendations"], parameters=[ListRulesQuery], responses=LIST_RESPONSES)
+    def get(self, request: Request) -> Response:
+        query = _query(ListRulesQuery, request)
+        return _served(request, serving.Shopper.from_request(request), "for-you", query)
+
+
+class UserRecommendationsView(APIView):
+    """What one shopper is shown (staff only), without logging impressions."""
+
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        tags=["recommendations"],
+        parameters=[ListRulesQuery],
+        responses={**LIST_RESPONSES, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        query = _query(ListRulesQuery, request)
+        user = get_object_or_404(get_user_model(), pk=pk)
+        shopper = serving.Shopper.for_user(user)
+        return _served(request, shopper, "for-you", query, impressions=False)
+
+
+class TrendingView(APIView):
+    """What is popular now (optionally in one category)."""
+
+    @extend_schema(tags=["recommendations"], parameters=[ListRulesQuery], responses=LIST_RESPONSES)
+    def get(self, request: Request) -> Response:
+        query = _query(ListRulesQuery, request)
+        return _served(request, serving.Shopper.from_request(request), "trending", query)
+
+
+class RelatedView(APIView):
+    """Products related to one product: similar, bought together or also viewed."""
+
+    @extend_schema(
+        tags=["recommendations"],
+        parameters=[RelatedQuery],
+        responses={**LIST_RESPONSES, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        product = get_object_or_404(Product.objects.available(), pk=pk)
+        query = _query(RelatedQuery, request)
+        widget = serving.RELATED_KINDS[query["kind"]]
+        shopper = serving.Shopper.from_request(request)
+        return _served(request, shopper, widget, query, product=product)
+
+
+class HistoryView(APIView):
+    """Forget the requesting shopper: their events, lists and cached lists."""
+
+    @extend_schema(
+        tags=["privacy"],
+        request=None,
+        responses={200: HistoryClearedSerializer, 403: FORBIDDEN, **COMMON},
+    )
+    def delete(self, request: Request) -> Response:
+        shopper = serving.Shopper.from_request(request)
+        deleted = tracking.clear_history(shopper) if shopper.is_known else 0
+        return Response(HistoryClearedSerializer({"deleted": deleted}).data)
+
+
+# ------------------------------------------------------------------ catalogue
+
+
+@extend_schema(
+    tags=["catalogue"],
+    parameters=[ProductListQuery],
+    responses={200: ProductSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND, **COMMON},
+)
+class ProductListView(generics.ListAPIView):
+    """Active products: filter by category, search with q (the shop's own search), order."""
+
+    serializer_class = ProductSerializer
+
+    def get_queryset(self):
+        query = _query(ProductListQuery, self.request)
+        words = query.get("q", "").strip()
+        products = (
+            search_products(words)
+            if words
+            else Product.objects.available().select_related("category")
+        )
+        if "category" in query:
+            products = products.filter(category__slug=query["category"])
+        if "ordering" in query or not words:
+            products = products.order_by(*ORDERINGS[query.get("ordering", "name")])
+        return products
+
+
+@extend_schema(
+    tags=["catalogue"], responses={200: ProductDetailSerializer, 404: NOT_FOUND, **COMMON}
+)
+class ProductDetailView(generics.RetrieveAPIView):
+    """One active product."""
+
+    serializer_class = ProductDetailSerializer
+    queryset = Product.objects.available().select_related("category")
+
+
+# ------------------------------------------------------------------ events
+
+EVENTS_BODY = PolymorphicProxySerializer(
+    component_name="EventOrBatch",
+    serializers=[EventSerializer, EventSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
+
+
+@extend_schema(
+    tags=["events"],
+    request=EVENTS_BODY,
+    responses={
+        201: EventsAcceptedSerializer,
+        400: _error(
+            "Nothing stored: errors per item index, or a malformed body",
+            {
+                "type": "object",
+                "properties": {
+                    "detail": {"type": "string"},
+                    "errors": {
+                        "type": "object",
+                        "description": 'Item index -> field errors, e.g. {"3": {"kind": [..]}}',
+                        "additionalProperties": {"type": "object"},
+                    },
+                },
+                "additionalProperties": True,
+            },
+        ),
+        403: FORBIDDEN,
+        413: TOO_LARGE,
+        415: UNSUPPORTED,
+        **COMMON,
+    },
+    examples=[
+        OpenApiExample(
+            "One view",
+            value={"sku": "SKU-00001", "kind": "view", "client_event_id": "app-1-42"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "A purchase on behalf of a shopper (staff token)",
+            value=[
+                {
+                    "product": 7,
+                    "kind": "purchase",
+                    "quantity": 2,
+                    "basket": "o-991",
+                    "user": "alice",
+                    "timestamp": "2026-01-31T12:00:00Z",
+                }
+            ],
+            request_only=True,
+        ),
+    ],
+)
+class EventsView(APIView):
+    """Record what shoppers did: one event or a list of at most 1,000, all or nothing.
+
+    The shopper is the token's or session's user, or this session's guest; a staff
+    client may name ``user`` (a username) per event. Resending an event with the same
+    ``client_event_id`` stores it once (it counts under ``duplicates``).
+    """
+
+    def post(self, request: Request) -> Response:
+        user = request.user if request.user.is_authenticated else None
+        accepted, duplicates = ingest_events(
+            request.data,
+            user=user,
+            anonymous_id="" if user else anonymous_id(request),
+            staff=bool(user and user.is_staff),
+        )
+        body = EventsAcceptedSerializer({"accepted": accepted, "duplicates": duplicates}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+# ------------------------------------------------------------------ docs and the rest
+
+
+@extend_schema(exclude=True)
+class NotFoundView(APIView):
+    """Any other path under /api/: a JSON 404 whatever the method."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raise NotFound()
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from the project's static files; its script is a separate request
+    and its page has no inline style, so a strict Content-Security-Policy holds."""
+
+    template_name = "api/swagger_ui.html"

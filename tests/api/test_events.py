@@ -1,0 +1,227 @@
+"""POST /api/events/: identity, batches all or nothing, idempotency, bad input."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from recommendations.models import Interaction, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, body, **kwargs):
+    return client.post("/api/events/", body, format="json", **kwargs)
+
+
+def test_one_event_for_the_token_user(as_alice, alice, catalogue):
+    response = post(as_alice, {"product": catalogue[0].pk, "kind": "view"})
+    assert response.status_code == 201
+    assert response.json() == {"accepted": 1, "duplicates": 0}
+    row = Interaction.objects.get()
+    assert (row.user, row.anonymous_id, row.product, row.kind) == (alice, "", catalogue[0], "view")
+    assert abs(row.created - timezone.now()) < timedelta(seconds=10)
+
+
+def test_batch_by_id_and_sku_with_all_fields(as_alice, alice, catalogue):
+    version = ModelVersion.objects.create(algorithm="cooccurrence", status="active")
+    when = timezone.now() - timedelta(days=2)
+    events = [
+        {"sku": "P-02", "kind": "cart", "quantity": 3, "source": "app:basket"},
+        {
+            "product": catalogue[4].pk,
+            "kind": "purchase",
+            "quantity": 2,
+            "basket": "order-7",
+            "timestamp": when.isoformat(),
+            "client_event_id": "app-1",
+        },
+        {"product": catalogue[5].pk, "kind": "click", "source": f"rec:for-you:v{version.pk}"},
+    ]
+    response = post(as_alice, events)
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"accepted": 3, "duplicates": 0}
+    cart, purchase, click = Interaction.objects.order_by("pk")
+    assert (cart.product, cart.kind, cart.quantity, cart.source) == (
+        catalogue[1],
+        "cart",
+        3,
+        "app:basket",
+    )
+    assert (purchase.basket, purchase.created, purchase.client_event_id) == (
+        "order-7",
+        when,
+        "app-1",
+    )
+    assert click.model_version is None  # "rec:...:v<id>" credits only what was shown
+    assert {r.user for r in (cart, purchase, click)} == {alice}
+
+
+def test_a_click_credits_the_version_that_showed_that_shopper_that_product(
+    as_alice, alice, bob, catalogue
+):
+    version = ModelVersion.objects.create(algorithm="cooccurrence", status="active")
+    now = timezone.now()
+    for user, product in ((alice, catalogue[0]), (bob, catalogue[1])):
+        Interaction.objects.create(
+            user=user, product=product, kind="impression", created=now, model_version=version
+        )
+    source = f"rec:for-you:v{version.pk}"
+    response = post(
+        as_alice,
+        [
+            {"product": catalogue[0].pk, "kind": "click", "source": source},
+            {"product": catalogue[1].pk, "kind": "click", "source": source},  # shown to bob
+            {"product": catalogue[0].pk, "kind": "click", "source": "rec:for-you:v999"},
+        ],
+    )
+    assert response.status_code == 201
+    clicks = Interaction.objects.filter(kind="click").order_by("pk")
+    assert [c.model_version_id for c in clicks] == [version.pk, None, None]
+
+
+def test_guest_session_events_belong_to_the_sessions_anonymous_id(catalogue):
+    client = APIClient()
+    assert post(client, {"product": catalogue[0].pk, "kind": "view"}).status_code == 201
+    assert post(client, {"product": catalogue[1].pk, "kind": "view"}).status_code == 201
+    guest = client.session["shopper_id"]
+    assert len(guest) == 32
+    rows = Interaction.objects.all()
+    assert {(r.user_id, r.anonymous_id) for r in rows} == {(None, guest)}
+    assert rows.count() == 2
+
+
+def test_guest_write_needs_the_csrf_token(catalogue):
+    client = APIClient(enforce_csrf_checks=True)
+    response = post(client, {"product": catalogue[0].pk, "kind": "view"})
+    assert response.status_code == 403
+    assert Interaction.objects.count() == 0
+    client.cookies["csrftoken"] = "k" * 32
+    response = post(client, {"product": catalogue[0].pk, "kind": "view"}, HTTP_X_CSRFTOKEN="k" * 32)
+    assert response.status_code == 201
+
+
+def test_signed_in_session_needs_the_csrf_token(alice, catalogue):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert post(client, {"product": catalogue[0].pk, "kind": "view"}).status_code == 403
+    token = "k" * 32  # what the shop's pages set in the csrftoken cookie
+    client.cookies["csrftoken"] = token
+    response = post(client, {"product": catalogue[0].pk, "kind": "view"}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201
+    assert Interaction.objects.get().user == alice
+
+
+def test_staff_sends_on_behalf_of_shoppers(as_staff, staff, alice, bob, catalogue):
+    response = post(
+        as_staff,
+        [
+            {"product": catalogue[0].pk, "kind": "view", "user": "alice"},
+            {"product": catalogue[1].pk, "kind": "view", "user": "bob"},
+            {"product": catalogue[2].pk, "kind": "view"},
+        ],
+    )
+    assert response.status_code == 201
+    assert sorted(Interaction.objects.values_list("user__username", "product__sku")) == [
+        ("alice", "P-01"),
+        ("bob", "P-02"),
+        ("operator", "P-03"),
+    ]
+
+
+def test_a_shopper_cannot_send_for_another(as_alice, bob, catalogue):
+    response = post(as_alice, {"product": catalogue[0].pk, "kind": "view", "user": "bob"})
+    assert response.status_code == 403
+    assert Interaction.objects.count() == 0
+
+
+def test_idempotent_resend_and_duplicates_within_a_batch(as_alice, catalogue):
+    batch = [
+        {"product": catalogue[i].pk, "kind": "view", "client_event_id": f"e-{i}"} for i in range(5)
+    ]
+    assert post(as_alice, batch).json() == {"accepted": 5, "duplicates": 0}
+    assert post(as_alice, batch).json() == {"accepted": 0, "duplicates": 5}
+    again = [*batch[3:], {"product": catalogue[6].pk, "kind": "cart", "client_event_id": "e-6"}]
+    again.append(again[-1])  # repeated inside the same batch
+    assert post(as_alice, again).json() == {"accepted": 1, "duplicates": 3}
+    assert Interaction.objects.count() == 6
+    no_id = {"product": catalogue[0].pk, "kind": "view"}
+    assert post(as_alice, [no_id, no_id]).json() == {"accepted": 2, "duplicates": 0}
+
+
+def test_one_bad_item_rejects_the_whole_batch_with_errors_by_index(as_alice, catalogue):
+    future = (timezone.now() + timedelta(hours=1)).isoformat()
+    batch = [
+        {"product": catalogue[0].pk, "kind": "view", "client_event_id": "ok-1"},
+        {"product": 999_999, "kind": "view"},
+        {"sku": "NOPE", "kind": "view"},
+        {"product": catalogue[0].pk, "kind": "teleport"},
+        {"product": catalogue[0].pk, "kind": "view", "timestamp": future},
+        {"product": catalogue[0].pk, "kind": "view", "timestamp": "yesterday"},
+        {"product": "seven", "kind": "view", "quantity": 0},
+        {"kind": "view"},
+        {"product": catalogue[0].pk, "sku": "P-05", "kind": "view"},
+        "not an object",
+        {"product": catalogue[1].pk, "kind": "view"},
+    ]
+    response = post(as_alice, batch)
+    assert response.status_code == 400
+    body = response.json()
+    assert "nothing was stored" in body["detail"]
+    errors = body["errors"]
+    assert sorted(errors, key=int) == ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    assert errors["1"] == {"product": [f"No product with id {999_999}."]}
+    assert errors["2"] == {"sku": ["No product with sku 'NOPE'."]}
+    assert "kind" in errors["3"]
+    assert errors["4"] == {"timestamp": ["Must not be in the future."]}
+    assert "timestamp" in errors["5"]
+    assert set(errors["6"]) == {"product", "quantity"}
+    assert "product" in errors["7"]
+    assert "sku" in errors["8"]
+    assert "non_field_errors" in errors["9"]
+    assert Interaction.objects.count() == 0
+    # the valid first item was not stored, so sending it alone now works
+    assert post(as_alice, batch[:1]).json() == {"accepted": 1, "duplicates": 0}
+
+
+def test_unknown_user_named_by_staff_is_an_item_error(as_staff, catalogue):
+    response = post(as_staff, [{"product": catalogue[0].pk, "kind": "view", "user": "ghost"}])
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"0": {"user": ["No user 'ghost'."]}}
+
+
+def test_batch_limits(as_alice, catalogue):
+    event = {"product": catalogue[0].pk, "kind": "view"}
+    assert post(as_alice, [event] * 1000).json() == {"accepted": 1000, "duplicates": 0}
+    response = post(as_alice, [event] * 1001)
+    assert response.status_code == 413
+    assert Interaction.objects.count() == 1000
+    assert post(as_alice, []).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status",
+    [
+        ("{not json", "application/json", 400),
+        ('"a string"', "application/json", 400),
+        ("42", "application/json", 400),
+        ("null", "application/json", 400),
+        ("", "application/json", 400),
+        ("product=1&kind=view", "application/x-www-form-urlencoded", 415),
+        ('{"product": 1, "kind": "view"}', "text/plain", 415),
+    ],
+)
+def test_malformed_bodies_are_4xx_and_write_nothing(
+    as_alice, catalogue, body, content_type, status
+):
+    response = as_alice.post("/api/events/", body, content_type=content_type)
+    assert response.status_code == status
+    assert "detail" in response.json() or "non_field_errors" in response.json()
+    assert Interaction.objects.count() == 0
+
+
+def test_not_interested_is_accepted(as_alice, catalogue):
+    response = post(as_alice, {"product": catalogue[0].pk, "kind": "not_interested"})
+    assert response.status_code == 201
+    assert Interaction.objects.get().kind == "not_interested"
