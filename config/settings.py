@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's probe of /healthz skips host checks, redirects and logs.
+    "config.health.HealthCheckMiddleware",
     "config.request_id.RequestIdMiddleware",  # first: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -223,6 +225,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging above in workers
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# /healthz checks the broker at most once per this many seconds per process.
+HEALTHZ_BROKER_CACHE_SECONDS = env.float("HEALTHZ_BROKER_CACHE_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "nightly-full-retrain": {
