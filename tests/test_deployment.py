@@ -6,6 +6,7 @@ every setting documented in .env.example."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -202,4 +203,62 @@ def test_dockerfile_matches_the_project():
         for name in source.split():
             assert name == "." or (ROOT / name).exists(), f"Dockerfile copies missing {name}"
     assert "collectstatic" in dockerfile
-    assert 'requires-python = ">=3.11,<3.12"' in (ROOT / "pyproject.toml").read_text()
+    low, end = python_range()
+    image = re.search(r"^FROM python:3\.(\d+)", dockerfile, re.M).group(1)
+    assert low <= int(image) < end
+
+
+def python_range() -> tuple[int, int]:
+    """(X, Y) of requires-python ">=3.X,<3.Y" in pyproject.toml."""
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^requires-python = ">=3\.(\d+),<3\.(\d+)"$', text, re.M)
+    assert match, "requires-python must read >=3.X,<3.Y (the Makefile parses it)"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_requires_python_covers_the_versions_every_pinned_dependency_supports():
+    """Checked by hand with pip's resolver per version (--python-version, binary only):
+    numpy 2.4, scipy 1.17 and keras 3.15 start at 3.11; tensorflow 2.21 stops at 3.13."""
+    assert python_range() == (11, 14)
+
+
+MAKE = shutil.which("make")
+
+
+@pytest.fixture
+def bare_path(tmp_path):
+    """A PATH holding only the tools the Makefile's interpreter search uses."""
+    for tool in ("sed", "seq"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    return tmp_path
+
+
+def make_python(path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [MAKE, "--no-print-directory", "python", *args],
+        cwd=ROOT,
+        env={"PATH": str(path), "HOME": os.environ.get("HOME", "/")},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_makefile_names_the_versions_it_needs_when_none_is_found(bare_path):
+    unsuitable = bare_path / "python3"  # like a pyenv shim of a version not installed
+    unsuitable.write_text("#!/bin/sh\nexit 1\n")
+    unsuitable.chmod(0o755)
+    out = make_python(bare_path)
+    assert out.returncode != 0
+    assert "needs Python 3.11 to 3.13" in out.stderr
+    assert "python3.13 python3.12 python3.11 python3" in out.stderr
+    out = make_python(bare_path, f"PYTHON={unsuitable}")
+    assert out.returncode != 0 and f"PYTHON={unsuitable}" in out.stderr
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_makefile_picks_a_suitable_interpreter(bare_path):
+    (bare_path / f"python3.{sys.version_info[1]}").symlink_to(sys.executable)
+    out = make_python(bare_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"Using {bare_path}/python3.{sys.version_info[1]} (3.")
