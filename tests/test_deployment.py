@@ -74,6 +74,56 @@ def test_dependencies_and_volumes_are_declared():
                 assert source in COMPOSE["volumes"], f"{name} uses undeclared volume {source}"
 
 
+def test_every_service_has_a_healthcheck():
+    for name in ("postgres", "redis", *APP_SERVICES):
+        check = SERVICES[name].get("healthcheck", {})
+        assert check.get("test") and check["test"][0] in ("CMD", "CMD-SHELL"), name
+    assert "pg_isready" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
+    assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "inspect ping" in " ".join(SERVICES["worker"]["healthcheck"]["test"])
+
+
+def test_web_waits_for_a_healthy_database_and_the_others_for_web():
+    assert SERVICES["web"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert SERVICES["web"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    for name in ("worker", "beat"):  # web runs the migrations they need
+        assert SERVICES[name]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
+def named_volumes(service: dict) -> dict[str, str]:
+    """Mount point -> named volume of a service."""
+    pairs = (v.split(":")[:2] for v in service.get("volumes", []))
+    return {target: source for source, target in pairs if not source.startswith((".", "/"))}
+
+
+def test_database_data_and_model_artifacts_live_in_volumes():
+    assert named_volumes(SERVICES["postgres"]).get("/var/lib/postgresql/data") in COMPOSE["volumes"]
+    model_dir = SERVICES["web"]["environment"]["MODEL_DIR"]
+    for name in APP_SERVICES:  # the worker writes artifacts that web and beat read
+        assert named_volumes(SERVICES[name]).get(model_dir) in COMPOSE["volumes"], name
+
+
+def settings_read() -> set[str]:
+    """Environment names config/settings.py reads (env("X"), env.bool("X"), ...)."""
+    return set(
+        re.findall(
+            r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "config" / "settings.py").read_text()
+        )
+    )
+
+
+def test_compose_sets_only_names_the_settings_read_and_every_required_one():
+    env_example = (ROOT / ".env.example").read_text()
+    required = re.search(r"production sets at least\s+([^.]+)\.", env_example.replace("\n# ", " "))
+    required = set(re.findall(r"[A-Z][A-Z0-9_]+", required.group(1)))
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= required
+    read = settings_read()
+    for name in APP_SERVICES:
+        names = set(SERVICES[name]["environment"])
+        assert names <= read, f"{name} sets names the settings never read: {names - read}"
+        assert required <= names, f"{name} lacks {required - names}"
+
+
 def test_urls_point_at_the_compose_services():
     env = SERVICES["web"]["environment"]
     db = urlparse(env["DATABASE_URL"])
@@ -89,7 +139,8 @@ def test_urls_point_at_the_compose_services():
 
 
 def test_commands_name_real_entry_points():
-    assert "config.wsgi" in SERVICES["web"]["command"]
+    assert re.search(r"\bgunicorn config\.wsgi\b", SERVICES["web"]["command"])
+    assert "manage.py migrate" in SERVICES["web"]["command"]
     assert SERVICES["worker"]["command"].startswith("celery -A config worker")
     assert SERVICES["beat"]["command"].startswith("celery -A config beat")
     for module in ("config/wsgi.py", "config/celery.py", "manage.py"):
@@ -175,11 +226,7 @@ def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
 
 def test_env_example_documents_every_setting():
     """Every name config/settings.py reads is in .env.example, with a comment above it."""
-    read = set(
-        re.findall(
-            r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "config" / "settings.py").read_text()
-        )
-    )
+    read = settings_read()
     lines = (ROOT / ".env.example").read_text().splitlines()
     documented = {}
     for i, line in enumerate(lines):
