@@ -207,6 +207,8 @@ def run_pipeline(
         for n in names
     ]
     result = PipelineResult(versions=versions, primary_metric=metric)
+    ids = [v.pk for v in versions]
+    registry.set_progress(ids, "extract", 0, 1)
 
     def skip(reason: str) -> PipelineResult:
         for v in versions:
@@ -239,7 +241,8 @@ def run_pipeline(
         return skip(f"No shopper has enough events to hold some out ({protocol}).")
 
     results = []
-    for version, name in zip(versions, names, strict=True):
+    for i, (version, name) in enumerate(zip(versions, names, strict=True)):
+        registry.set_progress(ids, "train and evaluate", i, len(names), name)
         r = fit_and_evaluate(name, params.get(name, {}), split, k)
         results.append(r)
         version.timings = {**shared, **r.timings}
@@ -250,6 +253,7 @@ def run_pipeline(
         else:
             version.move_to(Status.EVALUATED, fields=["timings", "metrics"])
         r.model = None  # free memory; the winner is refitted on the full log
+    registry.set_progress(ids, "train and evaluate", len(names), len(names))
 
     ok = [(v, r) for v, r in zip(versions, results, strict=True) if v.status == Status.EVALUATED]
     if not ok:
@@ -298,6 +302,7 @@ def run_pipeline(
     if not promote:
         return result
 
+    registry.set_progress(ids, "refit winner", 0, 1, winner.algorithm)
     t2 = time.perf_counter()
     try:
         model = make_algorithm(winner.algorithm, **winner.parameters).fit(data)
