@@ -258,4 +258,7 @@ RECOMMENDATIONS = {
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
     # A version still training/precomputing after this long was abandoned by a dead process.
     "STALE_AFTER_MINUTES": env.int("RECS_STALE_AFTER_MINUTES", default=180),
+    # An order line counts for recommendations when the shopper clicked its product in a
+    # widget at most this many days before ordering (admin "Online results", reports).
+    "ATTRIBUTION_DAYS": env.float("RECS_ATTRIBUTION_DAYS", default=7.0),
 }

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from shop.models import Product
 
-from . import admin_actions
+from . import admin_actions, admin_views
 from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from .registry import primary_metric
 
@@ -179,6 +179,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from the pipeline
+
+    def get_urls(self) -> list:
+        """The version list's own pages, plus "at a glance" and "online results"."""
+
+        def view(fn):
+            return self.admin_site.admin_view(lambda request: fn(request, self.admin_site))
+
+        extra = [
+            path(
+                "overview/",
+                view(admin_views.overview),
+                name="recommendations_modelversion_overview",
+            ),
+            path(
+                "online/", view(admin_views.online_view), name="recommendations_modelversion_online"
+            ),
+        ]
+        return extra + super().get_urls()
 
     @admin.display(description=primary_metric())
     def primary_metric_value(self, obj: ModelVersion) -> str:
