@@ -1,13 +1,31 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a step of theirs.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python versions: the range in pyproject.toml's requires-python (">=3.X,<3.Y"), the
+# versions every pinned dependency ships wheels for. The newest interpreter on PATH in
+# that range is used; PYTHON=/path/to/python overrides (and is checked the same way).
+PY_RANGE := $(shell sed -n 's/^requires-python = ">=3\.\([0-9]*\),<3\.\([0-9]*\)"/\1 \2/p' pyproject.toml)
+PY_MIN := $(word 1,$(PY_RANGE))
+PY_END := $(word 2,$(PY_RANGE))
+PY_WANTED := $(shell seq $$(($(PY_END) - 1)) -1 $(PY_MIN) 2>/dev/null | sed 's/^/3./')
+PY_FITS = import sys; sys.exit(sys.version_info[0] != 3 or not $(PY_MIN) <= sys.version_info[1] < $(PY_END))
+PYTHON ?= $(shell for v in $(PY_WANTED); do p=$$(command -v python$$v) && $$p -c '$(PY_FITS)' >/dev/null 2>&1 && { echo $$p; break; }; done; \
+	test -n "$$p" || { p=$$(command -v python3) && $$p -c '$(PY_FITS)' >/dev/null 2>&1 && echo $$p; })
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean python
+
+# Which interpreter a fresh .venv is made with (or why none fits).
+python:
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(PY_FITS)' >/dev/null 2>&1; then \
+		echo "No suitable Python found: this project needs Python $(lastword $(PY_WANTED)) to $(firstword $(PY_WANTED)) (tried: $(addprefix python,$(PY_WANTED)) python3$(if $(filter command line environment,$(origin PYTHON)), and PYTHON=$(PYTHON))). Install one of them, or run make PYTHON=/path/to/python3.X" >&2; \
+		exit 1; \
+	fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) -c 'import platform; print(platform.python_version())'))"
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's probe of /healthz skips host checks, redirects and logs.
+    "config.health.HealthCheckMiddleware",
     "config.request_id.RequestIdMiddleware",  # first: every later log line carries the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -259,6 +261,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging above in workers
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# /healthz checks the broker at most once per this many seconds per process.
+HEALTHZ_BROKER_CACHE_SECONDS = env.float("HEALTHZ_BROKER_CACHE_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "nightly-full-retrain": {
@@ -312,4 +316,7 @@ RECOMMENDATIONS = {
     "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
     # The 15-minute refresh also re-reads events stored this long before its watermark.
     "REFRESH_GRACE_SECONDS": env.int("RECS_REFRESH_GRACE_SECONDS", default=120),
+    # An order line counts for recommendations when the shopper clicked its product in a
+    # widget at most this many days before ordering (admin "Online results", reports).
+    "ATTRIBUTION_DAYS": env.float("RECS_ATTRIBUTION_DAYS", default=7.0),
 }

@@ -7,17 +7,18 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from shop.models import Product
 
-from . import admin_actions
+from . import admin_actions, admin_views
 from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from .registry import primary_metric
 
 EMPTY = "—"
+Status = ModelVersion.Status
 
 
 def _cell(value: Any, digits: int = 4) -> Any:
@@ -149,6 +150,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ]
     fields = (
         ("algorithm", "status"),
+        "progress_display",
         ("created", "activated"),
         ("data_start", "data_end"),
         ("n_events", "n_users", "n_items"),
@@ -161,6 +163,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = (
         "algorithm",
         "status",
+        "progress_display",
         "created",
         "activated",
         "data_start",
@@ -177,6 +180,24 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from the pipeline
 
+    def get_urls(self) -> list:
+        """The version list's own pages, plus "at a glance" and "online results"."""
+
+        def view(fn):
+            return self.admin_site.admin_view(lambda request: fn(request, self.admin_site))
+
+        extra = [
+            path(
+                "overview/",
+                view(admin_views.overview),
+                name="recommendations_modelversion_overview",
+            ),
+            path(
+                "online/", view(admin_views.online_view), name="recommendations_modelversion_online"
+            ),
+        ]
+        return extra + super().get_urls()
+
     @admin.display(description=primary_metric())
     def primary_metric_value(self, obj: ModelVersion) -> str:
         value = (obj.metrics or {}).get(primary_metric())
@@ -190,6 +211,36 @@ class ModelVersionAdmin(admin.ModelAdmin):
             numbers = [v for v in timings.values() if isinstance(v, int | float)]
             total = sum(numbers) if numbers else None
         return EMPTY if total is None else f"{total:.1f} s"
+
+    @admin.display(description="progress")
+    def progress_display(self, obj: ModelVersion) -> SafeString | str:
+        """The running stage with a bar (reload to follow), or the last stage of a run."""
+        p = obj.progress or {}
+        if not p.get("stage"):
+            return EMPTY
+        running = obj.status in (Status.TRAINING, Status.PRECOMPUTING)
+        done, total = int(p.get("done") or 0), int(p.get("total") or 0)
+        detail = format_html(" ({})", p["detail"]) if p.get("detail") else ""
+        bar = (
+            format_html(
+                ' <progress value="{}" max="{}"></progress> {}/{}', done, total, done, total
+            )
+            if total and running
+            else ""
+        )
+        rows = ""
+        if obj.status == Status.PRECOMPUTING and obj.n_users:
+            written = UserRecommendations.objects.filter(version=obj).count()
+            rows = format_html("; shopper lists written: {} of {}", written, obj.n_users)
+        return format_html(
+            "{}{}{}{}{} <small>at {}</small>",
+            "" if running else "last stage: ",
+            p["stage"],
+            detail,
+            bar,
+            rows,
+            p.get("at", ""),
+        )
 
     @admin.display(description="parameters")
     def parameters_table(self, obj: ModelVersion) -> SafeString | str:

@@ -94,6 +94,9 @@ class ModelVersion(models.Model):
     # Events stored (Interaction.ingested) before this moment are folded into the lists
     # (see precompute.refresh_recent_users); None: since the version was created.
     refreshed = models.DateTimeField(null=True, blank=True)
+    # Where a run working on this version is: {"stage", "done", "total", "detail", "at"}
+    # (registry.set_progress; shown on the version's admin page).
+    progress = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created"]

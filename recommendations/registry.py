@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import pickle
 import shutil
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from django.utils import timezone
 from .models import ModelVersion, RelatedProducts, UserRecommendations
 
 log = logging.getLogger(__name__)
+# One line per stage boundary of a run, with stage/done/total/detail as extra fields
+# (commands show them as a progress bar: config.progress.StageHandler).
+progress_log = logging.getLogger("recommendations.progress")
 Status = ModelVersion.Status
 
 # Loaded artifacts per process: path -> (mtime_ns, object). Precompute chunks of one
@@ -95,6 +99,30 @@ def primary_metric(k: int | None = None) -> str:
 def active_version() -> ModelVersion | None:
     """The version whose lists are served, or None (serving falls back to popularity)."""
     return ModelVersion.objects.filter(status=Status.ACTIVE).first()
+
+
+def set_progress(
+    version_ids: Iterable[int], stage: str, done: int = 0, total: int = 0, detail: str = ""
+) -> None:
+    """Record where a run is on its versions (one UPDATE) and log it as a progress line."""
+    ids = list(version_ids)
+    value = {
+        "stage": stage,
+        "done": done,
+        "total": total,
+        "detail": detail,
+        "at": timezone.now().isoformat(timespec="seconds"),
+    }
+    ModelVersion.objects.filter(pk__in=ids).update(progress=value)
+    progress_log.info(
+        "versions %s: %s %s/%s %s",
+        ids,
+        stage,
+        done,
+        total,
+        detail,
+        extra={"versions": ids, "stage": stage, "done": done, "total": total, "detail": detail},
+    )
 
 
 def promote(version: ModelVersion, note: str = "") -> ModelVersion:

@@ -6,6 +6,7 @@ every setting documented in .env.example."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +74,56 @@ def test_dependencies_and_volumes_are_declared():
                 assert source in COMPOSE["volumes"], f"{name} uses undeclared volume {source}"
 
 
+def test_every_service_has_a_healthcheck():
+    for name in ("postgres", "redis", *APP_SERVICES):
+        check = SERVICES[name].get("healthcheck", {})
+        assert check.get("test") and check["test"][0] in ("CMD", "CMD-SHELL"), name
+    assert "pg_isready" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
+    assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "inspect ping" in " ".join(SERVICES["worker"]["healthcheck"]["test"])
+
+
+def test_web_waits_for_a_healthy_database_and_the_others_for_web():
+    assert SERVICES["web"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert SERVICES["web"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    for name in ("worker", "beat"):  # web runs the migrations they need
+        assert SERVICES[name]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
+def named_volumes(service: dict) -> dict[str, str]:
+    """Mount point -> named volume of a service."""
+    pairs = (v.split(":")[:2] for v in service.get("volumes", []))
+    return {target: source for source, target in pairs if not source.startswith((".", "/"))}
+
+
+def test_database_data_and_model_artifacts_live_in_volumes():
+    assert named_volumes(SERVICES["postgres"]).get("/var/lib/postgresql/data") in COMPOSE["volumes"]
+    model_dir = SERVICES["web"]["environment"]["MODEL_DIR"]
+    for name in APP_SERVICES:  # the worker writes artifacts that web and beat read
+        assert named_volumes(SERVICES[name]).get(model_dir) in COMPOSE["volumes"], name
+
+
+def settings_read() -> set[str]:
+    """Environment names config/settings.py reads (env("X"), env.bool("X"), ...)."""
+    return set(
+        re.findall(
+            r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "config" / "settings.py").read_text()
+        )
+    )
+
+
+def test_compose_sets_only_names_the_settings_read_and_every_required_one():
+    env_example = (ROOT / ".env.example").read_text()
+    required = re.search(r"production sets at least\s+([^.]+)\.", env_example.replace("\n# ", " "))
+    required = set(re.findall(r"[A-Z][A-Z0-9_]+", required.group(1)))
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= required
+    read = settings_read()
+    for name in APP_SERVICES:
+        names = set(SERVICES[name]["environment"])
+        assert names <= read, f"{name} sets names the settings never read: {names - read}"
+        assert required <= names, f"{name} lacks {required - names}"
+
+
 def test_urls_point_at_the_compose_services():
     env = SERVICES["web"]["environment"]
     db = urlparse(env["DATABASE_URL"])
@@ -88,7 +139,8 @@ def test_urls_point_at_the_compose_services():
 
 
 def test_commands_name_real_entry_points():
-    assert "config.wsgi" in SERVICES["web"]["command"]
+    assert re.search(r"\bgunicorn config\.wsgi\b", SERVICES["web"]["command"])
+    assert "manage.py migrate" in SERVICES["web"]["command"]
     assert SERVICES["worker"]["command"].startswith("celery -A config worker")
     assert SERVICES["beat"]["command"].startswith("celery -A config beat")
     for module in ("config/wsgi.py", "config/celery.py", "manage.py"):
@@ -174,11 +226,7 @@ def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
 
 def test_env_example_documents_every_setting():
     """Every name config/settings.py reads is in .env.example, with a comment above it."""
-    read = set(
-        re.findall(
-            r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', (ROOT / "config" / "settings.py").read_text()
-        )
-    )
+    read = settings_read()
     lines = (ROOT / ".env.example").read_text().splitlines()
     documented = {}
     for i, line in enumerate(lines):
@@ -202,4 +250,62 @@ def test_dockerfile_matches_the_project():
         for name in source.split():
             assert name == "." or (ROOT / name).exists(), f"Dockerfile copies missing {name}"
     assert "collectstatic" in dockerfile
-    assert 'requires-python = ">=3.11,<3.12"' in (ROOT / "pyproject.toml").read_text()
+    low, end = python_range()
+    image = re.search(r"^FROM python:3\.(\d+)", dockerfile, re.M).group(1)
+    assert low <= int(image) < end
+
+
+def python_range() -> tuple[int, int]:
+    """(X, Y) of requires-python ">=3.X,<3.Y" in pyproject.toml."""
+    text = (ROOT / "pyproject.toml").read_text()
+    match = re.search(r'^requires-python = ">=3\.(\d+),<3\.(\d+)"$', text, re.M)
+    assert match, "requires-python must read >=3.X,<3.Y (the Makefile parses it)"
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_requires_python_covers_the_versions_every_pinned_dependency_supports():
+    """Checked by hand with pip's resolver per version (--python-version, binary only):
+    numpy 2.4, scipy 1.17 and keras 3.15 start at 3.11; tensorflow 2.21 stops at 3.13."""
+    assert python_range() == (11, 14)
+
+
+MAKE = shutil.which("make")
+
+
+@pytest.fixture
+def bare_path(tmp_path):
+    """A PATH holding only the tools the Makefile's interpreter search uses."""
+    for tool in ("sed", "seq"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    return tmp_path
+
+
+def make_python(path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [MAKE, "--no-print-directory", "python", *args],
+        cwd=ROOT,
+        env={"PATH": str(path), "HOME": os.environ.get("HOME", "/")},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_makefile_names_the_versions_it_needs_when_none_is_found(bare_path):
+    unsuitable = bare_path / "python3"  # like a pyenv shim of a version not installed
+    unsuitable.write_text("#!/bin/sh\nexit 1\n")
+    unsuitable.chmod(0o755)
+    out = make_python(bare_path)
+    assert out.returncode != 0
+    assert "needs Python 3.11 to 3.13" in out.stderr
+    assert "python3.13 python3.12 python3.11 python3" in out.stderr
+    out = make_python(bare_path, f"PYTHON={unsuitable}")
+    assert out.returncode != 0 and f"PYTHON={unsuitable}" in out.stderr
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_makefile_picks_a_suitable_interpreter(bare_path):
+    (bare_path / f"python3.{sys.version_info[1]}").symlink_to(sys.executable)
+    out = make_python(bare_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"Using {bare_path}/python3.{sys.version_info[1]} (3.")

@@ -15,7 +15,7 @@ from shop.models import Product
 
 from .generate import DemoOptions, DemoShop, generate
 from .shoppers import DEMO_EMAIL_DOMAIN
-from .store import Log, demo_users, reset_demo_data, write_shop
+from .store import Log, Tick, demo_users, reset_demo_data, write_shop
 
 __all__ = [
     "DEMO_EMAIL_DOMAIN",
@@ -42,9 +42,16 @@ def anchor_now() -> datetime:
 
 
 def seed_demo_data(
-    options: DemoOptions, *, reset: bool = False, log: Log = print, anchor: datetime | None = None
+    options: DemoOptions,
+    *,
+    reset: bool = False,
+    log: Log = print,
+    anchor: datetime | None = None,
+    progress: Tick | None = None,
 ) -> dict[str, int]:
-    """Generate and insert a demo shop in one transaction; return row counts."""
+    """Generate and insert a demo shop in one transaction; return row counts.
+
+    ``progress(done, total)`` follows the interaction rows being written."""
     options.validate()
     anchor = anchor or anchor_now()
     started = time.perf_counter()
@@ -71,7 +78,7 @@ def seed_demo_data(
             f"generated {len(shop.events):,} events in {len(shop.session_keys):,} sessions "
             f"and {len(shop.orders):,} orders; writing"
         )
-        counts = write_shop(shop, anchor, make_password(DEMO_SHOPPER_PASSWORD), stage)
+        counts = write_shop(shop, anchor, make_password(DEMO_SHOPPER_PASSWORD), stage, progress)
     stage("done")
     counts["seconds"] = round(time.perf_counter() - started, 1)
     counts["window_start"] = int((anchor - timedelta(days=options.days)).timestamp())

@@ -36,6 +36,7 @@ INTERACTION_FIELDS = (
 )
 
 Log = Callable[[str], None]
+Tick = Callable[[int, int], None]  # (done, total)
 
 
 def demo_users() -> models.QuerySet:
@@ -147,8 +148,12 @@ def _copy_text(table: str, column_names: list[str], text: str) -> None:
                 copy.write(text)
 
 
-def write_shop(shop: DemoShop, anchor: datetime, password_hash: str, log: Log) -> dict[str, int]:
-    """Insert everything in ``shop``; times are relative to ``anchor - days``."""
+def write_shop(
+    shop: DemoShop, anchor: datetime, password_hash: str, log: Log, progress: Tick | None = None
+) -> dict[str, int]:
+    """Insert everything in ``shop``; times are relative to ``anchor - days``.
+
+    ``progress(done, total)`` follows the interaction rows (else ``log`` lines do)."""
     start = anchor - timedelta(days=shop.options.days)
 
     def at(seconds: np.ndarray) -> list[datetime | None]:
@@ -233,7 +238,7 @@ def write_shop(shop: DemoShop, anchor: datetime, password_hash: str, log: Log) -
     )
     log(f"  {len(order_ids):,} orders with {len(line_ids):,} lines")
 
-    n_events = _write_interactions(shop, start, user_ids, product_ids, order_ids, log)
+    n_events = _write_interactions(shop, start, user_ids, product_ids, order_ids, log, progress)
     return {
         "categories": len(category_ids),
         "products": len(product_ids),
@@ -251,6 +256,7 @@ def _write_interactions(
     product_ids: np.ndarray,
     order_ids: np.ndarray,
     log: Log,
+    progress: Tick | None = None,
 ) -> int:
     """Interaction rows: COPY on PostgreSQL (an order of magnitude faster), else bulk_create."""
     n = len(shop.events)
@@ -259,7 +265,9 @@ def _write_interactions(
     step = COPY_CHUNK if copy else BATCH * 4
     bulk = copy and n >= REBUILD_FROM
     with _secondary_indexes_dropped(opts.db_table) if bulk else nullcontext():
-        _write_interaction_chunks(shop, start, user_ids, product_ids, order_ids, log, copy, step)
+        _write_interaction_chunks(
+            shop, start, user_ids, product_ids, order_ids, progress or _log_tick(log), copy, step
+        )
         if bulk:
             log("  rebuilding interaction indexes and foreign keys")
     return n
@@ -271,7 +279,7 @@ def _write_interaction_chunks(
     user_ids: np.ndarray,
     product_ids: np.ndarray,
     order_ids: np.ndarray,
-    log: Log,
+    progress: Tick,
     copy: bool,
     step: int,
 ) -> None:
@@ -319,7 +327,12 @@ def _write_interaction_chunks(
                 ],
                 batch_size=BATCH,
             )
-        log(f"  interactions {hi:,}/{n:,}")
+        progress(hi, n)
+
+
+def _log_tick(log: Log) -> Tick:
+    """Progress as log lines."""
+    return lambda done, total: log(f"  interactions {done:,}/{total:,}")
 
 
 @contextmanager

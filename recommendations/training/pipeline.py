@@ -255,6 +255,8 @@ def run_pipeline(
         for n in names
     ]
     result = PipelineResult(versions=versions, primary_metric=metric)
+    ids = [v.pk for v in versions]
+    registry.set_progress(ids, "extract", 0, 1)
 
     def skip(reason: str) -> PipelineResult:
         for v in versions:
@@ -289,6 +291,7 @@ def run_pipeline(
     conf = settings.RECOMMENDATIONS
     max_users = conf["EVAL_MAX_USERS"]
     margin = float(conf.get("PROMOTION_MARGIN", 0.0) if margin is None else margin)
+    registry.set_progress(ids, "tune, train and evaluate", 0, len(names))
     by_name = tuning.tune_candidates(
         names,
         split,
@@ -304,6 +307,7 @@ def run_pipeline(
     tuned = [by_name[n] for n in names]
     for t in tuned:
         t.model = None  # free memory; the winner is refitted on the full log
+    registry.set_progress(ids, "tune, train and evaluate", len(names), len(names))
 
     ok = [(v, t) for v, t in zip(versions, tuned, strict=True) if v.status == Status.EVALUATED]
     if not ok:
@@ -374,6 +378,7 @@ def run_pipeline(
     if not promote:
         return result
 
+    registry.set_progress(ids, "refit winner", 0, 1, winner.algorithm)
     t2 = time.perf_counter()
     try:
         model = make_algorithm(winner.algorithm, **winner.parameters).fit(data)

@@ -371,10 +371,12 @@ def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> 
         log.exception("precompute of version #%s could not start", version_id)
         return fail_version(version_id, f"precompute could not start: {exc!r}")
     log.info("version #%s: %d precompute chunks", version_id, len(chunks))
+    registry.set_progress([version_id], "precompute", 0, len(chunks))
     if sync:
         try:
-            for args in chunks:
+            for i, args in enumerate(chunks, 1):
                 precompute_chunk(*args)
+                registry.set_progress([version_id], "precompute", i, len(chunks))
         except Exception as exc:
             log.exception("precompute chunk of version #%s failed", version_id)
             return fail_version(version_id, f"precompute chunk failed: {exc!r}")
@@ -411,6 +413,7 @@ def finalize_version(version_id: int) -> ModelVersion:
         version = registry.promote(version)
         _set_timing(version, activate=time.perf_counter() - t0)
         version.save(update_fields=["timings"])
+    registry.set_progress([version_id], "finished", 1, 1, version.status)
     registry.cleanup_retired()
     return version
 

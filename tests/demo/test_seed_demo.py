@@ -58,7 +58,7 @@ def test_counts_match_options_and_window():
     assert Interaction.objects.count() == 2000
     assert set(Interaction.objects.values_list("source", flat=True)) == {SOURCE}
     assert Order.objects.exists()
-    assert "interactions 2,000/2,000" in output and "Seeded 60 products" in output
+    assert "interactions written: 2,000/2,000 (100%)" in output and "Seeded 60 products" in output
 
     anchor = anchor_now()
     times = list(Interaction.objects.values_list("created", flat=True))

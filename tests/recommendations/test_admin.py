@@ -128,3 +128,37 @@ def test_ranked_lists_render_with_one_product_query(staff, objects, django_asser
     assert "Because you viewed X" in html and "0.9000" in html
     page = staff.get(_url(RelatedProducts, "change", objects[RelatedProducts].pk))
     assert "#999999 (deleted)" in page.content.decode()
+
+
+def test_version_page_shows_the_running_stage(staff, objects):
+    """A run started from the admin writes its stage (registry.set_progress) to the page."""
+    from recommendations import registry
+
+    version = objects[ModelVersion]
+    version.status = ModelVersion.Status.PRECOMPUTING
+    version.n_users = 40
+    version.save()
+    registry.set_progress([version.pk], "precompute", 3, 8)
+    page = staff.get(_url(ModelVersion, "change", version.pk)).content.decode()
+    assert '<progress value="3" max="8"></progress> 3/8' in page
+    assert "shopper lists written: 1 of 40" in page  # the fixture's one list
+    version.move_to(ModelVersion.Status.EVALUATED)
+    registry.set_progress([version.pk], "train and evaluate", 5, 5, "ease")
+    page = staff.get(_url(ModelVersion, "change", version.pk)).content.decode()
+    assert "last stage: train and evaluate (ease)" in page and "<progress" not in page
+
+
+def test_retrain_from_the_admin_leaves_each_version_at_its_last_stage(staff):
+    from tests.recommendations.pipeline_support import seed_log
+
+    seed_log()
+    ModelVersion.objects.create(algorithm="popularity", status=ModelVersion.Status.RETIRED)
+    staff.post(
+        _url(ModelVersion, "changelist"),
+        {"action": "retrain", "_selected_action": [ModelVersion.objects.get().pk]},
+    )
+    trained = ModelVersion.objects.exclude(status=ModelVersion.Status.RETIRED).get()
+    assert trained.status == ModelVersion.Status.ACTIVE
+    assert trained.progress["stage"] == "finished"
+    page = staff.get(_url(ModelVersion, "change", trained.pk)).content.decode()
+    assert "last stage: finished (active)" in page

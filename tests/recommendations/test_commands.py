@@ -36,6 +36,17 @@ def test_train_sync_prints_candidates_and_promotes():
     assert "<- winner" in out and "Promoted #" in out
     active = ModelVersion.objects.get(status="active")
     assert active.algorithm == "cooccurrence"
+    # Stage progress as plain lines (stdout is no terminal here), one stage after another.
+    stages = [line.split(":")[0] for line in out.splitlines() if " done in " in line]
+    assert stages == [
+        "extract",
+        "tune, train and evaluate",
+        "refit winner (cooccurrence)",
+        "precompute",
+        "finished (active)",
+    ]
+    assert "train and evaluate: 2/2 (100%) done in" in out
+    assert active.progress["stage"] == "finished"
 
 
 def test_train_unknown_algorithm_lists_choices():

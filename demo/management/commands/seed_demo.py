@@ -6,6 +6,7 @@ import resource
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.progress import Progress
 from demo.generator import (
     DEMO_SHOPPER_PASSWORD,
     DemoDataExists,
@@ -50,8 +51,20 @@ class Command(BaseCommand):
             if verbose:
                 self.stdout.write(line)
 
+        bar: Progress | None = None
+
+        def tick(done: int, total: int) -> None:
+            nonlocal bar
+            if not verbose:
+                return
+            if bar is None:
+                bar = Progress("  interactions written", total, stream=self.stdout)
+            bar.update(done)
+            if done >= total:
+                bar.close()
+
         try:
-            counts = seed_demo_data(options, reset=opts["reset"], log=log)
+            counts = seed_demo_data(options, reset=opts["reset"], log=log, progress=tick)
         except DemoDataExists as exc:
             raise CommandError(f"Refusing to seed: {exc}.") from exc
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

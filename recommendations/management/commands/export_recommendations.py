@@ -6,6 +6,7 @@ import csv
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.progress import Progress
 from recommendations.models import UserRecommendations
 from recommendations.registry import active_version
 from shop.models import Product
@@ -39,15 +40,20 @@ class Command(BaseCommand):
             fh = None if output == "-" else open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"cannot write {output}: {exc}") from None
+        # Progress goes to stderr: stdout may be the CSV itself.
+        bar = Progress("shoppers exported", rows.count(), stream=self.stderr)
         try:
             writer = csv.writer(self.stdout if fh is None else fh)
             writer.writerow(["user", "rank", "sku", "score", "reason"])
-            for username, anonymous_id, ids, scores, reasons in rows.iterator(chunk_size=2000):
+            rows = rows.iterator(chunk_size=2000)
+            for done, (username, anonymous_id, ids, scores, reasons) in enumerate(rows, 1):
                 who = username or anonymous_id  # joins back to the imported or signed-up name
                 for rank, pid in enumerate(ids, start=1):
                     score = scores[rank - 1] if rank <= len(scores) else ""
                     reason = reasons[rank - 1] if rank <= len(reasons) else ""
                     writer.writerow([who, rank, skus.get(pid, ""), score, reason])
+                bar.update(done)
+            bar.close()
         finally:
             if fh is not None:
                 fh.close()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations import tasks
+from config.progress import StageHandler
+from recommendations import registry, tasks
 from recommendations.training import pipeline
 from recommendations.training.algorithms import ALGORITHMS
 
@@ -40,7 +43,16 @@ class Command(BaseCommand):
             self.stdout.write(f"Enqueued recommendations.tasks.run_pipeline: task id {result.id}")
             return
         self.stdout.write(f"Training {', '.join(names)} ...")
-        result = pipeline.run_pipeline(algorithms=names, k=k, force=force, sync=True)
+        handler = StageHandler(self.stdout)  # a bar per stage (registry.set_progress)
+        registry.progress_log.addHandler(handler)
+        level = registry.progress_log.level
+        registry.progress_log.setLevel(logging.INFO)  # shown even when LOG_LEVEL is higher
+        try:
+            result = pipeline.run_pipeline(algorithms=names, k=k, force=force, sync=True)
+        finally:
+            registry.progress_log.removeHandler(handler)
+            registry.progress_log.setLevel(level)
+            handler.finish()
         rows = pipeline.summary_rows(result)
         metric = result.primary_metric
         self.stdout.write(f"{'id':>5}  {'algorithm':<14} {'status':<13} {metric:>9}  {'fit s':>7}")

@@ -1,7 +1,12 @@
 """``manage.py import_catalog FILE [--format csv|online-retail|diginetica] [--strict]``."""
 
+import gzip
+from contextlib import suppress
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.progress import Progress, count_lines
 from shop.catalog_import import FORMATS, ImportFileError, import_catalog
 
 
@@ -17,13 +22,20 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="any bad row aborts")
 
     def handle(self, *args, **options) -> None:
+        path = Path(options["file"])
+        total = None
+        if path.is_file():  # else the importer says the file is missing
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with suppress(OSError, EOFError):  # unreadable: the importer reports it
+                total = max(count_lines(str(path), opener) - 1, 0)  # less the header
         try:
-            report = import_catalog(
-                options["file"],
-                fmt=options["format"],
-                strict=options["strict"],
-                progress=lambda n: self.stdout.write(f"... {n} rows read"),
-            )
+            with Progress("rows read", total, stream=self.stdout) as bar:
+                report = import_catalog(
+                    options["file"],
+                    fmt=options["format"],
+                    strict=options["strict"],
+                    progress=bar.update,
+                )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         for line in report.summary():
