@@ -124,12 +124,25 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--reuse", action="store_true", help="reuse databases seeded before")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
+    parser.add_argument(
+        "--full-only", action="store_true", help="skip the half size (no growth column)"
+    )
     args = parser.parse_args()
     if args.child:
         child()
         return
 
-    half, full = measure(args, 0.5), measure(args, 1.0)
+    full = measure(args, 1.0)
+    if args.full_only:
+        print(json.dumps({k: full[k] for k in ("total", "peak", "winner")}))
+        for stage, seconds in sorted(full["stages"].items()):
+            print(f"{stage:32} {seconds:10.1f}")
+        print(
+            f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
+            f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
+        )
+        return
+    half = measure(args, 0.5)
     stages = sorted(set(half["stages"]) | set(full["stages"]))
     print(f"\nPipeline at {half['events']:,} and {full['events']:,} events (2 cores)")
     print(f"{'stage':32} {'half (s)':>10} {'full (s)':>10} {'growth':>8}")

@@ -268,6 +268,7 @@ def tune_hybrid(
         score = _blend_metric(cache, weights, seen, test_items, metric)
         out.trials.append(({"normalise": norm, "components": dict(weights)}, score))
         for _ in range(2):
+            before = score
             for c in comps:
                 for w in HYBRID_WEIGHTS:
                     if w == weights[c.name]:
@@ -279,6 +280,8 @@ def tune_hybrid(
                     out.trials.append(({"normalise": norm, "components": trial}, s))
                     if s > score + 1e-12:
                         weights, score = trial, s
+            if score <= before + 1e-12:
+                break  # a pass that changed nothing: another one would repeat it
         if score > best_score + 1e-12:
             best_norm, best_weights, best_score = norm, weights, score
         del cache
