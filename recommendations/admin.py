@@ -171,6 +171,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         admin_actions.force_promote,
         admin_actions.rollback,
         admin_actions.retrain,
+        admin_actions.start_ab_test,
     ]
     fields = (
         ("algorithm", "status"),
@@ -205,7 +206,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return False  # versions come from the pipeline
 
     def get_urls(self) -> list:
-        """The version list's own pages, plus "at a glance" and "online results"."""
+        """The version list's own pages, plus "at a glance", "online results" and "A/B test"."""
 
         def view(fn):
             return self.admin_site.admin_view(lambda request: fn(request, self.admin_site))
@@ -218,6 +219,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
             ),
             path(
                 "online/", view(admin_views.online_view), name="recommendations_modelversion_online"
+            ),
+            path(
+                "abtest/", view(admin_views.abtest_view), name="recommendations_modelversion_abtest"
             ),
         ]
         return extra + super().get_urls()

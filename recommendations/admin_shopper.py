@@ -26,6 +26,7 @@ from django.urls import reverse
 
 from shop.models import Product
 
+from . import registry
 from .models import Interaction, RelatedProducts, UserRecommendations
 from .serving import Served, Shopper, recommend
 
@@ -203,6 +204,10 @@ def shopper_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
         served = recommend(shopper, "for-you", limit=LIST_SHOWN)  # records no impression
         precomputed = _precomputed(shopper, served.version_id)
         rows = compare(served, precomputed)
+        test = registry.running_test()
+        if test is not None:
+            name = "challenger" if served.version_id == test.challenger_id else "control"
+            context["arm"] = {"test_id": test.pk, "name": name}
         context.update(
             shopper=shopper,
             served=served,
