@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from recommendations import online, registry
 from recommendations.admin_shopper import shopper_url
@@ -281,3 +282,21 @@ def test_shopper_page_names_the_arm(staff, two_runs, settings):
     html = staff.get(shopper_url(user.pk)).content.decode()
     assert f"A/B test #{test.pk}: <strong>challenger</strong> arm" in html
     assert f"version #{first.pk}" in html
+
+
+def test_the_refresh_between_retrains_covers_both_arms(staff, two_runs, seeded, settings):
+    """New behaviour reaches the challenger's lists too, or the control would be fresher."""
+    first, second = two_runs
+    running(staff, first, settings)
+    user = seeded["users"][0]
+    other = seeded["groups"][1][0]
+    Interaction.objects.create(user=user, product=other, kind="view", created=timezone.now())
+    before = {
+        v.pk: UserRecommendations.objects.get(version=v, user=user).pk for v in (first, second)
+    }
+    assert precompute.refresh_recent_users() >= 2
+    for version in (first, second):
+        version.refresh_from_db()
+        assert version.refreshed is not None
+        row = UserRecommendations.objects.get(version=version, user=user)
+        assert row.pk != before[version.pk]  # rewritten
