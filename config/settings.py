@@ -319,4 +319,7 @@ RECOMMENDATIONS = {
     # An order line counts for recommendations when the shopper clicked its product in a
     # widget at most this many days before ordering (admin "Online results", reports).
     "ATTRIBUTION_DAYS": env.float("RECS_ATTRIBUTION_DAYS", default=7.0),
+    # Share of shoppers (0-1, by a stable hash of user or guest id) an A/B test started
+    # from the admin serves from its challenger; the rest see the active version.
+    "AB_SHARE": env.float("RECS_AB_SHARE", default=0.5),
 }

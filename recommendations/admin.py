@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -13,7 +14,7 @@ from django.utils.safestring import SafeString
 
 from shop.models import Product
 
-from . import admin_actions, admin_views
+from . import admin_actions, admin_shopper, admin_views
 from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from .registry import primary_metric
 
@@ -106,8 +107,8 @@ class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "created",
         "kind",
-        "user",
-        "anonymous_id",
+        "user_link",
+        "guest_link",
         "product",
         "quantity",
         "source",
@@ -122,6 +123,29 @@ class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list:
+        """The log's pages, plus the per-shopper inspection page."""
+        view = self.admin_site.admin_view(
+            lambda request: admin_shopper.shopper_view(request, self.admin_site)
+        )
+        return [path("shopper/", view, name=admin_shopper.URL_NAME), *super().get_urls()]
+
+    @admin.display(description="user", ordering="user")
+    def user_link(self, obj: Interaction) -> SafeString | str:
+        """The user, linked to the shopper's inspection page."""
+        if obj.user_id is None:
+            return EMPTY
+        label = obj.user.get_username() if obj.user else f"#{obj.user_id}"
+        return format_html('<a href="{}">{}</a>', admin_shopper.shopper_url(obj.user_id), label)
+
+    @admin.display(description="anonymous id", ordering="anonymous_id")
+    def guest_link(self, obj: Interaction) -> SafeString | str:
+        """A guest's anonymous shopper id, linked to the guest's inspection page."""
+        if not obj.anonymous_id:
+            return EMPTY
+        url = admin_shopper.shopper_url(None, obj.anonymous_id)
+        return format_html('<a href="{}">{}</a>', url, obj.anonymous_id)
 
 
 @admin.register(ModelVersion)
@@ -147,6 +171,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         admin_actions.force_promote,
         admin_actions.rollback,
         admin_actions.retrain,
+        admin_actions.start_ab_test,
     ]
     fields = (
         ("algorithm", "status"),
@@ -181,7 +206,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return False  # versions come from the pipeline
 
     def get_urls(self) -> list:
-        """The version list's own pages, plus "at a glance" and "online results"."""
+        """The version list's own pages, plus "at a glance", "online results" and "A/B test"."""
 
         def view(fn):
             return self.admin_site.admin_view(lambda request: fn(request, self.admin_site))
@@ -194,6 +219,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
             ),
             path(
                 "online/", view(admin_views.online_view), name="recommendations_modelversion_online"
+            ),
+            path(
+                "abtest/", view(admin_views.abtest_view), name="recommendations_modelversion_abtest"
             ),
         ]
         return extra + super().get_urls()
@@ -297,3 +325,34 @@ class RelatedProductsAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return ranked_table(
             obj.product_ids, obj.scores, [obj.get_kind_display()] * len(obj.product_ids)
         )
+
+
+# The user admin gains a link to each shopper's inspection page (list column and change
+# page), keeping whatever admin class the project registered for its user model.
+User = get_user_model()
+_BaseUserAdmin = type(admin.site._registry[User]) if admin.site.is_registered(User) else None
+if _BaseUserAdmin is not None:
+
+    class ShopperUserAdmin(_BaseUserAdmin):
+        """The registered user admin plus a link to the shopper's recommendations."""
+
+        list_display = (*_BaseUserAdmin.list_display, "recommendations")
+        readonly_fields = (*_BaseUserAdmin.readonly_fields, "recommendations")
+
+        def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+            fieldsets = super().get_fieldsets(request, obj)
+            if obj is None:  # the add form
+                return fieldsets
+            return [*fieldsets, ("Recommendations", {"fields": ("recommendations",)})]
+
+        @admin.display(description="recommendations")
+        def recommendations(self, obj: Any) -> SafeString | str:
+            """Link to what this shopper is recommended now, and why."""
+            if obj is None or obj.pk is None:
+                return EMPTY
+            return format_html(
+                '<a href="{}">Inspect this shopper</a>', admin_shopper.shopper_url(obj.pk)
+            )
+
+    admin.site.unregister(User)
+    admin.site.register(User, ShopperUserAdmin)

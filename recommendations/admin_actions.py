@@ -1,13 +1,14 @@
-"""Admin actions on model versions: promote, force-promote, roll back, retrain.
+"""Admin actions on model versions: promote, force-promote, roll back, retrain, A/B test.
 
 Hook-up in admin.py (ModelVersionAdmin):
     actions = [admin_actions.promote, admin_actions.force_promote,
-               admin_actions.rollback, admin_actions.retrain]
+               admin_actions.rollback, admin_actions.retrain, admin_actions.start_ab_test]
 Long work goes through Celery tasks (in-process when no broker is configured).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -30,8 +31,8 @@ def _queued(result) -> str:
     return "done" if result.ready() else f"queued as task {result.id}"
 
 
-def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> None:
-    """Send a task and report the outcome as a message; never a 500.
+def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> bool:
+    """Send a task and report the outcome as a message; never a 500. True when sent.
 
     In-process (no broker) the task's own ValueError arrives here; with a broker
     that is down, sending fails and nothing was queued.
@@ -49,6 +50,8 @@ def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs)
         )
     else:
         modeladmin.message_user(request, f"{what}: {_queued(result)}.")
+        return True
+    return False
 
 
 @admin.action(description="Promote (re-activate a retired version whose lists exist)")
@@ -101,3 +104,31 @@ def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         tasks.run_pipeline,
         algorithms=names or None,
     )
+
+
+@admin.action(
+    description="Start an A/B test with this version as challenger (RECS_AB_SHARE of shoppers)",
+    permissions=["change"],
+)
+def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    """Precompute the version beside the active one; its share is served from it once ready."""
+    version = _one(modeladmin, request, queryset)
+    if version is None:
+        return
+    share = float(settings.RECOMMENDATIONS.get("AB_SHARE", 0.5))
+    try:
+        test = registry.start_ab_test(version.pk, share)
+    except ValueError as exc:
+        modeladmin.message_user(request, str(exc), messages.ERROR)
+        return
+    what = f"A/B test #{test.pk} of #{version.pk} on {share:.0%} of shoppers"
+    sent = _enqueue(modeladmin, request, what, tasks.start_ab_test, test.pk)
+    test.refresh_from_db()
+    if not sent:
+        if test.live:  # nothing will precompute it: no test is left starting
+            registry.stop_ab_test(test.pk, note="Its start could not be queued.")
+        return
+    if test.status == test.Status.RUNNING:
+        modeladmin.message_user(request, f"{what} is running.", messages.SUCCESS)
+    elif not test.live:
+        modeladmin.message_user(request, f"{what} ended: {test.notes}", messages.WARNING)

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -71,6 +72,8 @@ class ModelVersion(models.Model):
         EVALUATED = "evaluated", "Evaluated"
         PRECOMPUTING = "precomputing", "Precomputing"
         ACTIVE = "active", "Active"
+        # Serves an A/B test's share of shoppers beside the active version (ABTest).
+        CHALLENGER = "challenger", "A/B challenger"
         RETIRED = "retired", "Retired"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
@@ -183,3 +186,55 @@ class RelatedProducts(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version_id} {self.kind} for {self.product_id}"
+
+
+class ABTest(models.Model):
+    """A challenger version served to a share of shoppers beside the active one.
+
+    Starting: the challenger's lists are being precomputed (nobody is served from it).
+    Running: shoppers whose stable hash falls below ``share`` get the challenger
+    (registry.in_challenger_arm). Stopped or promoted: over; a stopped challenger's
+    lists are deleted, a promoted one became the active version. One test at a time.
+    """
+
+    class Status(models.TextChoices):
+        STARTING = "starting", "Starting (precomputing the challenger)"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+        PROMOTED = "promoted", "Challenger promoted"
+
+    challenger = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="challenged_in"
+    )
+    # The active version when the test started (the control arm).
+    control = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    share = models.FloatField(
+        help_text="Share of shoppers served by the challenger (0 to 1)",
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.STARTING, db_index=True
+    )
+    started = models.DateTimeField(auto_now_add=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    stopped = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "A/B test"
+        ordering = ["-started", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(share__gte=0.0) & Q(share__lte=1.0), name="abtest_share_0_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"A/B test #{self.pk}: v{self.challenger_id} vs v{self.control_id} ({self.status})"
+
+    @property
+    def live(self) -> bool:
+        """Starting or running."""
+        return self.status in (self.Status.STARTING, self.Status.RUNNING)

@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from shop import signals
 
 from . import tracking
-from .models import ModelVersion
+from .models import ABTest, ModelVersion
 from .serving.cache import forget_active
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,8 @@ def on_user_logged_in(sender, request=None, user=None, **kwargs):
 
 
 @receiver(post_save, sender=ModelVersion, dispatch_uid="recommendations.version_saved")
+@receiver(post_save, sender=ABTest, dispatch_uid="recommendations.abtest_saved")
 def on_version_saved(sender, instance=None, **kwargs):
-    """A version changed (activation, rollback, refresh): serving reads the active one again."""
+    """A version or an A/B test changed (activation, rollback, refresh, test started or
+    ended): serving reads the active version and the running test again."""
     forget_active()

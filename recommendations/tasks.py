@@ -44,11 +44,11 @@ def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
 
 
 @shared_task(name="recommendations.tasks.finalize_version")
-def finalize_version(version_id: int) -> int:
-    """Chord callback: activate the version once every chunk has succeeded."""
+def finalize_version(version_id: int, activate: bool = True) -> int:
+    """Chord callback: activate the version (or start its A/B test) once every chunk succeeded."""
     from .training import precompute
 
-    return precompute.finalize_version(version_id).pk
+    return precompute.finalize_version(version_id, activate=activate).pk
 
 
 @shared_task(name="recommendations.tasks.fail_version")
@@ -89,3 +89,11 @@ def rollback() -> int:
     from .training import promotion
 
     return promotion.rollback().pk
+
+
+@shared_task(name="recommendations.tasks.start_ab_test")
+def start_ab_test(test_id: int) -> int:
+    """Precompute an A/B test's challenger beside the active version (admin action)."""
+    from .training import promotion
+
+    return promotion.start_challenger(test_id).pk

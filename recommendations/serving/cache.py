@@ -6,10 +6,12 @@
   neighbours, hidden and bought products): dropped when the shopper acts or clears
   their history, and ignored when the active version changes (the stamp is inside);
 - per product, its related lists for the active version;
-- trending ids (recent popularity), for a minute.
+- trending ids (recent popularity), for a minute;
+- the running A/B test (id, share, challenger): like the active version.
 
 Only ids and scores are cached: availability is always read from fresh product rows.
-Imports only models, so tracking and training may call the ``forget_*`` functions.
+Imports only models and the registry, so tracking and training may call the ``forget_*``
+functions.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from .. import registry
 from ..models import ModelVersion
 
 ACTIVE_KEY = "recs:active"
+TEST_KEY = "recs:abtest"  # the running A/B test (see serving_version)
 ACTIVE_SECONDS = 30
 # A few seconds of per-process memory in front of the shared cache for what every page
 # reads (active version, trending ids) and what never changes for a version stamp
@@ -83,8 +87,8 @@ def active_version() -> ActiveVersion | None:
 
 
 def forget_active() -> None:
-    """A version was activated or its lists rewritten: read it again."""
-    cache.delete(ACTIVE_KEY)
+    """A version was activated or its lists rewritten (or an A/B test changed): read again."""
+    cache.delete_many([ACTIVE_KEY, TEST_KEY])
     _LOCAL.clear()
 
 
@@ -110,3 +114,43 @@ def forget_shopper(user_id: int | None = None, anonymous_id: str = "") -> None:
 def shopper_seconds() -> int:
     """How long a shopper's candidate state is kept (RECS_CACHE_SECONDS)."""
     return settings.RECOMMENDATIONS.get("CACHE_SECONDS", 300)
+
+
+@dataclass(frozen=True)
+class RunningTest:
+    """What serving needs to know about a running A/B test."""
+
+    id: int
+    share: float
+    challenger: ActiveVersion
+
+
+def running_test() -> RunningTest | None:
+    """The running A/B test, cached briefly like the active version (dropped on changes)."""
+    hit = local_get(TEST_KEY)
+    if hit is None:
+        hit = cache.get(TEST_KEY)
+        if hit is not None:
+            local_set(TEST_KEY, hit)
+    if hit is not None:
+        return hit or None
+    test = registry.running_test()
+    value: RunningTest | bool = False
+    if test is not None:
+        v = test.challenger
+        stamp = (
+            f"{v.pk}.t{test.pk}.{(v.refreshed or test.running_since or v.created).timestamp():.6f}"
+        )
+        value = RunningTest(test.pk, test.share, ActiveVersion(v.pk, stamp, v.created))
+    cache.set(TEST_KEY, value, ACTIVE_SECONDS)
+    local_set(TEST_KEY, value)
+    return value or None
+
+
+def serving_version(user_id: int | None, anonymous_id: str = "") -> ActiveVersion | None:
+    """The version serving this shopper: a running test's challenger for its share of
+    shoppers (registry.in_challenger_arm), else the active version."""
+    test = running_test()
+    if test is not None and registry.in_challenger_arm(test.id, test.share, user_id, anonymous_id):
+        return test.challenger
+    return active_version()

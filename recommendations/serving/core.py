@@ -20,7 +20,7 @@ from django.conf import settings
 from shop.models import Product
 
 from ..diversity import mmr_rerank
-from .cache import ActiveVersion, active_version
+from .cache import ActiveVersion, serving_version
 from .sources import (
     BLEND_KINDS,
     STRONG_NEIGHBOURS,
@@ -113,7 +113,7 @@ def recommend(
         raise ValueError(f"the {widget} widget needs a product")
     rules = rules or Rules()
     cart_ids = [int(pid) for pid in cart]
-    version = active_version()
+    version = serving_version(shopper.user_id, shopper.anonymous_id)  # A/B arm or active
     limit = max(0, int(limit))
     if limit == 0:
         return Served(widget=widget, version_id=version.id if version else None)

@@ -352,12 +352,16 @@ def _set_timing(version: ModelVersion, **values: float) -> None:
     version.timings = {**version.timings, **{k: round(v, 3) for k, v in values.items()}}
 
 
-def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> ModelVersion:
+def start_precompute(
+    version_id: int, *, sync: bool = False, note: str = "", activate: bool = True
+) -> ModelVersion:
     """Fit related-list helpers, then run every chunk and activate the version.
 
     ``sync``: run the chunks here, one after another. Otherwise a Celery chord fans
     them out (in-process when tasks run eagerly) and activation happens in its
-    callback. On failure the version is marked failed and its rows are deleted.
+    callback. ``activate=False``: an A/B test's challenger, precomputed beside the
+    active version; it starts serving its share instead (registry.challenger_ready).
+    On failure the version is marked failed and its rows are deleted.
     """
     version = ModelVersion.objects.get(pk=version_id)
     started = time.perf_counter()
@@ -380,12 +384,12 @@ def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> 
         except Exception as exc:
             log.exception("precompute chunk of version #%s failed", version_id)
             return fail_version(version_id, f"precompute chunk failed: {exc!r}")
-        return finalize_version(version_id)
+        return finalize_version(version_id, activate=activate)
     from celery import chord, signature
 
     # By task name: the Celery layer (tasks.py) sits on top of this module.
     header = [signature(f"{TASKS}.precompute_chunk", args=args, immutable=True) for args in chunks]
-    body = signature(f"{TASKS}.finalize_version", args=(version_id,), immutable=True)
+    body = signature(f"{TASKS}.finalize_version", args=(version_id, activate), immutable=True)
     body = body.on_error(signature(f"{TASKS}.fail_version", args=(version_id,), immutable=True))
     try:
         chord(header)(body)
@@ -399,8 +403,11 @@ def start_precompute(version_id: int, *, sync: bool = False, note: str = "") -> 
     return ModelVersion.objects.get(pk=version_id)
 
 
-def finalize_version(version_id: int) -> ModelVersion:
-    """Activate a version whose chunks all succeeded; retire the previous one."""
+def finalize_version(version_id: int, activate: bool = True) -> ModelVersion:
+    """Activate a version whose chunks all succeeded; retire the previous one.
+
+    ``activate=False``: the version is an A/B challenger; its test starts running.
+    """
     version = ModelVersion.objects.get(pk=version_id)
     if version.status != Status.PRECOMPUTING:  # failed meanwhile, or already done
         return version
@@ -410,7 +417,7 @@ def finalize_version(version_id: int) -> ModelVersion:
         _set_timing(version, precompute=time.time() - started)
     with transaction.atomic():  # status and timings become visible together
         version.save(update_fields=["timings"])
-        version = registry.promote(version)
+        version = registry.promote(version) if activate else registry.challenger_ready(version)
         _set_timing(version, activate=time.perf_counter() - t0)
         version.save(update_fields=["timings"])
     registry.set_progress([version_id], "finished", 1, 1, version.status)
@@ -426,6 +433,7 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
     registry.delete_rows(version_id)
     version.timings.pop("precompute_started_at", None)
     version.move_to(Status.FAILED, reason, fields=["timings"])
+    registry.end_tests_of(version_id, f"The challenger failed: {reason}")
     log.warning("version #%s failed: %s", version_id, reason)
     return version
 
@@ -434,7 +442,7 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
 
 
 def refresh_recent_users(batch: int | None = None) -> int:
-    """Recompute the active lists of shoppers with events stored since the last refresh.
+    """Recompute the served lists of shoppers with events stored since the last refresh.
 
     The watermark is when events were stored (``Interaction.ingested``), not what
     their own timestamps say, so imported and backdated events count; before the
@@ -442,10 +450,19 @@ def refresh_recent_users(batch: int | None = None) -> int:
     stored while it trained, precomputed or activated count too. The window reaches
     RECS_REFRESH_GRACE_SECONDS further back for transactions that committed late.
     Uses the active artifact by fold-in: their histories (with the model's columns)
-    are scored without retraining. Returns the number of shoppers refreshed.
+    are scored without retraining. A running A/B test's challenger is refreshed the
+    same way, so both arms see fresh behaviour. Returns the number of shoppers refreshed.
     """
-    version = registry.active_version()
-    if version is None or not registry.has_artifact(version):
+    test = registry.running_test()
+    versions = [registry.active_version(), test.challenger if test is not None else None]
+    done = sum(_refresh(v, batch) for v in versions if v is not None)
+    forget_active()  # serving re-reads the versions (their stamps) and so the new lists
+    return done
+
+
+def _refresh(version: ModelVersion, batch: int | None) -> int:
+    """refresh_recent_users for one version with an artifact."""
+    if not registry.has_artifact(version):
         return 0
     cutoff = timezone.now()
     grace = timedelta(seconds=settings.RECOMMENDATIONS.get("REFRESH_GRACE_SECONDS", 120))
@@ -470,5 +487,4 @@ def refresh_recent_users(batch: int | None = None) -> int:
         lists = user_lists(ctx, np.arange(fresh.n_users), data=fresh)
         done += write_user_lists(version.pk, lists)
     ModelVersion.objects.filter(pk=version.pk).update(refreshed=cutoff)
-    forget_active()  # serving re-reads the version (its stamp) and so the new lists
     return done

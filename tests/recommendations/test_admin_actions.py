@@ -84,10 +84,11 @@ def test_actions_that_need_the_broker_say_so_when_it_is_down(staff, two_runs, mo
     )
     celery_app._pool = celery_app.amqp._producer_pool = None  # connect anew, to the dead one
     try:
-        for action in ("rollback", "retrain", "force_promote"):
+        for action in ("rollback", "retrain", "force_promote", "start_ab_test"):
             messages = act(staff, action, first)
             assert any("broker unavailable" in m for m in messages), (action, messages)
     finally:
         conf.update(saved)
         celery_app._pool = celery_app.amqp._producer_pool = None
     assert registry.active_version().pk == second.pk
+    assert registry.live_test() is None  # the unqueued A/B test does not block the next

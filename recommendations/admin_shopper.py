@@ -1,0 +1,232 @@
+"""Per-shopper inspection for operators: who, recent events, the list served now.
+
+One admin page per shopper (a user, or a guest by anonymous shopper id; never a session
+key): their recent events, the "for-you" list the serving path gives now with scores,
+reasons and version, the precomputed list of that version beside it (which items this
+session's recent products blended in, which precomputed ones were dropped), and links
+to each product's related lists by kind. Reached from a search box (username, email,
+anonymous id), the user admin and the behaviour log.
+
+Looking records nothing: the page calls ``serving.recommend`` directly, never the
+widget tag, so no impression is noted (impressions are a shopper's, not an operator's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from shop.models import Product
+
+from . import registry
+from .models import Interaction, RelatedProducts, UserRecommendations
+from .serving import Served, Shopper, recommend
+
+URL_NAME = "recommendations_shopper"
+EVENTS_SHOWN = 50
+LIST_SHOWN = 20
+MATCHES_SHOWN = 20
+BLENDED_PREFIXES = ("Because you viewed ", "Because you added ")
+
+
+def shopper_url(user_id: int | None = None, anonymous_id: str = "") -> str:
+    """The inspection page of a user or of a guest."""
+    query = {"user": user_id} if user_id is not None else {"guest": anonymous_id}
+    return f"{reverse(f'admin:{URL_NAME}')}?{urlencode(query)}"
+
+
+def find_shoppers(query: str) -> tuple[list[Any], list[str]]:
+    """(users, guest ids) matching a username, an email or an anonymous shopper id exactly."""
+    query = query.strip()
+    if not query:
+        return [], []
+    users = list(
+        get_user_model()
+        .objects.filter(Q(username__iexact=query) | Q(email__iexact=query))
+        .order_by("pk")[:MATCHES_SHOWN]
+    )
+    guest = Interaction.objects.filter(user__isnull=True, anonymous_id=query).exists() or (
+        UserRecommendations.objects.filter(user__isnull=True, anonymous_id=query).exists()
+    )
+    return users, [query] if guest else []
+
+
+@dataclass
+class Row:
+    """One line of the served list (or a dropped precomputed item)."""
+
+    rank: int | None
+    product: Product | None
+    product_id: int
+    score: float | None
+    reason: str
+    origin: str  # precomputed | blended from recent products | filled | dropped
+    precomputed_rank: int | None
+    related: list[tuple[str, str]]  # (kind label, admin url)
+
+
+def related_links(product_id: int, version_id: int | None) -> list[tuple[str, str]]:
+    """Links to the product's related lists of ``version_id``, one per kind."""
+    base = reverse("admin:recommendations_relatedproducts_changelist")
+    out = []
+    for kind, label in RelatedProducts.Kind.choices:
+        query = {"product__id__exact": product_id, "kind__exact": kind}
+        if version_id is not None:
+            query["version__id__exact"] = version_id
+        out.append((label, f"{base}?{urlencode(query)}"))
+    return out
+
+
+def compare(served: Served, precomputed: UserRecommendations | None) -> list[Row]:
+    """The served list, each item marked by where it came from, then the dropped ones.
+
+    An item is "blended from recent products" when the serving path explains it by a
+    product the shopper viewed or carted and the precomputed list did not have it with
+    that reason; "filled" when it is not in the precomputed list for another reason
+    (trending or category top-up).
+    """
+    pre_ids = [int(p) for p in (precomputed.product_ids if precomputed else [])]
+    pre_reasons = list(precomputed.reasons if precomputed else [])
+    pre_rank = {pid: i for i, pid in enumerate(pre_ids, 1)}
+    version_id = served.version_id
+    rows = []
+    for rank, item in enumerate(served.items, 1):
+        pid = item.product.pk
+        was = pre_rank.get(pid)
+        before = pre_reasons[was - 1] if was and was <= len(pre_reasons) else None
+        if item.reason.startswith(BLENDED_PREFIXES) and (was is None or before != item.reason):
+            origin = "blended from recent products"
+        elif was is not None:
+            origin = "precomputed"
+        else:
+            origin = "filled"
+        rows.append(
+            Row(
+                rank,
+                item.product,
+                pid,
+                item.score,
+                item.reason,
+                origin,
+                was,
+                related_links(pid, version_id),
+            )
+        )
+    served_ids = set(served.product_ids)
+    dropped = [pid for pid in pre_ids[:LIST_SHOWN] if pid not in served_ids]
+    products = Product.objects.only("id", "name", "sku", "slug").in_bulk(dropped)
+    for pid in dropped:
+        i = pre_rank[pid]
+        reason = pre_reasons[i - 1] if i <= len(pre_reasons) else ""
+        score = precomputed.scores[i - 1] if i <= len(precomputed.scores) else None
+        rows.append(
+            Row(
+                None,
+                products.get(pid),
+                pid,
+                score,
+                reason or "",
+                "dropped",
+                i,
+                related_links(pid, version_id),
+            )
+        )
+    return rows
+
+
+def _precomputed(shopper: Shopper, version_id: int | None) -> UserRecommendations | None:
+    if version_id is None:
+        return None
+    lists = UserRecommendations.objects.filter(version_id=version_id)
+    if shopper.user_id is not None:
+        return lists.filter(user_id=shopper.user_id).first()
+    return lists.filter(user__isnull=True, anonymous_id=shopper.anonymous_id).first()
+
+
+def _events(shopper: Shopper) -> list[Interaction]:
+    who = (
+        Q(user_id=shopper.user_id)
+        if shopper.user_id is not None
+        else Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
+    )
+    return list(
+        Interaction.objects.filter(who)
+        .select_related("product")
+        .order_by("-created", "-pk")[:EVENTS_SHOWN]
+    )
+
+
+def shopper_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
+    """Search shoppers (?q=) or inspect one (?user=<id> or ?guest=<anonymous id>)."""
+    if not request.user.has_perm("recommendations.view_interaction"):
+        raise PermissionDenied
+    query = request.GET.get("q", "").strip()
+    user_param = request.GET.get("user", "").strip()
+    guest = request.GET.get("guest", "").strip()[:32]
+    users: list[Any] = []
+    guests: list[str] = []
+    user = None
+    if user_param.isdigit():
+        user = get_user_model().objects.filter(pk=int(user_param)).first()
+    elif query:
+        users, guests = find_shoppers(query)
+        if len(users) + len(guests) == 1:
+            user, guest = (users[0], "") if users else (None, guests[0])
+    several = len(users) + len(guests) > 1
+    context = {
+        **admin_site.each_context(request),
+        "title": "Shopper inspection",
+        "opts": Interaction._meta,
+        "app_label": Interaction._meta.app_label,
+        "q": query,
+        "matches": [(u, shopper_url(u.pk)) for u in users] if several else [],
+        "guest_matches": [(g, shopper_url(None, g)) for g in guests] if several else [],
+        "searched": bool(query) and not users and not guests,
+        "shopper": None,
+    }
+    shopper = None
+    if user is not None:
+        shopper = Shopper(user_id=user.pk)
+        context["who"] = f"user {user.get_username()} (#{user.pk})"
+        context["user_change_url"] = _user_change_url(user)
+    elif guest and not user_param:
+        shopper = Shopper(anonymous_id=guest)
+        context["who"] = f"guest {guest}"
+    if shopper is not None:
+        served = recommend(shopper, "for-you", limit=LIST_SHOWN)  # records no impression
+        precomputed = _precomputed(shopper, served.version_id)
+        rows = compare(served, precomputed)
+        test = registry.running_test()
+        if test is not None:
+            name = "challenger" if served.version_id == test.challenger_id else "control"
+            context["arm"] = {"test_id": test.pk, "name": name}
+        context.update(
+            shopper=shopper,
+            served=served,
+            precomputed=precomputed,
+            rows=rows,
+            blended=sum(r.origin == "blended from recent products" for r in rows),
+            events=_events(shopper),
+            log_url=_log_url(shopper),
+        )
+    return TemplateResponse(request, "admin/recommendations/shopper.html", context)
+
+
+def _user_change_url(user: Any) -> str:
+    meta = user._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[user.pk])
+
+
+def _log_url(shopper: Shopper) -> str:
+    base = reverse("admin:recommendations_interaction_changelist")
+    if shopper.user_id is not None:
+        return f"{base}?{urlencode({'user__id__exact': shopper.user_id})}"
+    return f"{base}?{urlencode({'anonymous_id': shopper.anonymous_id})}"
