@@ -288,17 +288,12 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
         return 0
     user = _user_or_none(getattr(request, "user", None))
     guest = "" if user is not None else shoppers.anonymous_id(request)
+    user_id = user.pk if user is not None else None
     now = timezone.now()
+    kind = Interaction.Kind.IMPRESSION.value
+    # in the order of _BATCH_FIELDS; quantity, basket and client_event_id as defaulted
     rows = [
-        Interaction(
-            user=user,
-            anonymous_id=guest,
-            product_id=pid,
-            kind=Interaction.Kind.IMPRESSION,
-            created=now,
-            source=source[:100],
-            model_version_id=version_id,
-        )
+        (user_id, guest, pid, kind, now, 1, source[:100], version_id, "", None)
         for version_id, source, ids in shown
         for pid in ids
     ]
@@ -307,7 +302,11 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
             # Analytics rows: a crash may lose the last few, a page never waits on a flush.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Interaction.objects.bulk_create(rows)
+            _insert_new(rows)  # a plain INSERT: half the time of bulk_create's here
+        else:
+            Interaction.objects.bulk_create(
+                [Interaction(**dict(zip(_BATCH_FIELDS, row, strict=True))) for row in rows]
+            )
     return len(rows)
 
 
