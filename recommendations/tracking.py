@@ -422,20 +422,22 @@ def _insert_new(rows: list[tuple]) -> int:
 
     Django's bulk_create compiles every value of every row through its field machinery
     (longer than the insert itself for 1,000 events); the values here are already what
-    the columns hold.
+    the columns hold. They go as one array per column (unnest), which PostgreSQL parses
+    and plans faster than a VALUES list of 1,000 rows.
     """
     if not rows:
         return 0
     meta = Interaction._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in _BATCH_FIELDS)
-    row = "(" + ", ".join(["%s"] * len(_BATCH_FIELDS)) + ")"
+    fields = [meta.get_field(name) for name in _BATCH_FIELDS]
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(rows))} "
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
         "ON CONFLICT DO NOTHING RETURNING 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for values in rows for value in values])
+        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
         return len(cursor.fetchall())
 
 
