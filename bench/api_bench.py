@@ -10,7 +10,8 @@ second, latency percentiles and the ratios the goals are stated in.
     .venv/bin/python bench/api_bench.py --reuse --rounds 3 --cache locmem
 
 Needs wrk (apt-get install wrk) and PostgreSQL (BENCH_DATABASE_BASE, default
-postgres://postgres@127.0.0.1:5432); the cache is Redis db 8 unless --cache locmem.
+postgres://postgres@127.0.0.1:5432); the cache is Redis db 8 (BENCH_REDIS_URL) unless
+--cache locmem.
 """
 
 from __future__ import annotations
@@ -162,10 +163,16 @@ def main() -> None:
         "DATABASE_URL": url,
         "DEBUG": "0",
         "SECRET_KEY": "api-bench-" + "x" * 50,
-        "CACHE_URL": "redis://127.0.0.1:6379/8" if args.cache == "redis" else "locmemcache://",
+        "CACHE_URL": (
+            os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+            if args.cache == "redis"
+            else "locmemcache://"
+        ),
         "API_THROTTLE_ANON": "1000000/s",  # measure the API, not the throttle's refusals
         "API_THROTTLE_USER": "1000000/s",
         "LOG_LEVEL": "WARNING",
+        # Plain http on 127.0.0.1: without this every request is a 301 to https.
+        "SECURE_SSL_REDIRECT": "0",
         "CELERY_BROKER_URL": "",
     }
     log(f"database {url}")
@@ -213,6 +220,14 @@ def main() -> None:
             "product": f"{root}/api/products/{facts['product']}/",
             "recommendations": f"{root}/api/recommendations/?limit=10",
         }
+        for target in urls.values():  # each answers 200 itself (no redirect, no error)
+            path = target.removeprefix(root)
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+            conn.request("GET", path, headers={"Authorization": f"Token {facts['token']}"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"GET {path}: {response.status}, not 200")
         for target in urls.values():  # warm both (caches, connections)
             wrk(target, facts["token"], 2, args.connections)
         runs: dict[str, list[dict]] = {name: [] for name in urls}

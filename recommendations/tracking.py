@@ -288,17 +288,12 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
         return 0
     user = _user_or_none(getattr(request, "user", None))
     guest = "" if user is not None else shoppers.anonymous_id(request)
+    user_id = user.pk if user is not None else None
     now = timezone.now()
+    kind = Interaction.Kind.IMPRESSION.value
+    # in the order of _BATCH_FIELDS; quantity, basket and client_event_id as defaulted
     rows = [
-        Interaction(
-            user=user,
-            anonymous_id=guest,
-            product_id=pid,
-            kind=Interaction.Kind.IMPRESSION,
-            created=now,
-            source=source[:100],
-            model_version_id=version_id,
-        )
+        (user_id, guest, pid, kind, now, 1, source[:100], version_id, "", None)
         for version_id, source, ids in shown
         for pid in ids
     ]
@@ -307,7 +302,11 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
             # Analytics rows: a crash may lose the last few, a page never waits on a flush.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Interaction.objects.bulk_create(rows)
+            _insert_new(rows)  # a plain INSERT: half the time of bulk_create's here
+        else:
+            Interaction.objects.bulk_create(
+                [Interaction(**dict(zip(_BATCH_FIELDS, row, strict=True))) for row in rows]
+            )
     return len(rows)
 
 
@@ -343,24 +342,16 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
     ``credited_version`` (that version showed this shopper this product recently),
     checked for the whole batch in one query.
     """
-    given = {e["client_event_id"] for e in events if e.get("client_event_id")}
+    now = timezone.now()
     with transaction.atomic():
-        seen = set(
-            Interaction.objects.filter(client_event_id__in=given).values_list(
-                "client_event_id", flat=True
-            )
-            if given
-            else ()
-        )
         credited = _batch_credits(events)
-        rows, duplicates, shoppers_seen = [], 0, set()
+        rows, keys, shoppers_seen = [], set(), set()
         for event in events:
             key = event.get("client_event_id") or None
             if key is not None:
-                if key in seen:
-                    duplicates += 1
-                    continue
-                seen.add(key)
+                if key in keys:
+                    continue  # repeated within the batch
+                keys.add(key)
             user_id = event.get("user_id")
             guest = "" if user_id else (event.get("anonymous_id") or "")
             source = (event.get("source") or "")[:100]
@@ -369,25 +360,85 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
             if (user_id, guest, event["product_id"], version_id) not in credited:
                 version_id = None
             shoppers_seen.add((user_id, guest))
+            created = event.get("created") or now
+            if timezone.is_naive(created):
+                created = timezone.make_aware(created, timezone.get_default_timezone())
+            # in the order of _BATCH_COLUMNS
             rows.append(
-                Interaction(
-                    user_id=user_id,
-                    anonymous_id=guest,
-                    product_id=event["product_id"],
-                    kind=event["kind"],
-                    created=event.get("created") or timezone.now(),
-                    quantity=event.get("quantity", 1),
-                    source=source,
-                    model_version_id=version_id,
-                    basket=event.get("basket") or "",
-                    client_event_id=key,
+                (
+                    user_id,
+                    guest,
+                    event["product_id"],
+                    event["kind"],
+                    created,
+                    event.get("quantity", 1),
+                    source,
+                    version_id,
+                    event.get("basket") or "",
+                    key,
                 )
             )
-        # A concurrent request may store the same client_event_id first: skip, never fail.
-        Interaction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        if connection.vendor == "postgresql":
+            # Stored or not is the database's answer (a concurrent request may store the
+            # same client_event_id first): skip, never fail, and count what was written.
+            stored = sum(_insert_new(rows[n : n + 1000]) for n in range(0, len(rows), 1000))
+        else:
+            seen = set(
+                Interaction.objects.filter(client_event_id__in=keys).values_list(
+                    "client_event_id", flat=True
+                )
+                if keys
+                else ()
+            )
+            new = [
+                Interaction(**dict(zip(_BATCH_FIELDS, row, strict=True)))
+                for row in rows
+                if row[-1] not in seen
+            ]
+            Interaction.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+            stored = len(new)
     # Their candidates changed: drop the cached state (one round trip for the batch).
     cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers_seen])
-    return len(rows), duplicates
+    return stored, len(events) - stored
+
+
+_BATCH_FIELDS = (
+    "user_id",
+    "anonymous_id",
+    "product_id",
+    "kind",
+    "created",
+    "quantity",
+    "source",
+    "model_version_id",
+    "basket",
+    "client_event_id",
+)
+
+
+def _insert_new(rows: list[tuple]) -> int:
+    """PostgreSQL: INSERT the rows in one statement, skipping any whose client_event_id
+    is stored already; returns how many were stored.
+
+    Django's bulk_create compiles every value of every row through its field machinery
+    (longer than the insert itself for 1,000 events); the values here are already what
+    the columns hold. They go as one array per column (unnest), which PostgreSQL parses
+    and plans faster than a VALUES list of 1,000 rows.
+    """
+    if not rows:
+        return 0
+    meta = Interaction._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _BATCH_FIELDS]
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
+        "ON CONFLICT DO NOTHING RETURNING 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+        return len(cursor.fetchall())
 
 
 def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, int, int]]:

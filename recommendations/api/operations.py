@@ -13,7 +13,7 @@ from rest_framework import exceptions, serializers, status
 from shop.models import Product
 
 from .. import tracking
-from .serializers import MAX_BATCH, EventSerializer
+from .serializers import CLOCK_SKEW, EVENT_KINDS, MAX_BATCH, EventSerializer
 
 
 class BatchTooLarge(exceptions.APIException):
@@ -49,8 +49,14 @@ def ingest_events(
     child = EventSerializer()
     events: list[dict[str, Any] | None] = []
     errors: dict[str, Any] = {}
+    timestamp = child.fields["timestamp"]
+    latest = timezone.now() + CLOCK_SKEW
     for index, item in enumerate(items):
-        try:
+        event = plain_event(item, timestamp, latest)
+        if event is not None:
+            events.append(event)
+            continue
+        try:  # anything unusual, and every error, through the serializer itself
             events.append(child.run_validation(item))
         except serializers.ValidationError as exc:
             events.append(None)
@@ -98,6 +104,78 @@ def ingest_events(
             }
         )
     return tracking.record_batch(rows)
+
+
+# EventSerializer's text fields: (max_length, blank allowed, default when absent)
+_TEXT = {
+    "sku": (64, False, None),
+    "basket": (64, True, ""),
+    "source": (100, True, ""),
+    "client_event_id": (128, False, None),
+    "user": (150, False, None),
+}
+_KINDS = frozenset(EVENT_KINDS)
+
+
+def _plain_int(value: Any, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def plain_event(item: Any, timestamp: serializers.DateTimeField, latest: Any) -> dict | None:
+    """EventSerializer's validated data for an ordinary, valid item, in plain Python.
+
+    None when the item is anything else (a value DRF would coerce, trim or reject):
+    the caller then runs the serializer, so values and errors are DRF's own. Per item
+    this is a small fraction of the serializer's cost (a batch is up to 1,000 items).
+    """
+    if type(item) is not dict:
+        return None
+    kind = item.get("kind")
+    if type(kind) is not str or kind not in _KINDS:
+        return None
+    event: dict[str, Any] = {}
+    if "product" in item:
+        if not _plain_int(item["product"], 1, 2**63 - 1):
+            return None
+        event["product"] = item["product"]
+    elif "sku" not in item:
+        return None  # "Give product (id) or sku."
+    event["kind"] = kind
+    quantity = item.get("quantity", 1)
+    if not _plain_int(quantity, 1, 10_000):
+        return None
+    event["quantity"] = quantity
+    for name, (max_length, blank, default) in _TEXT.items():
+        if name not in item:
+            if default is not None:
+                event[name] = default
+            continue
+        value = item[name]
+        if value is None and name == "client_event_id":  # allow_null
+            event[name] = None
+            continue
+        if not (
+            type(value) is str
+            and len(value) <= max_length
+            and (blank or value)
+            and value.isascii()  # no surrogates, nothing for DRF to normalise
+            and "\x00" not in value
+            and value.strip() == value  # DRF trims whitespace
+        ):
+            return None
+        event[name] = value
+    if "timestamp" in item:
+        value = item["timestamp"]
+        if type(value) is not str:
+            return None
+        try:
+            when = timestamp.to_internal_value(value)  # DRF's parsing and time zone
+        except serializers.ValidationError:
+            return None
+        if when > latest:  # "Must not be in the future."
+            return None
+        event["timestamp"] = when
+    return event
 
 
 def _resolve(events: list[dict[str, Any]]) -> tuple[dict[str, dict], dict[str, int]]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from shop.images import image_version
 from shop.models import Category, Product
 from shop.templatetags.shop_tags import product_image_url
 
@@ -37,6 +40,56 @@ def _absolute(request: Any, url: str) -> str:
 
 # ---------------------------------------------------------------- output
 
+# What <slug:slug> matches: such a slug goes into a URL unquoted, so a pattern reversed
+# once with a placeholder gives every product's URL by concatenation.
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_PLACEHOLDER = "slug"
+_PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class ProductLinks:
+    """A product's page and image URLs for one request, without a reverse() per item.
+
+    Gives what ``product.get_absolute_url()`` and ``product_image_url(product)`` give
+    (absolute when there is a request); unusual products go through those functions.
+    """
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        # build_absolute_uri("/") is scheme://host/ (checked against ALLOWED_HOSTS once)
+        self.root = request.build_absolute_uri("/")[:-1] if request is not None else ""
+        self.page = reverse("shop:product", args=[_PLACEHOLDER]).split(_PLACEHOLDER)
+        self.image = reverse("shop:product_image", args=[_PLACEHOLDER]).split(_PLACEHOLDER)
+
+    def page_url(self, product: Product) -> str:
+        slug = product.slug
+        if len(self.page) != 2 or not _SLUG.fullmatch(slug):
+            return _absolute(self.request, product.get_absolute_url())
+        return f"{self.root}{self.page[0]}{slug}{self.page[1]}"
+
+    def image_url(self, product: Product) -> str:
+        slug = product.slug
+        if product.image or not product.active or len(self.image) != 2 or not _SLUG.fullmatch(slug):
+            return _absolute(self.request, product_image_url(product))
+        return f"{self.root}{self.image[0]}{slug}{self.image[1]}?v={image_version(product)}"
+
+
+def product_data(product: Product, links: ProductLinks) -> dict[str, Any]:
+    """ProductSerializer's fields, in its order, written out (DRF's field machinery
+    costs as much per item as the rest of a list request)."""
+    return {
+        "id": product.pk,
+        "sku": product.sku,
+        "name": product.name,
+        "slug": product.slug,
+        "brand": product.brand,
+        "price": None if product.price is None else _PRICE.to_representation(product.price),
+        "category": product.category.slug,
+        "url": links.page_url(product),
+        "image_url": links.image_url(product),
+        "in_stock": product.in_stock,
+    }
+
 
 class ProductSerializer(serializers.Serializer):
     """A product as lists show it."""
@@ -60,11 +113,22 @@ class ProductSerializer(serializers.Serializer):
     def get_image_url(self, product: Product) -> str:
         return _absolute(self.context.get("request"), product_image_url(product))
 
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        links = getattr(self, "_links", None)  # one per serializer: a page of products
+        if links is None:
+            links = self._links = ProductLinks(self.context.get("request"))
+        return product_data(product, links)
+
 
 class ProductDetailSerializer(ProductSerializer):
     """A product with its description."""
 
     description = serializers.CharField(read_only=True)
+
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        data = super().to_representation(product)
+        data["description"] = product.description
+        return data
 
 
 class RecommendedItemSerializer(serializers.Serializer):
@@ -92,8 +156,23 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendedItemSerializer(source="items", many=True, read_only=True)
 
     def to_representation(self, served: Any) -> dict[str, Any]:
-        self.context["src"] = served.src  # every item carries the list's src
-        return super().to_representation(served)
+        # The declared fields describe the schema; the list is written out here.
+        src = served.src  # every item carries the list's src
+        links = ProductLinks(self.context.get("request")) if served.items else None
+        return {
+            "version": served.version_id,
+            "widget": served.widget,
+            "src": src,
+            "results": [
+                {
+                    "product": product_data(item.product, links),
+                    "score": float(item.score),
+                    "reason": item.reason,
+                    "src": src,
+                }
+                for item in served.items
+            ],
+        }
 
 
 class EventsAcceptedSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from shop.search import search_products
 from shop.shoppers import anonymous_id
 
 from .. import serving, tracking
+from ..middleware import note_impressions
 from .operations import ingest_events
 from .serializers import (
     ORDERINGS,
@@ -97,21 +98,17 @@ def _served(
     """Serve ``widget`` through the one serving path and answer the list.
 
     The shopper's impressions are logged, so a click carrying the list's src is
-    attributed to the version that served it (as on the shop's pages).
+    attributed to the version that served it. As on the shop's pages, they are noted
+    here and written by ImpressionMiddleware once the list has been answered: one
+    insert, without waiting for the commit to reach the disk.
     """
     served = serving.recommend(
         shopper, widget, product=product, limit=query["limit"], rules=_rules(query)
     )
     logging_on = settings.RECOMMENDATIONS.get("IMPRESSIONS", True)  # RECS_IMPRESSIONS
     if impressions and logging_on and shopper.is_known and served.items:
-        tracking.record_recommendation_events(
-            "impression",
-            [item.product for item in served.items],
-            user=shopper.user_id and request.user,
-            anonymous_id=shopper.anonymous_id,
-            model_version=served.version_id,
-            source=served.src,
-        )
+        # DRF has set the token's user on the Django request the middleware sees.
+        note_impressions(request._request, served.version_id, served.src, served.product_ids)
     return Response(RecommendationListSerializer(served, context={"request": request}).data)
 
 

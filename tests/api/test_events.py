@@ -225,3 +225,66 @@ def test_not_interested_is_accepted(as_alice, catalogue):
     response = post(as_alice, {"product": catalogue[0].pk, "kind": "not_interested"})
     assert response.status_code == 201
     assert Interaction.objects.get().kind == "not_interested"
+
+
+PLAIN_CASES = [
+    {"product": 7, "kind": "view"},
+    {"sku": "P-01", "kind": "cart", "quantity": 3, "basket": "", "source": "app"},
+    {"product": 7, "sku": "P-07", "kind": "purchase", "client_event_id": None, "user": "bob"},
+    {"product": 7, "kind": "view", "timestamp": "2026-01-31T12:00:00Z", "client_event_id": "a"},
+    {"product": 7, "kind": "view", "timestamp": "2026-01-31T12:00:00+02:00"},
+    {"product": 7, "kind": "view", "timestamp": "2026-01-31T12:00:00"},  # naive: UTC
+    {"product": 7, "kind": "view", "timestamp": "2026-01-31"},
+    {"product": 7, "kind": "view", "timestamp": "yesterday"},
+    {"product": 7, "kind": "view", "timestamp": "2999-01-01T00:00:00Z"},
+    {"product": 7, "kind": "view", "timestamp": None},
+    {"product": 7, "kind": "view", "timestamp": 1700000000},
+    {"product": "7", "kind": "view"},
+    {"product": 7.0, "kind": "view"},
+    {"product": True, "kind": "view"},
+    {"product": 0, "kind": "view"},
+    {"product": 2**63, "kind": "view"},
+    {"product": None, "kind": "view"},
+    {"product": 7, "kind": "teleport"},
+    {"product": 7, "kind": ["view"]},
+    {"product": 7},
+    {"kind": "view"},
+    {"product": 7, "kind": "view", "quantity": 0},
+    {"product": 7, "kind": "view", "quantity": "2"},
+    {"product": 7, "kind": "view", "quantity": 10_001},
+    {"sku": " P-01 ", "kind": "view"},
+    {"sku": "", "kind": "view"},
+    {"sku": "x" * 65, "kind": "view"},
+    {"sku": "P\x0001", "kind": "view"},
+    {"sku": "Pé", "kind": "view"},
+    {"sku": 12, "kind": "view"},
+    {"product": 7, "kind": "view", "basket": "  "},
+    {"product": 7, "kind": "view", "source": "s" * 101},
+    {"product": 7, "kind": "view", "client_event_id": ""},
+    {"product": 7, "kind": "view", "user": ""},
+    {"product": 7, "kind": "view", "unknown": "ignored"},
+    [],
+    "not an object",
+    None,
+]
+
+
+@pytest.mark.parametrize("item", PLAIN_CASES)
+def test_the_plain_validator_agrees_with_the_serializer(item):
+    """The fast path accepts only what EventSerializer accepts, with the same values;
+    everything else goes to the serializer (so errors are DRF's own)."""
+    from rest_framework import serializers
+
+    from recommendations.api.operations import plain_event
+    from recommendations.api.serializers import CLOCK_SKEW, EventSerializer
+
+    child = EventSerializer()
+    plain = plain_event(item, child.fields["timestamp"], timezone.now() + CLOCK_SKEW)
+    try:
+        expected = dict(child.run_validation(item))
+    except serializers.ValidationError:
+        expected = None
+    if plain is not None:
+        assert plain == expected
+    if any(item is case for case in PLAIN_CASES[:6]):
+        assert plain is not None  # ordinary valid items do take the fast path
