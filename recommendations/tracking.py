@@ -284,12 +284,23 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
     ``shown``: (version id, source "rec:<widget>:v<id>", product ids) per widget.
     A guest gets an anonymous id here, so a later click can be checked against it.
     """
+    return write_impressions(impression_rows(request, shown))
+
+
+def impression_rows(
+    request: HttpRequest, shown: list[tuple[int | None, str, list[int]]]
+) -> list[Interaction]:
+    """The unsaved impression rows of one page (``record_impressions`` without the insert).
+
+    Call it while the response can still change: a guest gets an anonymous id here (in
+    the session), so a later click can be checked against it.
+    """
     if not shown:
-        return 0
+        return []
     user = _user_or_none(getattr(request, "user", None))
     guest = "" if user is not None else shoppers.anonymous_id(request)
     now = timezone.now()
-    rows = [
+    return [
         Interaction(
             user=user,
             anonymous_id=guest,
@@ -302,6 +313,12 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
         for version_id, source, ids in shown
         for pid in ids
     ]
+
+
+def write_impressions(rows: list[Interaction]) -> int:
+    """Insert impression rows in one statement; returns rows written."""
+    if not rows:
+        return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Analytics rows: a crash may lose the last few, a page never waits on a flush.
