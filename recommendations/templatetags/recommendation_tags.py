@@ -10,11 +10,17 @@ and queries nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from urllib.parse import quote
 
 from django import template
 from django.conf import settings
+from django.urls import reverse
+from django.utils.html import format_html
 
 from shop.cart import Cart
+from shop.images import image_version
+from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
 from ..serving import Rules, Served, Shopper, recommend
@@ -63,14 +69,80 @@ def recommendation_widget(context, widget: str, product=None, limit: int | None 
         setattr(request, SHOWN, shown | set(served.product_ids))
         if settings.RECOMMENDATIONS.get("IMPRESSIONS", True):
             note_impressions(request, served.version_id, served.src, served.product_ids)
+    if not served:
+        return {"served": None}
     return {
         "served": served,
+        "cards": cards(served),
+        "csrf_input": csrf_input(context),
         "title": TITLES.get(widget, widget),
         "not_interested": widget == "for-you",
         "next": request.get_full_path() if request is not None else "/",
-        "csrf_token": context.get("csrf_token"),
-        "request": request,
     }
+
+
+# Placeholders reversed once per widget, then replaced per card: reverse() per card
+# (three per card) cost as much as the rest of a card's rendering.
+_SLUG = "--slug--"
+_ID = 987654321
+
+
+@dataclass(frozen=True)
+class Card:
+    """What one widget card shows, as strings (the markup of shop/_product_card.html)."""
+
+    pk: int
+    name: str
+    brand: str
+    category: str
+    url: str  # with ?src=
+    image: str
+    price: str
+    in_stock: bool
+    cart_add: str
+    dismiss: str
+    reason: str
+
+
+def cards(served: Served) -> list[Card]:
+    """The widget's cards: URLs from patterns reversed once, prices formatted."""
+    product_url = reverse("shop:product", args=[_SLUG])
+    image_url = reverse("shop:product_image", args=[_SLUG])
+    cart_add = reverse("shop:cart_add", args=[_ID])
+    dismiss = reverse("recommendations:not_interested", args=[_ID])
+    query = f"?src={quote(served.src, safe='/')}"
+    out = []
+    for item in served.items:
+        product = item.product
+        pid = str(product.pk)
+        if product.image or not product.active:
+            image = product_image_url(product)
+        else:
+            image = f"{image_url.replace(_SLUG, product.slug)}?v={image_version(product)}"
+        out.append(
+            Card(
+                pk=product.pk,
+                name=product.name,
+                brand=product.brand,
+                category=product.category.name,
+                url=product_url.replace(_SLUG, product.slug) + query,
+                image=image,
+                price=money(product.price),
+                in_stock=product.stock > 0,
+                cart_add=cart_add.replace(str(_ID), pid),
+                dismiss=dismiss.replace(str(_ID), pid),
+                reason=item.reason,
+            )
+        )
+    return out
+
+
+def csrf_input(context) -> str:
+    """The hidden CSRF field, made once per widget (what {% csrf_token %} renders)."""
+    token = context.get("csrf_token")
+    if not token or token == "NOTPROVIDED":
+        return ""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
 
 
 @register.simple_tag
