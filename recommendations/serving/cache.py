@@ -15,6 +15,9 @@ Imports only models, so tracking and training may call the ``forget_*`` function
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,3 +113,24 @@ def forget_shopper(user_id: int | None = None, anonymous_id: str = "") -> None:
 def shopper_seconds() -> int:
     """How long a shopper's candidate state is kept (RECS_CACHE_SECONDS)."""
     return settings.RECOMMENDATIONS.get("CACHE_SECONDS", 300)
+
+
+# One page's widgets share what they read (the shopper's state, fresh product facts):
+# the widget tag opens a page scope around each serving call; without one (API, admin,
+# shell) every call reads for itself.
+_PAGE: ContextVar[dict | None] = ContextVar("recommendations_page", default=None)
+
+
+@contextmanager
+def page_scope(memo: dict) -> Iterator[dict]:
+    """Serving calls inside share ``memo`` (keep it on the request for the page's widgets)."""
+    token = _PAGE.set(memo)
+    try:
+        yield memo
+    finally:
+        _PAGE.reset(token)
+
+
+def page_memo() -> dict | None:
+    """The current page's shared memo, or None outside a page scope."""
+    return _PAGE.get()

@@ -20,7 +20,7 @@ from django.conf import settings
 from shop.models import Product
 
 from ..diversity import mmr_rerank
-from .cache import ActiveVersion, active_version
+from .cache import ActiveVersion, active_version, page_memo
 from .sources import (
     BLEND_KINDS,
     STRONG_NEIGHBOURS,
@@ -72,6 +72,20 @@ FACT_FIELDS = (
 
 def _facts(qs) -> dict[int, Fact]:
     return {row[0]: Fact(*row) for row in qs.order_by().values_list(*FACT_FIELDS)}
+
+
+def _fresh_facts(ids: set[int]) -> dict[int, Fact]:
+    """Facts of ``ids`` (absent: no such product), read once per page (see page_scope)."""
+    memo = page_memo()
+    if memo is None:
+        return _facts(Product.objects.filter(pk__in=list(ids)))
+    known: dict[int, Fact | None] = memo.setdefault("facts", {})
+    missing = [pid for pid in ids if pid not in known]
+    if missing:
+        found = _facts(Product.objects.filter(pk__in=missing))
+        for pid in missing:
+            known[pid] = found.get(pid)
+    return {pid: known[pid] for pid in ids if known[pid] is not None}
 
 
 def _allows(rules: Rules, fact: Fact) -> bool:
@@ -142,7 +156,7 @@ def recommend(
     primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
     hot = hot[: depth * 2]
     ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
-    rows = _facts(Product.objects.filter(pk__in=list(ids)))
+    rows = _fresh_facts(ids)
     page = rows.get(page_id) if page_id is not None else None
     blocked = _blocked(state, cart_ids, page_id, rows, widget)
 

@@ -17,7 +17,14 @@ from django.utils import timezone
 from shop.models import Product
 
 from ..models import Interaction, RelatedProducts, UserRecommendations
-from .cache import ActiveVersion, local_get, local_set, shopper_key, shopper_seconds
+from .cache import (
+    ActiveVersion,
+    local_get,
+    local_set,
+    page_memo,
+    shopper_key,
+    shopper_seconds,
+)
 from .types import Shopper
 
 # Kinds a shopper's recent products are blended by, with their weight.
@@ -47,8 +54,15 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
     key = shopper_key(shopper.user_id, shopper.anonymous_id)
     if not key:
         return ShopperState(stamp=stamp)
+    memo = page_memo()
+    if memo is not None:  # the page's widgets read the state once
+        state = memo.get(("state", key))
+        if isinstance(state, ShopperState) and state.stamp == stamp:
+            return state
     state = cache.get(key)
     if isinstance(state, ShopperState) and state.stamp == stamp:
+        if memo is not None:
+            memo[("state", key)] = state
         return state
     who = (
         Q(user_id=shopper.user_id)
@@ -91,6 +105,8 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
                 for i, pid in enumerate(ids)
             ]
     cache.set(key, state, shopper_seconds())
+    if memo is not None:
+        memo[("state", key)] = state
     return state
 
 

@@ -24,6 +24,7 @@ from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
 from ..serving import Rules, Served, Shopper, recommend
+from ..serving.cache import page_scope
 
 register = template.Library()
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ TITLES = {
     "complete-order": "Complete your order",
 }
 SHOWN = "_recommendations_shown"
+MEMO = "_recommendations_memo"
 
 
 def widgets_on() -> bool:
@@ -53,15 +55,21 @@ def recommendation_widget(context, widget: str, product=None, limit: int | None 
     session = getattr(request, "session", None)
     cart = list(Cart(session).items()) if session is not None else []
     shown: set[int] = getattr(request, SHOWN, set())
+    memo = getattr(request, MEMO, None)
+    if memo is None:
+        memo = {}
+        if request is not None:
+            setattr(request, MEMO, memo)
     try:
-        served: Served | None = recommend(
-            Shopper.from_request(request),
-            widget,
-            product=product,
-            cart=cart,
-            limit=limit or settings.RECOMMENDATIONS.get("WIDGET_SIZE", 8),
-            rules=Rules(exclude=frozenset(shown)),
-        )
+        with page_scope(memo):  # the page's widgets share the shopper's state and facts
+            served: Served | None = recommend(
+                Shopper.from_request(request),
+                widget,
+                product=product,
+                cart=cart,
+                limit=limit or settings.RECOMMENDATIONS.get("WIDGET_SIZE", 8),
+                rules=Rules(exclude=frozenset(shown)),
+            )
     except Exception:  # a widget must never break the page
         log.exception("widget %s failed", widget)
         served = None
