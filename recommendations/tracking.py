@@ -22,7 +22,7 @@ from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
 from .models import Interaction, ModelVersion, UserRecommendations
-from .serving.cache import forget_shopper, shopper_key
+from .serving.cache import forget_shopper, remember_event, shopper_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -109,7 +109,10 @@ def record_event(
             basket=basket,
             client_event_id=client_event_id,
         )
-    forget_shopper(getattr(user, "pk", None), anonymous_id)
+    if kind in (Interaction.Kind.VIEW, Interaction.Kind.CART):
+        remember_event(getattr(user, "pk", None), anonymous_id, product.pk, kind)
+    else:
+        forget_shopper(getattr(user, "pk", None), anonymous_id)
     return row
 
 

@@ -46,6 +46,25 @@ class ShopperState:
     recent: list[tuple[int, str]] = field(default_factory=list)  # (product, kind), newest first
     hidden: list[int] = field(default_factory=list)  # marked "not interested"
     bought: list[int] = field(default_factory=list)
+    # the last RECENT_EVENTS views and carts, newest first: ``recent`` is made from them
+    events: list[tuple[int, str]] = field(default_factory=list)
+
+    def add_event(self, product_id: int, kind: str) -> None:
+        """The shopper just viewed or carted a product (what a rebuild would read)."""
+        self.events = [(product_id, kind), *self.events][:RECENT_EVENTS]
+        self.recent = _recent(self.events)
+
+
+def _recent(events: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The distinct products of ``events`` (newest first), at most RECS_SESSION_ITEMS."""
+    limit = settings.RECOMMENDATIONS.get("SESSION_ITEMS", 10)
+    recent: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    for pid, kind in events:
+        if pid not in seen and len(recent) < limit:
+            seen.add(pid)
+            recent.append((pid, kind))
+    return recent
 
 
 def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperState:
@@ -70,17 +89,12 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
         else Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
     )
     state = ShopperState(stamp=stamp)
-    limit = settings.RECOMMENDATIONS.get("SESSION_ITEMS", 10)
-    seen: set[int] = set()
-    events = (
+    state.events = list(
         Interaction.objects.filter(who, kind__in=[Interaction.Kind.VIEW, Interaction.Kind.CART])
         .order_by("-created", "-pk")
         .values_list("product_id", "kind")[:RECENT_EVENTS]
     )
-    for pid, kind in events:
-        if pid not in seen and len(state.recent) < limit:
-            seen.add(pid)
-            state.recent.append((pid, kind))
+    state.recent = _recent(state.events)
     marks = (
         Interaction.objects.filter(
             who, kind__in=[Interaction.Kind.PURCHASE, Interaction.Kind.NOT_INTERESTED]
