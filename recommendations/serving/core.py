@@ -74,14 +74,18 @@ def _facts(qs) -> dict[int, Fact]:
     return {row[0]: Fact(*row) for row in qs.order_by().values_list(*FACT_FIELDS)}
 
 
-def _fresh_facts(ids: set[int]) -> dict[int, Fact]:
-    """Facts of ``ids`` (absent: no such product), read once per page (see page_scope)."""
+def _fresh_facts(ids: set[int], ahead: set[int] = frozenset()) -> dict[int, Fact]:
+    """Facts of ``ids`` (absent: no such product), read once per page (see page_scope).
+
+    In a page scope, the facts of ``ahead`` are read in the same query when any of
+    ``ids`` must be read (later widgets of the page find them in the memo).
+    """
     memo = page_memo()
     if memo is None:
         return _facts(Product.objects.filter(pk__in=list(ids)))
     known: dict[int, Fact | None] = memo.setdefault("facts", {})
-    missing = [pid for pid in ids if pid not in known]
-    if missing:
+    if any(pid not in known for pid in ids):
+        missing = [pid for pid in ids | ahead if pid not in known]
         found = _facts(Product.objects.filter(pk__in=missing))
         for pid in missing:
             known[pid] = found.get(pid)
@@ -156,7 +160,12 @@ def recommend(
     primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
     hot = hot[: depth * 2]
     ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
-    rows = _fresh_facts(ids)
+    # the page's other related widgets will want their lists' facts: read them in this
+    # one query (only when the page's widgets share a memo)
+    ahead = set()
+    if page_id is not None and page_memo() is not None:
+        ahead = {pid for pids, _ in related.get(page_id, {}).values() for pid in pids}
+    rows = _fresh_facts(ids, ahead)
     page = rows.get(page_id) if page_id is not None else None
     blocked = _blocked(state, cart_ids, page_id, rows, widget)
 
