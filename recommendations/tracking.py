@@ -110,7 +110,7 @@ def record_event(
             client_event_id=client_event_id,
         )
     if kind in (Interaction.Kind.VIEW, Interaction.Kind.CART):
-        remember_event(getattr(user, "pk", None), anonymous_id, product.pk, kind)
+        remember_event(getattr(user, "pk", None), anonymous_id, product.pk, kind, request)
     else:
         forget_shopper(getattr(user, "pk", None), anonymous_id)
     return row

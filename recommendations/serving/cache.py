@@ -111,12 +111,15 @@ def forget_shopper(user_id: int | None = None, anonymous_id: str = "") -> None:
         cache.delete(key)
 
 
-def remember_event(user_id: int | None, anonymous_id: str, product_id: int, kind: str) -> None:
+def remember_event(
+    user_id: int | None, anonymous_id: str, product_id: int, kind: str, request: Any = None
+) -> None:
     """The shopper viewed or carted a product: update their cached state in place.
 
     Cheaper than ``forget_shopper`` (a rebuild costs three queries, on every product
     page): the product goes first in the state's recent events, as a rebuild would put
-    it. Nothing cached, nothing to do. Two requests of one shopper updating at the same
+    it, and hands it to ``request``'s widgets (see ``page_scope``), which then need not
+    read it again. Nothing cached, nothing to do. Two requests of one shopper updating at the same
     instant may keep only one of the two products until the state is next rebuilt.
     """
     key = shopper_key(user_id, anonymous_id)
@@ -130,6 +133,8 @@ def remember_event(user_id: int | None, anonymous_id: str, product_id: int, kind
         return
     state.add_event(int(product_id), str(kind))
     cache.set(key, state, shopper_seconds())
+    if request is not None:
+        request_memo(request)[("state", key)] = state
 
 
 def shopper_seconds() -> int:
@@ -141,6 +146,7 @@ def shopper_seconds() -> int:
 # the widget tag opens a page scope around each serving call; without one (API, admin,
 # shell) every call reads for itself.
 _PAGE: ContextVar[dict | None] = ContextVar("recommendations_page", default=None)
+PAGE_ATTRIBUTE = "_recommendations_memo"
 
 
 @contextmanager
@@ -151,6 +157,17 @@ def page_scope(memo: dict) -> Iterator[dict]:
         yield memo
     finally:
         _PAGE.reset(token)
+
+
+def request_memo(request: Any) -> dict:
+    """The memo of ``request``'s page (made on first use; a new one without a request)."""
+    if request is None:
+        return {}
+    memo = getattr(request, PAGE_ATTRIBUTE, None)
+    if memo is None:
+        memo = {}
+        setattr(request, PAGE_ATTRIBUTE, memo)
+    return memo
 
 
 def page_memo() -> dict | None:

@@ -24,7 +24,7 @@ from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
 from ..serving import Rules, Served, Shopper, recommend
-from ..serving.cache import page_scope
+from ..serving.cache import page_scope, request_memo
 
 register = template.Library()
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ TITLES = {
     "complete-order": "Complete your order",
 }
 SHOWN = "_recommendations_shown"
-MEMO = "_recommendations_memo"
 
 
 def widgets_on() -> bool:
@@ -55,13 +54,9 @@ def recommendation_widget(context, widget: str, product=None, limit: int | None 
     session = getattr(request, "session", None)
     cart = list(Cart(session).items()) if session is not None else []
     shown: set[int] = getattr(request, SHOWN, set())
-    memo = getattr(request, MEMO, None)
-    if memo is None:
-        memo = {}
-        if request is not None:
-            setattr(request, MEMO, memo)
     try:
-        with page_scope(memo):  # the page's widgets share the shopper's state and facts
+        # the page's widgets share the shopper's state and facts
+        with page_scope(request_memo(request)):
             served: Served | None = recommend(
                 Shopper.from_request(request),
                 widget,
