@@ -193,6 +193,8 @@ class TestColdStart:
         assert new.pk in ids(served)
         item = served.items[ids(served).index(new.pk)]
         assert item.reason == f"Similar to {kettle.name}"
+        # the same by id (the new products are then read in a query of their own)
+        assert ids(recommend(Shopper(), "similar", product=kettle.pk, limit=6)) == ids(served)
         # ... and the new product's own page has similar products, by content.
         own = recommend(Shopper(), "similar", product=new, limit=4)
         assert len(own) == 4 and {i.product.category.slug for i in own.items} == {"kitchen"}
