@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Q
 
-from shop.models import Product
+from shop.models import Category, Product
 
 from ..diversity import mmr_rerank
 from .cache import ActiveVersion, active_version, page_memo
@@ -57,6 +57,8 @@ class Fact(NamedTuple):
     name: str
     tags: str
     created: datetime
+    slug: str
+    image: str
 
 
 FACT_FIELDS = (
@@ -71,6 +73,8 @@ FACT_FIELDS = (
     "name",
     "tags",
     "created",
+    "slug",
+    "image",
 )
 
 
@@ -257,7 +261,12 @@ def recommend(
         )
         ranked = [ranked[p] for p in picked]
     ranked = ranked[:limit]
-    fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
+    if page_memo() is not None:
+        # a page's widgets: the facts read in this request are the products' rows (all a
+        # card shows; the description is deferred), no second query
+        fresh = {c.pid: _product(rows[c.pid]) for c in ranked}
+    else:
+        fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
     items = [
         ServedItem(
             product=fresh[c.pid],
@@ -268,6 +277,34 @@ def recommend(
         if c.pid in fresh and fresh[c.pid].active and fresh[c.pid].stock > 0
     ]
     return Served(widget=widget, version_id=version.id if version else None, items=items)
+
+
+def _product(fact: Fact) -> Product:
+    """A Product (with its category) made from fresh facts, as a query would load it;
+    the columns facts leave out (description, sku) are deferred."""
+    db = Product.objects.db
+    values = {
+        "id": fact.pk,
+        "name": fact.name,
+        "slug": fact.slug,
+        "price": fact.price,
+        "category_id": fact.category_id,
+        "brand": fact.brand,
+        "tags": fact.tags,
+        "stock": fact.stock,
+        "active": fact.active,
+        "created": fact.created,
+        "image": fact.image,
+    }
+    product = Product.from_db(db, list(values), _in_field_order(Product, values))
+    category = {"id": fact.category_id, "name": fact.category, "slug": fact.category_slug}
+    product.category = Category.from_db(db, list(category), _in_field_order(Category, category))
+    return product
+
+
+def _in_field_order(model, values: dict) -> list:
+    """``values`` in the order of the model's columns (what Model.from_db expects)."""
+    return [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
 
 
 def _diversity() -> float:

@@ -156,12 +156,13 @@ class TestQueryCounts:
         # The same fixed number whatever the size (an emptied widget may save its read).
         assert large["home"] == small["home"] and large["cart"] == small["cart"]
         assert large["product"] <= small["product"]
-        # home: the shop's 5 + 2 widgets x (facts, rows; the page's facts are read once)
-        # + the impression insert (with its savepoint pair here, and SET LOCAL on
-        # PostgreSQL)
+        # home: the shop's 5 + the page's facts (one query for all its widgets; the cards
+        # are made from them) + the impression insert (with its savepoint pair here, and
+        # SET LOCAL on PostgreSQL)
         assert large["home"] <= 13, large
         # product: the shop's + its view (the shopper's cached state is updated, not
-        # rebuilt), new-product content (1), 3 widgets x (facts, rows), the impression insert
+        # rebuilt), the page's facts with the new products of its category (1), the
+        # impression insert
         assert small["product"] <= 20, small
         assert large["cart"] <= 9, large
         with django_assert_max_num_queries(13):
