@@ -30,8 +30,8 @@ def note_impressions(
 class ImpressionMiddleware:
     """Write the page's noted impressions with one bulk insert once the page is sent.
 
-    The rows (and a guest's new anonymous id, kept in the session) are made here, while
-    the response can still change: it sits inside SessionMiddleware, so the id is saved.
+    Whose they are (a guest's new anonymous id, kept in the session) is settled here,
+    while the response can still change: it sits inside SessionMiddleware, so the id is saved.
     The insert runs when the server closes the response (WSGI ``close()``, after the
     last byte is written; the test client closes it too), before Django's
     ``request_finished`` handlers, so the request's database connection is still open.
@@ -46,17 +46,17 @@ class ImpressionMiddleware:
         shown = getattr(request, ATTRIBUTE, None)
         if shown and response.status_code == 200:
             try:
-                rows = tracking.impression_rows(request, shown)
+                owner = tracking.impression_owner(request)
             except Exception:
                 log.exception("could not record impressions")
             else:
                 # Django's hook for work at close(): FileResponse closes its file there.
-                response._resource_closers.append(lambda: _write(rows))
+                response._resource_closers.append(lambda: _write(owner, shown))
         return response
 
 
-def _write(rows: list) -> None:
+def _write(owner: tuple, shown: list) -> None:
     try:
-        tracking.write_impressions(rows)
+        tracking.write_impressions(owner, shown)
     except Exception:
         log.exception("could not record impressions")

@@ -287,23 +287,28 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
     ``shown``: (version id, source "rec:<widget>:v<id>", product ids) per widget.
     A guest gets an anonymous id here, so a later click can be checked against it.
     """
-    return write_impressions(impression_rows(request, shown))
+    return write_impressions(impression_owner(request), shown)
 
 
-def impression_rows(
-    request: HttpRequest, shown: list[tuple[int | None, str, list[int]]]
-) -> list[Interaction]:
-    """The unsaved impression rows of one page (``record_impressions`` without the insert).
+def impression_owner(request: HttpRequest) -> tuple[Any, str]:
+    """Whose impressions a page records: (user or None, anonymous id).
 
     Call it while the response can still change: a guest gets an anonymous id here (in
     the session), so a later click can be checked against it.
     """
-    if not shown:
-        return []
     user = _user_or_none(getattr(request, "user", None))
-    guest = "" if user is not None else shoppers.anonymous_id(request)
+    return user, "" if user is not None else shoppers.anonymous_id(request)
+
+
+def write_impressions(
+    owner: tuple[Any, str], shown: list[tuple[int | None, str, list[int]]]
+) -> int:
+    """Insert one page's impressions for ``owner`` (``impression_owner``) in one statement."""
+    if not shown:
+        return 0
+    user, guest = owner
     now = timezone.now()
-    return [
+    rows = [
         Interaction(
             user=user,
             anonymous_id=guest,
@@ -316,10 +321,6 @@ def impression_rows(
         for version_id, source, ids in shown
         for pid in ids
     ]
-
-
-def write_impressions(rows: list[Interaction]) -> int:
-    """Insert impression rows in one statement; returns rows written."""
     if not rows:
         return 0
     with transaction.atomic():

@@ -192,6 +192,29 @@ class TestImpressionsAndClicks:
             f"rec:trending:v{world.version.pk}",
         }
 
+    def test_written_when_the_response_is_closed_with_the_guest_id_set_before(self, world):
+        from django.contrib.auth.models import AnonymousUser
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+
+        from recommendations.middleware import ImpressionMiddleware, note_impressions
+
+        request = RequestFactory().get("/")
+        request.user, request.session = AnonymousUser(), SessionStore()
+        pids = [p.pk for p in world.kitchen[:3]]
+
+        def view(request):
+            note_impressions(request, world.version.pk, "rec:trending:v1", pids)
+            return HttpResponse("page")
+
+        response = ImpressionMiddleware(view)(request)
+        guest = request.session[SHOPPER_ID_KEY]  # set before the session is saved
+        assert not Interaction.objects.filter(kind="impression").exists()  # page not sent yet
+        response.close()  # the server has sent the page
+        rows = Interaction.objects.filter(kind="impression", anonymous_id=guest)
+        assert sorted(rows.values_list("product_id", flat=True)) == sorted(pids)
+
     def test_following_a_link_records_a_credited_click(self, client, world):
         home = client.get("/")
         pid = widgets(home)["for-you"][0]
