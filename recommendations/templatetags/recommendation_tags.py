@@ -9,6 +9,7 @@ and queries nothing.
 
 from __future__ import annotations
 
+import html
 import logging
 from urllib.parse import quote
 
@@ -92,8 +93,8 @@ _SLUG = "--slug--"
 _ID = 987654321
 
 # The card markup of shop/_product_card.html (keep the two alike), with the widget's
-# reason and "Not interested" form. Made with format_html, not a template: the
-# template engine's per-variable work cost about 0.4 ms a card, more than the rest.
+# reason and "Not interested" form. Made with str.format on escaped values, not a
+# template: the template engine's per-variable work cost about 0.4 ms a card.
 CARD = """<div class="rec-item" data-product="{pk}">
   <article class="product-card">
   <a class="product-card-link" href="{url}">
@@ -120,7 +121,7 @@ BUY = """<form action="{}" method="post">{}
         <input type="hidden" name="source" value="{}">
         <button type="submit" class="btn btn-small" aria-label="Add {} to cart">Add</button>
       </form>"""
-SOLD_OUT = mark_safe('<span class="badge badge-muted">Sold out</span>')
+SOLD_OUT = '<span class="badge badge-muted">Sold out</span>'
 DISMISS = """<form class="rec-dismiss" action="{}" method="post">{}
     <input type="hidden" name="next" value="{}">
     <button type="submit" class="link-button" aria-label="Not interested in {}">\
@@ -128,8 +129,14 @@ Not interested</button>
   </form>"""
 
 
+def _e(value) -> str:
+    """What the template engine's autoescape does to a value (django.utils.html.escape)."""
+    return html.escape(str(value))
+
+
 def cards(served: Served, *, csrf: str, dismiss_next: str, not_interested: bool) -> str:
-    """The widget's cards as HTML: URLs from patterns reversed once, every value escaped."""
+    """The widget's cards as HTML: URLs from patterns reversed once, every value escaped
+    (plain str.format on escaped values: format_html's per-argument work doubled it)."""
     product_url = reverse("shop:product", args=[_SLUG])
     image_url = reverse("shop:product_image", args=[_SLUG])
     cart_add = reverse("shop:cart_add", args=[_ID])
@@ -140,35 +147,33 @@ def cards(served: Served, *, csrf: str, dismiss_next: str, not_interested: bool)
     for item in served.items:
         product = item.product
         pid = str(product.pk)
+        name = _e(product.name)
         if product.image or not product.active:
             image = product_image_url(product)
         else:
             image = f"{image_url.replace(_SLUG, product.slug)}?v={image_version(product)}"
         buy = SOLD_OUT
         if product.stock > 0:
-            buy = format_html(BUY, cart_add.replace(str(_ID), pid), csrf, src, product.name)
+            buy = BUY.format(_e(cart_add.replace(str(_ID), pid)), csrf, _e(src), name)
         out.append(
-            format_html(
-                CARD,
+            CARD.format(
                 pk=product.pk,
-                url=product_url.replace(_SLUG, product.slug) + query,
-                image=image,
-                category=product.category.name,
-                name=product.name,
-                brand=format_html(BRAND, product.brand) if product.brand else "",
-                price=money(product.price),
+                url=_e(product_url.replace(_SLUG, product.slug) + query),
+                image=_e(image),
+                category=_e(product.category.name),
+                name=name,
+                brand=BRAND.format(_e(product.brand)) if product.brand else "",
+                price=_e(money(product.price)),
                 buy=buy,
-                reason=item.reason,
+                reason=_e(item.reason),
                 dismiss=(
-                    format_html(
-                        DISMISS, dismiss.replace(str(_ID), pid), csrf, dismiss_next, product.name
-                    )
+                    DISMISS.format(_e(dismiss.replace(str(_ID), pid)), csrf, _e(dismiss_next), name)
                     if not_interested
                     else ""
                 ),
             )
         )
-    return mark_safe("".join(out))  # every part above is escaped by format_html
+    return mark_safe("".join(out))  # every value above is escaped by _e
 
 
 def csrf_input(context) -> str:

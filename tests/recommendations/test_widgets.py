@@ -302,3 +302,16 @@ class TestPrivacy:
         client.post(reverse("recommendations:clear_history"))
         assert not Interaction.objects.filter(anonymous_id=guest).exists()
         assert "Because you viewed" not in client.get("/").content.decode()
+
+
+def test_cards_escape_what_they_show(world):
+    from recommendations.serving import Served, ServedItem
+    from recommendations.templatetags.recommendation_tags import cards
+
+    product = world.kitchen[0]
+    product.name, product.brand = "<b>\"Kettle\" & 'Co'</b>", "<i>Hearth</i>"
+    served = Served("for-you", 1, [ServedItem(product, 1.0, "Because <you> viewed")])
+    html = cards(served, csrf="", dismiss_next='/?q="x"', not_interested=True)
+    assert "<b>" not in html and "<i>" not in html and "<you>" not in html
+    assert "&lt;b&gt;&quot;Kettle&quot; &amp; &#x27;Co&#x27;&lt;/b&gt;" in html
+    assert 'value="/?q=&quot;x&quot;"' in html and "Because &lt;you&gt; viewed" in html
