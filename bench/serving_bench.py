@@ -7,6 +7,8 @@ RECS_IMPRESSIONS, then requests the home and a product page from each in turn
 (interleaved, a bounded number of rounds) and prints median times and their ratios.
 
     .venv/bin/python bench/serving_bench.py [--rounds 150] [--reuse]
+
+BENCH_DB, BENCH_REDIS and BENCH_PORT (first of three) pick the database, cache and ports.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
-DB = "shop_serving_bench"
-REDIS = "redis://127.0.0.1:6379/7"
+# Overridable so that several people can benchmark on one machine side by side.
+DB = os.environ.get("BENCH_DB", "shop_serving_bench")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
+PORT = int(os.environ.get("BENCH_PORT", "8711"))
 SERVERS = {  # name -> (port, extra environment)
-    "on": (8711, {"RECS_WIDGETS": "on"}),
-    "off": (8712, {"RECS_WIDGETS": "off"}),
-    "no-impressions": (8713, {"RECS_WIDGETS": "on", "RECS_IMPRESSIONS": "off"}),
+    "on": (PORT, {"RECS_WIDGETS": "on"}),
+    "off": (PORT + 1, {"RECS_WIDGETS": "off"}),
+    "no-impressions": (PORT + 2, {"RECS_WIDGETS": "on", "RECS_IMPRESSIONS": "off"}),
 }
 
 
@@ -104,6 +108,12 @@ def main() -> None:
         "DEBUG": "false",
         "MODEL_DIR": str(ROOT / "var" / "bench-models"),
         "LOG_LEVEL": "WARNING",
+        # Plain HTTP on 127.0.0.1 (production settings would redirect to HTTPS and keep
+        # the session cookie off plain HTTP, so every guest would be new).
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "serving-bench-" + "x" * 50,
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
     }
     env.pop("CELERY_BROKER_URL", None)
     if not args.reuse:

@@ -1,4 +1,5 @@
-"""Writes the impressions of every widget a page rendered, in one insert per page."""
+"""Writes the impressions of every widget a page rendered, in one insert per page,
+after the page has been sent."""
 
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ def note_impressions(
 
 
 class ImpressionMiddleware:
-    """Flush the page's noted impressions with one bulk insert; never breaks the page.
+    """Write the page's noted impressions with one bulk insert once the page is sent.
 
-    Sits inside SessionMiddleware, so a guest's new anonymous id is saved.
+    Whose they are (a guest's new anonymous id, kept in the session) is settled here,
+    while the response can still change: it sits inside SessionMiddleware, so the id is saved.
+    The insert runs when the server closes the response (WSGI ``close()``, after the
+    last byte is written; the test client closes it too), before Django's
+    ``request_finished`` handlers, so the request's database connection is still open.
+    Never breaks the page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -40,7 +46,17 @@ class ImpressionMiddleware:
         shown = getattr(request, ATTRIBUTE, None)
         if shown and response.status_code == 200:
             try:
-                tracking.record_impressions(request, shown)
+                owner = tracking.impression_owner(request)
             except Exception:
                 log.exception("could not record impressions")
+            else:
+                # Django's hook for work at close(): FileResponse closes its file there.
+                response._resource_closers.append(lambda: _write(owner, shown))
         return response
+
+
+def _write(owner: tuple, shown: list) -> None:
+    try:
+        tracking.write_impressions(owner, shown)
+    except Exception:
+        log.exception("could not record impressions")

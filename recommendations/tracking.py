@@ -22,7 +22,7 @@ from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
 from .models import Interaction, ModelVersion, UserRecommendations
-from .serving.cache import forget_shopper, shopper_key
+from .serving.cache import forget_shopper, remember_event, shopper_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -109,7 +109,10 @@ def record_event(
             basket=basket,
             client_event_id=client_event_id,
         )
-    forget_shopper(getattr(user, "pk", None), anonymous_id)
+    if kind in (Interaction.Kind.VIEW, Interaction.Kind.CART):
+        remember_event(getattr(user, "pk", None), anonymous_id, product.pk, kind, request)
+    else:
+        forget_shopper(getattr(user, "pk", None), anonymous_id)
     return row
 
 
@@ -284,10 +287,26 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
     ``shown``: (version id, source "rec:<widget>:v<id>", product ids) per widget.
     A guest gets an anonymous id here, so a later click can be checked against it.
     """
+    return write_impressions(impression_owner(request), shown)
+
+
+def impression_owner(request: HttpRequest) -> tuple[Any, str]:
+    """Whose impressions a page records: (user or None, anonymous id).
+
+    Call it while the response can still change: a guest gets an anonymous id here (in
+    the session), so a later click can be checked against it.
+    """
+    user = _user_or_none(getattr(request, "user", None))
+    return user, "" if user is not None else shoppers.anonymous_id(request)
+
+
+def write_impressions(
+    owner: tuple[Any, str], shown: list[tuple[int | None, str, list[int]]]
+) -> int:
+    """Insert one page's impressions for ``owner`` (``impression_owner``) in one statement."""
     if not shown:
         return 0
-    user = _user_or_none(getattr(request, "user", None))
-    guest = "" if user is not None else shoppers.anonymous_id(request)
+    user, guest = owner
     user_id = user.pk if user is not None else None
     now = timezone.now()
     kind = Interaction.Kind.IMPRESSION.value
@@ -297,6 +316,8 @@ def record_impressions(request: HttpRequest, shown: list[tuple[int | None, str, 
         for version_id, source, ids in shown
         for pid in ids
     ]
+    if not rows:
+        return 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Analytics rows: a crash may lose the last few, a page never waits on a flush.

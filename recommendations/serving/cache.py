@@ -3,8 +3,9 @@
 - the active version (id, refresh stamp, creation time): short-lived, dropped when a
   version is saved (activation) or its lists are refreshed;
 - per shopper, the candidate state (precomputed list, recent products, their
-  neighbours, hidden and bought products): dropped when the shopper acts or clears
-  their history, and ignored when the active version changes (the stamp is inside);
+  neighbours, hidden and bought products): updated in place after a view or a cart
+  addition, dropped when the shopper does anything else or clears their history, and
+  ignored when the active version changes (the stamp is inside);
 - per product, its related lists for the active version;
 - trending ids (recent popularity), for a minute;
 - the running A/B test (id, share, challenger): like the active version.
@@ -17,6 +18,9 @@ functions.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,6 +115,32 @@ def forget_shopper(user_id: int | None = None, anonymous_id: str = "") -> None:
         cache.delete(key)
 
 
+def remember_event(
+    user_id: int | None, anonymous_id: str, product_id: int, kind: str, request: Any = None
+) -> None:
+    """The shopper viewed or carted a product: update their cached state in place.
+
+    Cheaper than ``forget_shopper`` (a rebuild costs three queries, on every product
+    page): the product goes first in the state's recent events, as a rebuild would put
+    it, and hands it to ``request``'s widgets (see ``page_scope``), which then need not
+    read it again. Nothing cached, nothing to do. Two requests of one shopper updating at the same
+    instant may keep only one of the two products until the state is next rebuilt.
+    """
+    key = shopper_key(user_id, anonymous_id)
+    if not key:
+        return
+    state = cache.get(key)
+    if state is None:
+        return
+    if not hasattr(state, "add_event") or not hasattr(state, "events"):
+        cache.delete(key)  # cached by an older release: rebuild
+        return
+    state.add_event(int(product_id), str(kind))
+    cache.set(key, state, shopper_seconds())
+    if request is not None:
+        request_memo(request)[("state", key)] = state
+
+
 def shopper_seconds() -> int:
     """How long a shopper's candidate state is kept (RECS_CACHE_SECONDS)."""
     return settings.RECOMMENDATIONS.get("CACHE_SECONDS", 300)
@@ -154,3 +184,36 @@ def serving_version(user_id: int | None, anonymous_id: str = "") -> ActiveVersio
     if test is not None and registry.in_challenger_arm(test.id, test.share, user_id, anonymous_id):
         return test.challenger
     return active_version()
+
+
+# One page's widgets share what they read (the shopper's state, fresh product facts):
+# the widget tag opens a page scope around each serving call; without one (API, admin,
+# shell) every call reads for itself.
+_PAGE: ContextVar[dict | None] = ContextVar("recommendations_page", default=None)
+PAGE_ATTRIBUTE = "_recommendations_memo"
+
+
+@contextmanager
+def page_scope(memo: dict) -> Iterator[dict]:
+    """Serving calls inside share ``memo`` (keep it on the request for the page's widgets)."""
+    token = _PAGE.set(memo)
+    try:
+        yield memo
+    finally:
+        _PAGE.reset(token)
+
+
+def request_memo(request: Any) -> dict:
+    """The memo of ``request``'s page (made on first use; a new one without a request)."""
+    if request is None:
+        return {}
+    memo = getattr(request, PAGE_ATTRIBUTE, None)
+    if memo is None:
+        memo = {}
+        setattr(request, PAGE_ATTRIBUTE, memo)
+    return memo
+
+
+def page_memo() -> dict | None:
+    """The current page's shared memo, or None outside a page scope."""
+    return _PAGE.get()

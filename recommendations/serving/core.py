@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Q
 
-from shop.models import Product
+from shop.models import Category, Product
 
 from ..diversity import mmr_rerank
-from .cache import ActiveVersion, serving_version
+from .cache import ActiveVersion, page_memo, serving_version
 from .sources import (
     BLEND_KINDS,
     STRONG_NEIGHBOURS,
@@ -54,6 +56,9 @@ class Fact(NamedTuple):
     brand: str
     name: str
     tags: str
+    created: datetime
+    slug: str
+    image: str
 
 
 FACT_FIELDS = (
@@ -67,11 +72,38 @@ FACT_FIELDS = (
     "brand",
     "name",
     "tags",
+    "created",
+    "slug",
+    "image",
 )
 
 
 def _facts(qs) -> dict[int, Fact]:
     return {row[0]: Fact(*row) for row in qs.order_by().values_list(*FACT_FIELDS)}
+
+
+def _fresh_facts(
+    ids: set[int], ahead: set[int] = frozenset(), also=None
+) -> tuple[dict[int, Fact], dict[int, Fact]]:
+    """Facts of ``ids`` (absent: no such product), read once per page (see page_scope);
+    and every row the query read, which includes the products of queryset ``also``.
+
+    In a page scope, the facts of ``ahead`` are read in the same query when any of
+    ``ids`` must be read (later widgets of the page find them in the memo).
+    """
+    memo = page_memo()
+    known: dict[int, Fact | None] = {} if memo is None else memo.setdefault("facts", {})
+    found: dict[int, Fact] = {}
+    if also is not None or any(pid not in known for pid in ids):
+        missing = [pid for pid in (ids | ahead if memo is not None else ids) if pid not in known]
+        where = Q(pk__in=missing)
+        if also is not None:
+            where |= Q(pk__in=also)
+        found = _facts(Product.objects.filter(where))
+        for pid in missing:
+            known[pid] = found.get(pid)
+        known.update(found)
+    return {pid: known[pid] for pid in ids if known[pid] is not None}, found
 
 
 def _allows(rules: Rules, fact: Fact) -> bool:
@@ -142,7 +174,23 @@ def recommend(
     primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
     hot = hot[: depth * 2]
     ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
-    rows = _facts(Product.objects.filter(pk__in=list(ids)))
+    # the page's other related widgets will want their lists' facts: read them in this
+    # one query (only when the page's widgets share a memo)
+    ahead = set()
+    if page_id is not None and page_memo() is not None:
+        ahead = {pid for pids, _ in related.get(page_id, {}).values() for pid in pids}
+    # new products of the page's category (cold start of "similar"): read with the facts
+    newest = None
+    page_category = getattr(product, "category_id", None)
+    if content_q and primary and version is not None and page_category is not None:
+        newest = (
+            Product.objects.in_stock()
+            .filter(category_id=page_category, created__gt=version.created)
+            .exclude(pk=page_id)
+            .order_by("-created", "-pk")
+            .values("pk")[:CONTENT_POOL]
+        )
+    rows, read = _fresh_facts(ids, ahead, newest)
     page = rows.get(page_id) if page_id is not None else None
     blocked = _blocked(state, cart_ids, page_id, rows, widget)
 
@@ -157,7 +205,23 @@ def recommend(
         if cand.pid not in chosen and eligible(cand.pid):
             chosen[cand.pid] = cand
     if content_q and page is not None:
-        for cand in _content(page, version, rows, bool(primary)):
+        pool = None
+        if newest is not None and page.category_id == page_category:
+            # what the subquery selected (the facts query may have read more rows)
+            pool = sorted(
+                (
+                    f
+                    for f in read.values()
+                    if f.category_id == page_category
+                    and f.created > version.created
+                    and f.active
+                    and f.stock > 0
+                    and f.pk != page.pk
+                ),
+                key=lambda f: (f.created, f.pk),
+                reverse=True,
+            )[:CONTENT_POOL]
+        for cand in _content(page, version, rows, bool(primary), pool):
             if cand.pid not in chosen and eligible(cand.pid) and cand.pid != page_id:
                 chosen[cand.pid] = cand
     diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
@@ -197,7 +261,12 @@ def recommend(
         )
         ranked = [ranked[p] for p in picked]
     ranked = ranked[:limit]
-    fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
+    if page_memo() is not None:
+        # a page's widgets: the facts read in this request are the products' rows (all a
+        # card shows; the description is deferred), no second query
+        fresh = {c.pid: _product(rows[c.pid]) for c in ranked}
+    else:
+        fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
     items = [
         ServedItem(
             product=fresh[c.pid],
@@ -208,6 +277,34 @@ def recommend(
         if c.pid in fresh and fresh[c.pid].active and fresh[c.pid].stock > 0
     ]
     return Served(widget=widget, version_id=version.id if version else None, items=items)
+
+
+def _product(fact: Fact) -> Product:
+    """A Product (with its category) made from fresh facts, as a query would load it;
+    the columns facts leave out (description, sku) are deferred."""
+    db = Product.objects.db
+    values = {
+        "id": fact.pk,
+        "name": fact.name,
+        "slug": fact.slug,
+        "price": fact.price,
+        "category_id": fact.category_id,
+        "brand": fact.brand,
+        "tags": fact.tags,
+        "stock": fact.stock,
+        "active": fact.active,
+        "created": fact.created,
+        "image": fact.image,
+    }
+    product = Product.from_db(db, list(values), _in_field_order(Product, values))
+    category = {"id": fact.category_id, "name": fact.category, "slug": fact.category_slug}
+    product.category = Category.from_db(db, list(category), _in_field_order(Category, category))
+    return product
+
+
+def _in_field_order(model, values: dict) -> list:
+    """``values`` in the order of the model's columns (what Model.from_db expects)."""
+    return [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
 
 
 def _diversity() -> float:
@@ -313,19 +410,30 @@ def _blocked(
 
 
 def _content(
-    page: Fact, version: ActiveVersion | None, rows: dict, learned: bool
+    page: Fact,
+    version: ActiveVersion | None,
+    rows: dict,
+    learned: bool,
+    newest: list[Fact] | None = None,
 ) -> list[_Candidate]:
-    """Content neighbours in the page's category (cold start, one query).
+    """Content neighbours in the page's category (cold start, one query unless
+    ``newest``, the candidates already read with the facts, is given).
 
     With learned neighbours, only products created after the version was trained
     (they have none yet); without, any product of the category.
     """
-    qs = Product.objects.in_stock().filter(category_id=page.category_id).exclude(pk=page.pk)
-    if learned and version is not None:
-        qs = qs.filter(created__gt=version.created)
-    newest = qs.order_by("-created", "-pk").values_list(*FACT_FIELDS)[:CONTENT_POOL]
+    if newest is None:
+        qs = Product.objects.in_stock().filter(category_id=page.category_id).exclude(pk=page.pk)
+        if learned and version is not None:
+            qs = qs.filter(created__gt=version.created)
+        newest = list(
+            map(
+                Fact._make,
+                qs.order_by("-created", "-pk").values_list(*FACT_FIELDS)[:CONTENT_POOL],
+            )
+        )
     out = []
-    for row in map(Fact._make, newest):
+    for row in newest:
         rows.setdefault(row.pk, row)
         sim = _text_similarity(page, row)
         score = 0.2 + 0.6 * sim if learned else 0.1 + 0.9 * sim

@@ -17,7 +17,14 @@ from django.utils import timezone
 from shop.models import Product
 
 from ..models import Interaction, RelatedProducts, UserRecommendations
-from .cache import ActiveVersion, local_get, local_set, shopper_key, shopper_seconds
+from .cache import (
+    ActiveVersion,
+    local_get,
+    local_set,
+    page_memo,
+    shopper_key,
+    shopper_seconds,
+)
 from .types import Shopper
 
 # Kinds a shopper's recent products are blended by, with their weight.
@@ -39,6 +46,25 @@ class ShopperState:
     recent: list[tuple[int, str]] = field(default_factory=list)  # (product, kind), newest first
     hidden: list[int] = field(default_factory=list)  # marked "not interested"
     bought: list[int] = field(default_factory=list)
+    # the last RECENT_EVENTS views and carts, newest first: ``recent`` is made from them
+    events: list[tuple[int, str]] = field(default_factory=list)
+
+    def add_event(self, product_id: int, kind: str) -> None:
+        """The shopper just viewed or carted a product (what a rebuild would read)."""
+        self.events = [(product_id, kind), *self.events][:RECENT_EVENTS]
+        self.recent = _recent(self.events)
+
+
+def _recent(events: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The distinct products of ``events`` (newest first), at most RECS_SESSION_ITEMS."""
+    limit = settings.RECOMMENDATIONS.get("SESSION_ITEMS", 10)
+    recent: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    for pid, kind in events:
+        if pid not in seen and len(recent) < limit:
+            seen.add(pid)
+            recent.append((pid, kind))
+    return recent
 
 
 def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperState:
@@ -47,8 +73,15 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
     key = shopper_key(shopper.user_id, shopper.anonymous_id)
     if not key:
         return ShopperState(stamp=stamp)
+    memo = page_memo()
+    if memo is not None:  # the page's widgets read the state once
+        state = memo.get(("state", key))
+        if isinstance(state, ShopperState) and state.stamp == stamp:
+            return state
     state = cache.get(key)
     if isinstance(state, ShopperState) and state.stamp == stamp:
+        if memo is not None:
+            memo[("state", key)] = state
         return state
     who = (
         Q(user_id=shopper.user_id)
@@ -56,17 +89,12 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
         else Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
     )
     state = ShopperState(stamp=stamp)
-    limit = settings.RECOMMENDATIONS.get("SESSION_ITEMS", 10)
-    seen: set[int] = set()
-    events = (
+    state.events = list(
         Interaction.objects.filter(who, kind__in=[Interaction.Kind.VIEW, Interaction.Kind.CART])
         .order_by("-created", "-pk")
         .values_list("product_id", "kind")[:RECENT_EVENTS]
     )
-    for pid, kind in events:
-        if pid not in seen and len(state.recent) < limit:
-            seen.add(pid)
-            state.recent.append((pid, kind))
+    state.recent = _recent(state.events)
     marks = (
         Interaction.objects.filter(
             who, kind__in=[Interaction.Kind.PURCHASE, Interaction.Kind.NOT_INTERESTED]
@@ -91,6 +119,8 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
                 for i, pid in enumerate(ids)
             ]
     cache.set(key, state, shopper_seconds())
+    if memo is not None:
+        memo[("state", key)] = state
     return state
 
 

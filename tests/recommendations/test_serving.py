@@ -193,6 +193,8 @@ class TestColdStart:
         assert new.pk in ids(served)
         item = served.items[ids(served).index(new.pk)]
         assert item.reason == f"Similar to {kettle.name}"
+        # the same by id (the new products are then read in a query of their own)
+        assert ids(recommend(Shopper(), "similar", product=kettle.pk, limit=6)) == ids(served)
         # ... and the new product's own page has similar products, by content.
         own = recommend(Shopper(), "similar", product=new, limit=4)
         assert len(own) == 4 and {i.product.category.slug for i in own.items} == {"kitchen"}
@@ -221,6 +223,27 @@ class TestCaching:
         view(world.kitchen[7], world.user)
         served = recommend(shopper, "for-you", limit=8)
         assert served.items[0].reason == f"Because you viewed {world.kitchen[7].name}"
+
+    def test_views_and_carts_update_the_cached_state_as_a_rebuild_would(
+        self, world, settings, django_assert_num_queries
+    ):
+        from recommendations.serving.cache import active_version, forget_shopper
+        from recommendations.serving.sources import shopper_state
+
+        settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "SESSION_ITEMS": 3}
+        shopper = Shopper.for_user(world.user)
+        recommend(shopper, "for-you", limit=4)  # caches the state
+        for product in (world.kitchen[5], world.kitchen[6], world.kitchen[5]):
+            view(product, world.user)
+        tracking.record_add_to_cart(world.kitchen[7], user=world.user)
+        version = active_version()
+        with django_assert_num_queries(0):  # updated in place, not dropped
+            updated = shopper_state(shopper, version)
+        forget_shopper(world.user.pk)
+        rebuilt = shopper_state(shopper, version)
+        assert updated.recent == rebuilt.recent
+        assert updated.recent[:2] == [(world.kitchen[7].pk, "cart"), (world.kitchen[5].pk, "view")]
+        assert updated.events == rebuilt.events
 
     def test_activation_invalidates(self, world):
         shopper = Shopper.for_user(world.user)

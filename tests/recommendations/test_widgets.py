@@ -156,11 +156,13 @@ class TestQueryCounts:
         # The same fixed number whatever the size (an emptied widget may save its read).
         assert large["home"] == small["home"] and large["cart"] == small["cart"]
         assert large["product"] <= small["product"]
-        # home: the shop's 5 + 2 widgets x (facts, rows) + the impression insert (with its
-        # savepoint pair here, and SET LOCAL on PostgreSQL)
+        # home: the shop's 5 + the page's facts (one query for all its widgets; the cards
+        # are made from them) + the impression insert (with its savepoint pair here, and
+        # SET LOCAL on PostgreSQL)
         assert large["home"] <= 13, large
-        # product: the shop's + its view, the shopper's state rebuilt after that view (3),
-        # new-product content (1), 3 widgets x (facts, rows), the impression insert
+        # product: the shop's + its view (the shopper's cached state is updated, not
+        # rebuilt), the page's facts with the new products of its category (1), the
+        # impression insert
         assert small["product"] <= 20, small
         assert large["cart"] <= 9, large
         with django_assert_max_num_queries(13):
@@ -189,6 +191,37 @@ class TestImpressionsAndClicks:
             f"rec:for-you:v{world.version.pk}",
             f"rec:trending:v{world.version.pk}",
         }
+
+    def test_written_when_the_response_is_closed_with_the_guest_id_set_before(self, world):
+        from django.contrib.auth.models import AnonymousUser
+        from django.contrib.sessions.backends.db import SessionStore
+        from django.core.signals import request_finished
+        from django.db import close_old_connections
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+
+        from recommendations.middleware import ImpressionMiddleware, note_impressions
+
+        request = RequestFactory().get("/")
+        request.user, request.session = AnonymousUser(), SessionStore()
+        pids = [p.pk for p in world.kitchen[:3]]
+
+        def view(request):
+            note_impressions(request, world.version.pk, "rec:trending:v1", pids)
+            return HttpResponse("page")
+
+        response = ImpressionMiddleware(view)(request)
+        guest = request.session[SHOPPER_ID_KEY]  # set before the session is saved
+        assert not Interaction.objects.filter(kind="impression").exists()  # page not sent yet
+        # the server has sent the page (without request_finished's connection closing,
+        # as the test client does: the test's transaction holds the connection)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            request_finished.connect(close_old_connections)
+        rows = Interaction.objects.filter(kind="impression", anonymous_id=guest)
+        assert sorted(rows.values_list("product_id", flat=True)) == sorted(pids)
 
     def test_following_a_link_records_a_credited_click(self, client, world):
         home = client.get("/")
@@ -269,3 +302,16 @@ class TestPrivacy:
         client.post(reverse("recommendations:clear_history"))
         assert not Interaction.objects.filter(anonymous_id=guest).exists()
         assert "Because you viewed" not in client.get("/").content.decode()
+
+
+def test_cards_escape_what_they_show(world):
+    from recommendations.serving import Served, ServedItem
+    from recommendations.templatetags.recommendation_tags import cards
+
+    product = world.kitchen[0]
+    product.name, product.brand = "<b>\"Kettle\" & 'Co'</b>", "<i>Hearth</i>"
+    served = Served("for-you", 1, [ServedItem(product, 1.0, "Because <you> viewed")])
+    html = cards(served, csrf="", dismiss_next='/?q="x"', not_interested=True)
+    assert "<b>" not in html and "<i>" not in html and "<you>" not in html
+    assert "&lt;b&gt;&quot;Kettle&quot; &amp; &#x27;Co&#x27;&lt;/b&gt;" in html
+    assert 'value="/?q=&quot;x&quot;"' in html and "Because &lt;you&gt; viewed" in html
