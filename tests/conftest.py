@@ -66,3 +66,32 @@ def _serving_local_cache():
     clear_local()
     yield
     clear_local()
+
+
+@pytest.fixture
+def browser(chromium_paths, tmp_path):
+    """Headless Chromium with a throwaway profile and no background network."""
+    from selenium import webdriver  # only browser tests need selenium loaded
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = chromium_paths
+    options = Options()
+    options.binary_location = binary
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

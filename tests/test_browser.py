@@ -5,9 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,31 +13,6 @@ from shop.models import Order
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(chromium_paths, tmp_path):
-    """Headless Chromium with a throwaway profile and no background network."""
-    binary, driver_path = chromium_paths
-    options = Options()
-    options.binary_location = binary
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,1000",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 def test_browse_add_to_cart_and_check_out(live_server, browser):
