@@ -50,6 +50,16 @@ def local_get(key: str) -> Any:
     return hit[1]
 
 
+def two_level_get(key: str) -> Any:
+    """``key`` from this process's copy, else from the shared cache (then kept here)."""
+    hit = local_get(key)
+    if hit is None:
+        hit = cache.get(key)
+        if hit is not None:
+            local_set(key, hit)
+    return hit
+
+
 def local_set(key: str, value: Any, seconds: float = LOCAL_SECONDS) -> None:
     """Keep ``value`` in this process for ``seconds`` (bounded; oldest dropped first)."""
     while len(_LOCAL) >= LOCAL_SIZE:
@@ -68,11 +78,7 @@ class ActiveVersion:
 
 def active_version() -> ActiveVersion | None:
     """The active version, cached briefly (and dropped on activation)."""
-    hit = local_get(ACTIVE_KEY)
-    if hit is None:
-        hit = cache.get(ACTIVE_KEY)
-        if hit is not None:
-            local_set(ACTIVE_KEY, hit)
+    hit = two_level_get(ACTIVE_KEY)
     if hit is not None:
         return hit or None
     row = (
@@ -157,11 +163,7 @@ class RunningTest:
 
 def running_test() -> RunningTest | None:
     """The running A/B test, cached briefly like the active version (dropped on changes)."""
-    hit = local_get(TEST_KEY)
-    if hit is None:
-        hit = cache.get(TEST_KEY)
-        if hit is not None:
-            local_set(TEST_KEY, hit)
+    hit = two_level_get(TEST_KEY)
     if hit is not None:
         return hit or None
     test = registry.running_test()

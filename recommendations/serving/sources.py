@@ -24,6 +24,7 @@ from .cache import (
     page_memo,
     shopper_key,
     shopper_seconds,
+    two_level_get,
 )
 from .types import Shopper
 
@@ -169,11 +170,7 @@ def trending() -> list[tuple[int, int, float]]:
     window is quiet (a fresh or idle shop), all events count. Availability is not
     cached: callers filter fresh rows.
     """
-    hit = local_get(TRENDING_KEY)
-    if hit is None:
-        hit = cache.get(TRENDING_KEY)
-        if hit is not None:
-            local_set(TRENDING_KEY, hit)
+    hit = two_level_get(TRENDING_KEY)
     if hit is not None:
         return hit
     days = settings.RECOMMENDATIONS.get("TRENDING_DAYS", 7)
