@@ -29,6 +29,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench_db import database  # bench/ is on the path of a script
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -45,21 +47,6 @@ def manage(*args: str, env: dict[str, str]) -> str:
     if out.returncode:
         raise SystemExit(f"manage.py {' '.join(args)} failed ({out.returncode})")
     return out.stdout
-
-
-def database(base: str, name: str, fresh: bool) -> str:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        if fresh:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return f"{base}/{name}"
 
 
 SETUP = """

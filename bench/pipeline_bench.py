@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_db import database  # bench/ is on the path of a script
+
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 600.0
 BUDGET_BYTES = 4 * 1024**3
@@ -32,19 +34,6 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
     """Run a command in the project, echoing its stderr, returning stdout."""
     out = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=True)
     return out.stdout
-
-
-def fresh_database(url_base: str, name: str) -> str:
-    """Drop and create a database; returns its URL."""
-    import psycopg2
-
-    conn = psycopg2.connect(f"{url_base}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return f"{url_base}/{name}"
 
 
 def child() -> None:
@@ -84,7 +73,7 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
         env["DATABASE_URL"] = f"{args.postgres}/{name}"
         run([py, "manage.py", "shell", "-c", CLEAR_VERSIONS], env)
         return {**pipeline(env), "seed": seed_seconds, "events": n_events}
-    env["DATABASE_URL"] = fresh_database(args.postgres, name)
+    env["DATABASE_URL"] = database(args.postgres, name)
     print(f"== {n_events:,} events: migrate + seed", file=sys.stderr, flush=True)
     run([py, "manage.py", "migrate", "--noinput", "-v0"], env)
     t0 = time.perf_counter()

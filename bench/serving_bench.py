@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import requests
+from bench_db import database  # bench/ is on the path of a script
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -48,17 +49,6 @@ def manage(env: dict, *args: str) -> str:
         check=True,
     )
     return out.stdout
-
-
-def fresh_database(name: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def analyze(name: str) -> None:
@@ -118,7 +108,7 @@ def main() -> None:
     env.pop("CELERY_BROKER_URL", None)
     if not args.reuse:
         print("seeding and training ...", file=sys.stderr, flush=True)
-        fresh_database(DB)
+        database(PG, DB)
         manage(env, "migrate", "-v", "0")
         manage(env, "seed_demo")
         manage(env, "train_recommender", "--sync", "--algorithm", "cooccurrence", "--force")

@@ -20,6 +20,8 @@ import sys
 from itertools import combinations
 from pathlib import Path
 
+from bench_db import database  # bench/ is on the path of a script
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = "shop_serving_quality"
@@ -32,14 +34,7 @@ def manage(env: dict, *args: str) -> None:
 
 def prepare(env: dict) -> None:
     """Fresh database, demo data, hold out each shopper's last event, train."""
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DB}"')
-    conn.close()
+    database(PG, DB)
     manage(env, "migrate", "-v", "0")
     manage(env, "seed_demo")
     code = f"""

@@ -106,16 +106,6 @@ def _fresh_facts(
     return {pid: known[pid] for pid in ids if known[pid] is not None}, found
 
 
-def _allows(rules: Rules, fact: Fact) -> bool:
-    if fact.pk in rules.exclude:
-        return False
-    if rules.category and fact.category_slug != rules.category:
-        return False
-    if rules.min_price is not None and fact.price < rules.min_price:
-        return False
-    return not (rules.max_price is not None and fact.price > rules.max_price)
-
-
 @dataclass
 class _Candidate:
     pid: int
@@ -198,7 +188,7 @@ def recommend(
         row = rows.get(pid)
         if row is None or pid in blocked or not (row.active and row.stock > 0):
             return None
-        return row if _allows(rules, row) else None
+        return row if rules.allows(row.pk, row.category_slug, row.price) else None
 
     chosen: dict[int, _Candidate] = {}
     for cand in sorted(primary, key=lambda c: (-c.score, c.pid)):

@@ -67,15 +67,15 @@ class Rules:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
 
-    def allows(self, product: Product) -> bool:
-        """Whether ``product`` passes these rules."""
-        if product.pk in self.exclude:
+    def allows(self, pk: int, category_slug: str, price: Decimal) -> bool:
+        """Whether a product with these facts passes these rules."""
+        if pk in self.exclude:
             return False
-        if self.category and product.category.slug != self.category:
+        if self.category and category_slug != self.category:
             return False
-        if self.min_price is not None and product.price < self.min_price:
+        if self.min_price is not None and price < self.min_price:
             return False
-        return not (self.max_price is not None and product.price > self.max_price)
+        return not (self.max_price is not None and price > self.max_price)
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +23,7 @@ from recommendations.serving import Shopper, recommend
 from recommendations.training import pipeline, precompute, promotion
 from shop.models import Order
 from tests.factories import UserFactory
+from tests.recommendations.admin_support import CHANGELIST, act
 from tests.recommendations.pipeline_support import seed_log
 from tests.shop.test_checkout import DETAILS, fill_cart
 
@@ -31,7 +31,6 @@ pytestmark = pytest.mark.django_db
 Status = ModelVersion.Status
 ABStatus = ABTest.Status
 PAGE = "admin:recommendations_modelversion_abtest"
-CHANGELIST = "admin:recommendations_modelversion_changelist"
 
 
 @pytest.fixture
@@ -53,16 +52,6 @@ def two_runs(seeded):
     first.refresh_from_db()
     assert (first.status, second.status) == (Status.RETIRED, Status.ACTIVE)
     return first, second
-
-
-def act(client, action: str, *versions: ModelVersion) -> list[str]:
-    response = client.post(
-        reverse(CHANGELIST),
-        {"action": action, "_selected_action": [v.pk for v in versions]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def rows_of(version: ModelVersion) -> int:

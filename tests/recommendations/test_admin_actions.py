@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
-from django.urls import reverse
 
 from config.celery import app as celery_app
 from recommendations import registry
 from recommendations.models import ModelVersion
 from recommendations.training import pipeline
 from tests.factories import UserFactory
+from tests.recommendations.admin_support import act
 from tests.recommendations.pipeline_support import seed_log
 
 pytestmark = pytest.mark.django_db
 Status = ModelVersion.Status
-CHANGELIST = "admin:recommendations_modelversion_changelist"
 
 
 @pytest.fixture
 def staff(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
-
-
-def act(client, action: str, *versions: ModelVersion) -> list[str]:
-    response = client.post(
-        reverse(CHANGELIST),
-        {"action": action, "_selected_action": [v.pk for v in versions]},
-        follow=True,
-    )
-    assert response.status_code == 200
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 @pytest.fixture
