@@ -304,6 +304,9 @@ RECOMMENDATIONS = {
     "WIDGETS": env.bool("RECS_WIDGETS", default=True),  # off: a kill switch, no widget queries
     "WIDGET_SIZE": env.int("RECS_WIDGET_SIZE", default=8),
     "IMPRESSIONS": env.bool("RECS_IMPRESSIONS", default=True),  # log what widgets showed
+    # Impressions of many pages go in one insert by a background thread per process, at
+    # most this often (a crash loses at most this window); 0 = one insert per page.
+    "IMPRESSIONS_FLUSH_MS": env.int("RECS_IMPRESSIONS_FLUSH_MS", default=250),
     "DIVERSITY": env.float("RECS_DIVERSITY", default=0.05),  # MMR weight of novelty; 0 = off
     "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
     "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),

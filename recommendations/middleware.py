@@ -1,5 +1,6 @@
-"""Writes the impressions of every widget a page rendered, in one insert per page,
-after the page has been sent."""
+"""Writes the impressions of every widget a page rendered once the page is settled:
+queued for this process's batched insert (RECS_IMPRESSIONS_FLUSH_MS, see batching.py),
+or in one insert per page after the page has been sent."""
 
 from __future__ import annotations
 
@@ -28,14 +29,15 @@ def note_impressions(
 
 
 class ImpressionMiddleware:
-    """Write the page's noted impressions with one bulk insert once the page is sent.
+    """Hand the page's noted impressions to the batched writer, or insert them once the
+    page is sent.
 
     Whose they are (a guest's new anonymous id, kept in the session) is settled here,
     while the response can still change: it sits inside SessionMiddleware, so the id is saved.
-    The insert runs when the server closes the response (WSGI ``close()``, after the
-    last byte is written; the test client closes it too), before Django's
-    ``request_finished`` handlers, so the request's database connection is still open.
-    Never breaks the page.
+    Without batching the insert runs when the server closes the response (WSGI
+    ``close()``, after the last byte is written; the test client closes it too), before
+    Django's ``request_finished`` handlers, so the request's database connection is
+    still open. Never breaks the page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -47,11 +49,13 @@ class ImpressionMiddleware:
         if shown and response.status_code == 200:
             try:
                 owner = tracking.impression_owner(request)
+                queued = tracking.queue_impressions(owner, shown)
             except Exception:
                 log.exception("could not record impressions")
             else:
-                # Django's hook for work at close(): FileResponse closes its file there.
-                response._resource_closers.append(lambda: _write(owner, shown))
+                if not queued:
+                    # Django's hook for work at close(): FileResponse closes its file there.
+                    response._resource_closers.append(lambda: _write(owner, shown))
         return response
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
+from .batching import BackgroundBatches
 from .models import Interaction, ModelVersion, UserRecommendations
 from .serving.cache import forget_shopper, remember_event, shopper_key
 
@@ -61,6 +62,7 @@ def credited_version(source: str, product_id: int, user: Any, anonymous_id: str)
     if user is None and not anonymous_id:
         return None
     pk = int(match.group(1))
+    _store_queued_impressions()
     hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
     who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=anonymous_id)
     shown = Interaction.objects.filter(
@@ -300,35 +302,71 @@ def impression_owner(request: HttpRequest) -> tuple[Any, str]:
     return user, "" if user is not None else shoppers.anonymous_id(request)
 
 
-def write_impressions(
+def impression_rows(
     owner: tuple[Any, str], shown: list[tuple[int | None, str, list[int]]]
-) -> int:
-    """Insert one page's impressions for ``owner`` (``impression_owner``) in one statement."""
-    if not shown:
-        return 0
+) -> list[tuple]:
+    """One page's impressions for ``owner`` (``impression_owner``), as _BATCH_FIELDS rows."""
     user, guest = owner
     user_id = user.pk if user is not None else None
     now = timezone.now()
     kind = Interaction.Kind.IMPRESSION.value
-    # in the order of _BATCH_FIELDS; quantity, basket and client_event_id as defaulted
-    rows = [
+    # quantity, basket and client_event_id as defaulted
+    return [
         (user_id, guest, pid, kind, now, 1, source[:100], version_id, "", None)
         for version_id, source, ids in shown
         for pid in ids
     ]
+
+
+def insert_impression_rows(rows: list[tuple]) -> int:
+    """Insert impression rows (``impression_rows``, any number of pages) in one statement."""
     if not rows:
         return 0
+    outer = connection.in_atomic_block  # inside a caller's transaction: commit with it
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            # Analytics rows: a crash may lose the last few, a page never waits on a flush.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            if not outer:
+                # Analytics rows: a crash may lose the last few; nobody waits on a flush.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             _insert_new(rows)  # a plain INSERT: half the time of bulk_create's here
         else:
             Interaction.objects.bulk_create(
                 [Interaction(**dict(zip(_BATCH_FIELDS, row, strict=True))) for row in rows]
             )
     return len(rows)
+
+
+def write_impressions(
+    owner: tuple[Any, str], shown: list[tuple[int | None, str, list[int]]]
+) -> int:
+    """Insert one page's impressions for ``owner`` (``impression_owner``) now."""
+    return insert_impression_rows(impression_rows(owner, shown))
+
+
+def _flush_seconds() -> float:
+    return max(0.0, float(settings.RECOMMENDATIONS.get("IMPRESSIONS_FLUSH_MS", 0))) / 1000.0
+
+
+# This process's impressions waiting for their batch (see batching.py).
+QUEUED_IMPRESSIONS = BackgroundBatches(insert_impression_rows, _flush_seconds)
+
+
+def queue_impressions(
+    owner: tuple[Any, str], shown: list[tuple[int | None, str, list[int]]]
+) -> bool:
+    """Queue one page's impressions for the next batched insert (RECS_IMPRESSIONS_FLUSH_MS
+    > 0); False when batching is off and the caller must ``write_impressions`` itself."""
+    if not _flush_seconds():
+        return False
+    QUEUED_IMPRESSIONS.submit(impression_rows(owner, shown))
+    return True
+
+
+def _store_queued_impressions() -> None:
+    """Write this process's queued impressions before a click is checked against them."""
+    if QUEUED_IMPRESSIONS.pending():
+        QUEUED_IMPRESSIONS.drain()
 
 
 def clear_history(shopper: Shopper) -> int:
@@ -474,6 +512,7 @@ def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, i
             wanted.add((user_id, guest, event["product_id"], int(match.group(1))))
     if not wanted:
         return set()
+    _store_queued_impressions()
     hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
     users = {w[0] for w in wanted if w[0]}
     guests = {w[1] for w in wanted if not w[0]}

@@ -33,6 +33,13 @@ def _fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def _impressions_per_page(settings):
+    """Tests run inside one transaction: impressions go in the request's own connection
+    (tests of the batched writer in test_batching.py switch it back on)."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "IMPRESSIONS_FLUSH_MS": 0}
+
+
+@pytest.fixture(autouse=True)
 def _model_dir(tmp_path, settings):
     """Model artifacts go to a per-test folder."""
     settings.MODEL_DIR = tmp_path / "models"
