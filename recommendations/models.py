@@ -20,12 +20,16 @@ class Interaction(models.Model):
         CLICK = "click", "Recommendation clicked"
         NOT_INTERESTED = "not_interested", "Not interested"
 
+    # Indexes: every one costs each insert (events arrive in batches of up to 1,000), so
+    # none that another covers: user and model_version lead the composite indexes below,
+    # and client_event_id is unique by a constraint, which needs no LIKE index beside it.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="interactions",
+        db_index=False,
     )
     # A guest's random shopper id (shop.shoppers); never a session key, which is a
     # credential. Blank for signed-in shoppers, who are identified by user only.
@@ -43,12 +47,17 @@ class Interaction(models.Model):
     # Version that produced the recommendation (impressions, clicks and the views
     # and carts that followed a click), for click-through per version.
     model_version = models.ForeignKey(
-        "ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # Groups purchases into baskets ("bought together"): an order id or an invoice no.
     basket = models.CharField(max_length=64, blank=True, default="")
     # Set by clients and importers so that sending the same event twice stores it once.
-    client_event_id = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    client_event_id = models.CharField(max_length=128, null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -57,6 +66,9 @@ class Interaction(models.Model):
             models.Index(fields=["anonymous_id", "-created"], name="interaction_anon_recent"),
             models.Index(fields=["kind", "created"], name="interaction_kind_since"),
             models.Index(fields=["model_version", "kind"], name="interaction_version_kind"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["client_event_id"], name="interaction_client_event_id")
         ]
 
     def __str__(self) -> str:
