@@ -8,16 +8,19 @@ diversity, explain. A fixed number of queries per call, whatever the list length
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
+from django.db.models.base import ModelState
 
 from shop.models import Category, Product
 
@@ -59,6 +62,7 @@ class Fact(NamedTuple):
     created: datetime
     slug: str
     image: str
+    sku: str
 
 
 FACT_FIELDS = (
@@ -75,6 +79,7 @@ FACT_FIELDS = (
     "created",
     "slug",
     "image",
+    "sku",
 )
 
 
@@ -82,11 +87,74 @@ def _facts(qs) -> dict[int, Fact]:
     return {row[0]: Fact(*row) for row in qs.order_by().values_list(*FACT_FIELDS)}
 
 
+@dataclass(frozen=True)
+class Newest:
+    """The newest in-stock products of a category created after ``since``, but ``page``
+    (the cold start of "similar": they have no learned neighbours yet)."""
+
+    category_id: int
+    since: datetime
+    page: int
+
+    def queryset(self):
+        """Their ids, newest first, at most CONTENT_POOL."""
+        return (
+            Product.objects.in_stock()
+            .filter(category_id=self.category_id, created__gt=self.since)
+            .exclude(pk=self.page)
+            .order_by("-created", "-pk")
+            .values("pk")[:CONTENT_POOL]
+        )
+
+
+@functools.cache
+def _facts_statement() -> tuple[str, str, tuple]:
+    """PostgreSQL, made once: the facts SELECT by an array of ids; the same with the
+    ``Newest`` ids appended to the array (an OR with a subquery would scan the table);
+    and where the latter's parameters come from (a Newest field name, else a constant)."""
+    select, _ = Product.objects.order_by().values_list(*FACT_FIELDS).query.sql_with_params()
+    quote = connection.ops.quote_name
+    pk = f"{quote(Product._meta.db_table)}.{quote(Product._meta.pk.column)}"
+    # compiled once with stand-ins, to learn which parameter is which
+    stand_in = Newest(
+        category_id=-7_000_001, since=datetime(1901, 2, 3, tzinfo=UTC), page=-7_000_002
+    )
+    names = {stand_in.category_id: "category_id", stand_in.since: "since", stand_in.page: "page"}
+    sub, params = stand_in.queryset().query.sql_with_params()
+    slots = tuple((names[p], None) if p in names else ("", p) for p in params)
+    return (
+        f"{select} WHERE {pk} = ANY(%s)",
+        f"{select} WHERE {pk} = ANY(%s::bigint[] || ARRAY({sub}))",
+        slots,
+    )
+
+
+def _read_facts(ids: list[int], newest: Newest | None = None) -> dict[int, Fact]:
+    """Facts of products ``ids`` and of the ``newest`` products, in one statement.
+
+    On PostgreSQL a statement made once (the ids as one array parameter): building the
+    queries with the ORM on every call cost longer than running them.
+    """
+    if connection.vendor != "postgresql":
+        where = Q(pk__in=ids)
+        if newest is not None:
+            where |= Q(pk__in=newest.queryset())
+        return _facts(Product.objects.filter(where))
+    by_ids, with_newest, slots = _facts_statement()
+    sql, params = by_ids, [list(ids)]
+    if newest is not None:
+        sql = with_newest
+        params += [getattr(newest, name) if name else value for name, value in slots]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: Fact._make(row) for row in cursor.fetchall()}
+
+
 def _fresh_facts(
-    ids: set[int], ahead: set[int] = frozenset(), also=None
+    ids: set[int], ahead: set[int] = frozenset(), newest: Newest | None = None
 ) -> tuple[dict[int, Fact], dict[int, Fact]]:
     """Facts of ``ids`` (absent: no such product), read once per page (see page_scope);
-    and every row the query read, which includes the products of queryset ``also``.
+    and every row the query read, which includes the ``newest`` products.
 
     In a page scope, the facts of ``ahead`` are read in the same query when any of
     ``ids`` must be read (later widgets of the page find them in the memo).
@@ -94,12 +162,9 @@ def _fresh_facts(
     memo = page_memo()
     known: dict[int, Fact | None] = {} if memo is None else memo.setdefault("facts", {})
     found: dict[int, Fact] = {}
-    if also is not None or any(pid not in known for pid in ids):
+    if newest is not None or any(pid not in known for pid in ids):
         missing = [pid for pid in (ids | ahead if memo is not None else ids) if pid not in known]
-        where = Q(pk__in=missing)
-        if also is not None:
-            where |= Q(pk__in=also)
-        found = _facts(Product.objects.filter(where))
+        found = _read_facts(missing, newest)
         for pid in missing:
             known[pid] = found.get(pid)
         known.update(found)
@@ -157,32 +222,35 @@ def recommend(
     _demote(primary, state.hidden, related)
     hot = trending()
 
-    # 3. fresh facts (a few columns) for every candidate and every product a reason may
-    # name; full rows are read afterwards for the chosen few only
+    # 3. fresh facts (the few columns a card needs) of the best candidates, the context
+    # and every product a reason may name, in one query; more only if filters leave too
+    # few (inactive, sold out, per-request rules)
     content_q = widget == "similar"
+    diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
+    want = limit * POOL if diversity else limit
+    fills = widget not in ("bought-together", "also-viewed")
     depth = max(limit * POOL, 24)  # enough to fill after filters, never the whole table
     primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
     hot = hot[: depth * 2]
-    ids = {c.pid for c in primary} | {pid for pid, _, _ in hot} | set(context_ids)
+    skip = _blocked(state, cart_ids, page_id, widget) | rules.exclude
+    best = [c.pid for c in primary if c.pid not in skip][: 2 * want]
+    ids = set(best) | set(context_ids)
+    if fills and len(best) < 2 * want:  # the list alone will not fill: trending is needed
+        ids |= {pid for pid, _, _ in hot}
     # the page's other related widgets will want their lists' facts: read them in this
     # one query (only when the page's widgets share a memo)
     ahead = set()
     if page_id is not None and page_memo() is not None:
         ahead = {pid for pids, _ in related.get(page_id, {}).values() for pid in pids}
+    if widget == "for-you" and page_memo() is not None:  # the home page shows trending too
+        ahead = {pid for pid, _, _ in hot}
     # new products of the page's category (cold start of "similar"): read with the facts
     newest = None
     page_category = getattr(product, "category_id", None)
     if content_q and primary and version is not None and page_category is not None:
-        newest = (
-            Product.objects.in_stock()
-            .filter(category_id=page_category, created__gt=version.created)
-            .exclude(pk=page_id)
-            .order_by("-created", "-pk")
-            .values("pk")[:CONTENT_POOL]
-        )
+        newest = Newest(category_id=page_category, since=version.created, page=page_id)
     rows, read = _fresh_facts(ids, ahead, newest)
-    page = rows.get(page_id) if page_id is not None else None
-    blocked = _blocked(state, cart_ids, page_id, rows, widget)
+    blocked = _blocked(state, cart_ids, page_id, widget, rows)
 
     def eligible(pid: int) -> Fact | None:
         row = rows.get(pid)
@@ -190,10 +258,12 @@ def recommend(
             return None
         return row if rules.allows(row.pk, row.category_slug, row.price) else None
 
-    chosen: dict[int, _Candidate] = {}
-    for cand in sorted(primary, key=lambda c: (-c.score, c.pid)):
-        if cand.pid not in chosen and eligible(cand.pid):
-            chosen[cand.pid] = cand
+    chosen = {c.pid: c for c in primary if c.pid in rows and eligible(c.pid)}
+    if len(chosen) < want:  # filters took too many: the rest of the list, and trending
+        more = {c.pid for c in primary} | ({pid for pid, _, _ in hot} if fills else set())
+        rows.update(_fresh_facts(more - skip - rows.keys())[0])
+        chosen = {c.pid: c for c in primary if eligible(c.pid)}
+    page = rows.get(page_id) if page_id is not None else None
     if content_q and page is not None:
         pool = None
         if newest is not None and page.category_id == page_category:
@@ -214,8 +284,6 @@ def recommend(
         for cand in _content(page, version, rows, bool(primary), pool):
             if cand.pid not in chosen and eligible(cand.pid) and cand.pid != page_id:
                 chosen[cand.pid] = cand
-    diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
-    want = limit * POOL if diversity else limit
     # 4. top up from trending: first in the shopper's (or page's, cart's) categories
     if len(chosen) < want and widget not in ("bought-together", "also-viewed"):
         categories = {rows[pid].category_id for pid in context_ids if pid in rows}
@@ -237,11 +305,7 @@ def recommend(
     # 5. diversity, then reasons
     ranked = sorted(chosen.values(), key=lambda c: (-c.score, c.pid))
     if diversity > 0 and len(ranked) > 1:
-
-        def similarity(positions: np.ndarray, pos: int) -> np.ndarray:
-            row = rows[ranked[pos].pid]
-            return np.array([_similarity(rows[ranked[p].pid], row) for p in positions])
-
+        similarity = _similarities([rows[c.pid] for c in ranked])
         picked = mmr_rerank(
             np.arange(len(ranked)),
             np.array([c.score for c in ranked]),
@@ -251,12 +315,9 @@ def recommend(
         )
         ranked = [ranked[p] for p in picked]
     ranked = ranked[:limit]
-    if page_memo() is not None:
-        # a page's widgets: the facts read in this request are the products' rows (all a
-        # card shows; the description is deferred), no second query
-        fresh = {c.pid: _product(rows[c.pid]) for c in ranked}
-    else:
-        fresh = Product.objects.select_related("category").in_bulk([c.pid for c in ranked])
+    # the facts read in this request are the products' rows (all a card or the API
+    # shows; the description is deferred): no second query
+    fresh = {c.pid: _product(rows[c.pid]) for c in ranked}
     items = [
         ServedItem(
             product=fresh[c.pid],
@@ -270,31 +331,39 @@ def recommend(
 
 
 def _product(fact: Fact) -> Product:
-    """A Product (with its category) made from fresh facts, as a query would load it;
-    the columns facts leave out (description, sku) are deferred."""
-    db = Product.objects.db
-    values = {
-        "id": fact.pk,
-        "name": fact.name,
-        "slug": fact.slug,
-        "price": fact.price,
-        "category_id": fact.category_id,
-        "brand": fact.brand,
-        "tags": fact.tags,
-        "stock": fact.stock,
-        "active": fact.active,
-        "created": fact.created,
-        "image": fact.image,
-    }
-    product = Product.from_db(db, list(values), _in_field_order(Product, values))
-    category = {"id": fact.category_id, "name": fact.category, "slug": fact.category_slug}
-    product.category = Category.from_db(db, list(category), _in_field_order(Category, category))
+    """A Product (with its category) made from fresh facts, as a query with
+    select_related would load it; the column facts leave out (description) is deferred.
+
+    Built the way Django's row loading fills an instance (attributes, a loaded state, the
+    category in the relation cache) without ``Model.__init__``: its per-field work and
+    init signals cost eight times as much, for ten products on every list.
+    """
+    product = Product.__new__(Product)
+    product.__dict__.update(
+        id=fact.pk,
+        name=fact.name,
+        slug=fact.slug,
+        price=fact.price,
+        category_id=fact.category_id,
+        brand=fact.brand,
+        tags=fact.tags,
+        stock=fact.stock,
+        active=fact.active,
+        created=fact.created,
+        image=fact.image,
+        sku=fact.sku,
+    )
+    category = Category.__new__(Category)
+    category.__dict__.update(id=fact.category_id, name=fact.category, slug=fact.category_slug)
+    product._state, category._state = _loaded(), _loaded()
+    product._state.fields_cache["category"] = category
     return product
 
 
-def _in_field_order(model, values: dict) -> list:
-    """``values`` in the order of the model's columns (what Model.from_db expects)."""
-    return [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
+def _loaded() -> ModelState:
+    state = ModelState()
+    state.adding, state.db = False, Product.objects.db
+    return state
 
 
 def _diversity() -> float:
@@ -383,9 +452,17 @@ def _demote(cands: list[_Candidate], hidden: list[int], related: dict) -> None:
 
 
 def _blocked(
-    state: ShopperState, cart_ids: list[int], page_id: int | None, rows: dict, widget: str
+    state: ShopperState,
+    cart_ids: list[int],
+    page_id: int | None,
+    widget: str,
+    rows: dict | None = None,
 ) -> set[int]:
-    """Products this shopper must not be shown here (fresh rows decide the rest)."""
+    """Products this shopper must not be shown here (fresh rows decide the rest).
+
+    Without ``rows`` (before the facts are read): what is surely blocked, leaving out
+    purchases a repeat category may allow.
+    """
     blocked = set(cart_ids) | set(state.hidden)
     if widget == "for-you":  # what the shopper just looked at is named in reasons, not listed
         blocked |= {pid for pid, _ in state.recent}
@@ -393,9 +470,14 @@ def _blocked(
         blocked.add(page_id)
     if settings.RECOMMENDATIONS.get("EXCLUDE_PURCHASED", True):
         repeat = set(settings.RECOMMENDATIONS.get("REPEAT_CATEGORIES", []) or [])
-        blocked |= {
-            pid for pid in state.bought if not (pid in rows and rows[pid].category_slug in repeat)
-        }
+        if rows is not None:
+            blocked |= {
+                pid
+                for pid in state.bought
+                if not (pid in rows and rows[pid].category_slug in repeat)
+            }
+        elif not repeat:
+            blocked |= set(state.bought)
     return blocked
 
 
@@ -447,6 +529,20 @@ def _text_similarity(a: Fact, b: Fact) -> float:
 def _similarity(a: Fact | Product, b: Fact | Product) -> float:
     """How alike two listed products look to a shopper (diversity): category, brand."""
     return 0.7 * (a.category_id == b.category_id) + 0.3 * bool(a.brand and a.brand == b.brand)
+
+
+def _similarities(facts: list[Fact]):
+    """``_similarity`` of listed products by position, vectorised for mmr_rerank:
+    ``fn(positions, pos)`` gives the similarity of each of ``positions`` to ``pos``."""
+    codes: dict[str, int] = {"": -1}  # no brand is never the same brand
+    category = np.array([f.category_id for f in facts])
+    brand = np.array([codes.setdefault(f.brand, len(codes)) for f in facts])
+
+    def similarity(positions: np.ndarray, pos: int) -> np.ndarray:
+        same_brand = (brand[positions] == brand[pos]) & (brand[pos] >= 0)
+        return 0.7 * (category[positions] == category[pos]) + 0.3 * same_brand
+
+    return similarity
 
 
 def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:

@@ -85,3 +85,39 @@ def test_recommendations_take_a_fixed_number_of_queries(
 def test_product_detail_takes_two_queries(as_alice, catalogue, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):  # token, product with its category
         assert as_alice.get(f"/api/products/{catalogue[0].pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "limit=1",
+        "limit=10",
+        "limit=100",
+        "limit=101",
+        "limit=0",
+        "limit=05",
+        "limit=-3",
+        "limit= 7",
+        "limit=",
+        "limit=1e1",
+        "limit=%EF%BC%91",  # a full-width digit one
+        "limit=3&limit=4",
+        "limit=5&category=kitchen",
+        "exclude=1",
+        "other=1",
+    ],
+)
+def test_the_plain_limit_path_validates_as_the_serializer(catalogue, query):
+    from django.http import QueryDict
+
+    from recommendations.api.serializers import ListRulesQuery
+    from recommendations.api.views import plain_list_query
+
+    params = QueryDict(query)
+    serializer = ListRulesQuery(data=params)
+    valid = serializer.is_valid()
+    plain = plain_list_query(params)
+    if plain is not None:  # taken only for what the serializer accepts, with its values
+        assert valid and plain == dict(serializer.validated_data)
+    assert plain is not None or query not in ("", "limit=1", "limit=10", "limit=100")

@@ -218,7 +218,7 @@ class TestCaching:
     def test_state_is_cached_until_the_shopper_acts(self, world, django_assert_num_queries):
         shopper = Shopper.for_user(world.user)
         recommend(shopper, "for-you", limit=8)
-        with django_assert_num_queries(2):  # fresh facts of the candidates, rows of the chosen
+        with django_assert_num_queries(1):  # fresh facts of the candidates (the rows shown)
             recommend(shopper, "for-you", limit=8)
         view(world.kitchen[7], world.user)
         served = recommend(shopper, "for-you", limit=8)
@@ -269,3 +269,78 @@ class TestCaching:
         view(world.kitchen[0])
         assert tracking.clear_history(Shopper(anonymous_id=GUEST)) == 1
         assert tracking.clear_history(Shopper()) == 0
+
+
+class TestFastPaths:
+    """The hand-made parts of the hot path give what the plain versions give."""
+
+    def test_facts_statement_reads_what_the_orm_reads(self, world):
+        from datetime import timedelta
+
+        from django.db.models import Q
+
+        from recommendations.serving.core import Newest, _facts, _read_facts
+        from shop.models import Product
+
+        world.kitchen[2].active = False
+        world.kitchen[2].save()
+        world.garden[5].stock = 0  # not among the newest: out of stock
+        world.garden[5].save()
+        ids = [p.pk for p in world.kitchen[:5]] + [world.garden[0].pk, 10**9]  # one unknown
+        since = world.garden[3].created - timedelta(microseconds=1)
+        newest = Newest(
+            category_id=world.garden[0].category_id, since=since, page=world.garden[4].pk
+        )
+        orm = _facts(Product.objects.filter(Q(pk__in=ids) | Q(pk__in=newest.queryset())))
+        assert _read_facts(ids, newest) == orm
+        # garden 3, 6 and 7 are newer than ``since``, in stock and not the page
+        assert set(orm) == {p.pk for p in world.kitchen[:5]} | {
+            world.garden[i].pk for i in (0, 3, 6, 7)
+        }
+        assert _read_facts(ids) == _facts(Product.objects.filter(pk__in=ids))
+        assert _read_facts([]) == {}
+
+    def test_vectorised_similarity_equals_the_pairwise_one(self, world):
+        import numpy as np
+
+        from recommendations.serving.core import _read_facts, _similarities, _similarity
+
+        world.garden[1].brand = ""
+        world.garden[1].save()
+        world.garden[2].brand = ""
+        world.garden[2].save()
+        world.kitchen[3].brand = "Verde"  # a garden brand in the kitchen
+        world.kitchen[3].save()
+        facts = list(_read_facts([p.pk for p in world.kitchen + world.garden]).values())
+        fn = _similarities(facts)
+        positions = np.arange(len(facts))
+        for pos in positions:
+            expected = [_similarity(facts[p], facts[pos]) for p in positions]
+            assert np.allclose(fn(positions, pos), expected)
+        assert _similarity(facts[0], facts[0]) == 1.0
+
+    def test_products_made_from_facts_equal_the_orm_rows(self, world, django_assert_num_queries):
+        from recommendations.serving.core import _product, _read_facts
+        from shop.models import Product
+
+        world.kitchen[1].image = "shop/img/kettle.png"
+        world.kitchen[1].stock = 0
+        world.kitchen[1].save()
+        facts = _read_facts([world.kitchen[1].pk, world.garden[3].pk])
+        for pk, fact in facts.items():
+            orm = Product.objects.select_related("category").get(pk=pk)
+            with django_assert_num_queries(0):
+                made = _product(fact)
+                fields = [f.attname for f in Product._meta.concrete_fields]
+                for name in fields:
+                    if name != "description":
+                        assert getattr(made, name) == getattr(orm, name), name
+                assert (made.category.pk, made.category.name, made.category.slug) == (
+                    orm.category.pk,
+                    orm.category.name,
+                    orm.category.slug,
+                )
+                assert made == orm and made.in_stock == orm.in_stock
+                assert not made._state.adding and made._state.db == orm._state.db
+            with django_assert_num_queries(1):  # deferred, loaded on use
+                assert made.description == orm.description
