@@ -8,7 +8,10 @@
   ignored when the active version changes (the stamp is inside);
 - per product, its related lists for the active version;
 - trending ids (recent popularity), for a minute;
-- the running A/B test (id, share, challenger): like the active version.
+- the running A/B test (id, share, challenger): like the active version;
+- in each process, the lists it ranked, by everything they were ranked from (the
+  shopper state's revision, the version stamp, trending, cart, rules, limit): nothing
+  to invalidate, since any change makes a new key.
 
 Only ids and scores are cached: availability is always read from fresh product rows.
 Imports only models and the registry, so tracking and training may call the ``forget_*``
@@ -17,7 +20,9 @@ functions.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +45,11 @@ ACTIVE_SECONDS = 30
 LOCAL_SECONDS = 5.0
 LOCAL_SIZE = 5000
 _LOCAL: dict[str, tuple[float, Any]] = {}
+_LOCK = threading.Lock()  # threaded web workers share these per-process copies
+# Ranked lists by everything they were ranked from (see core.recommend): a shopper who
+# asks again before acting gets the same ranking, checked against fresh product rows.
+_RANKED: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+RANKED_SIZE = 2000
 
 
 def local_get(key: str) -> Any:
@@ -62,9 +72,27 @@ def two_level_get(key: str) -> Any:
 
 def local_set(key: str, value: Any, seconds: float = LOCAL_SECONDS) -> None:
     """Keep ``value`` in this process for ``seconds`` (bounded; oldest dropped first)."""
-    while len(_LOCAL) >= LOCAL_SIZE:
-        _LOCAL.pop(next(iter(_LOCAL)))
-    _LOCAL[key] = (time.monotonic() + seconds, value)
+    with _LOCK:
+        while len(_LOCAL) >= LOCAL_SIZE:
+            _LOCAL.pop(next(iter(_LOCAL)))
+        _LOCAL[key] = (time.monotonic() + seconds, value)
+
+
+def ranked_get(key: tuple) -> Any:
+    """The list ranked in this process from exactly ``key``'s inputs, if still kept."""
+    hit = _RANKED.get(key)
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
+def ranked_set(key: tuple, value: Any) -> None:
+    """Keep a ranked list for RECS_CACHE_SECONDS (bounded; least recently kept dropped)."""
+    with _LOCK:
+        _RANKED[key] = (time.monotonic() + shopper_seconds(), value)
+        _RANKED.move_to_end(key)
+        while len(_RANKED) > RANKED_SIZE:
+            _RANKED.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -99,12 +127,14 @@ def active_version() -> ActiveVersion | None:
 def forget_active() -> None:
     """A version was activated or its lists rewritten (or an A/B test changed): read again."""
     cache.delete_many([ACTIVE_KEY, TEST_KEY])
-    _LOCAL.clear()
+    clear_local()
 
 
 def clear_local() -> None:
     """Forget this process's copies (tests, after cache.clear())."""
-    _LOCAL.clear()
+    with _LOCK:
+        _LOCAL.clear()
+        _RANKED.clear()
 
 
 def shopper_key(user_id: int | None, anonymous_id: str = "") -> str:

@@ -25,7 +25,7 @@ from django.db.models.base import ModelState
 from shop.models import Category, Product
 
 from ..diversity import mmr_rerank
-from .cache import ActiveVersion, page_memo, serving_version
+from .cache import ActiveVersion, page_memo, ranked_get, ranked_set, serving_version
 from .sources import (
     BLEND_KINDS,
     STRONG_NEIGHBOURS,
@@ -43,6 +43,8 @@ CONTENT_POOL = 60
 TRENDING = "Trending now"
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
+# Lists that depend on the shopper alone (no page product): their rankings are reused.
+SHOPPER_WIDGETS = frozenset({"for-you", "trending"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
@@ -206,6 +208,31 @@ def recommend(
         return Served(widget=widget, version_id=version.id if version else None)
     state = shopper_state(shopper, version)
 
+    hot = trending()
+    # The same shopper asking again before anything changed (state revision, version,
+    # trending, cart, rules): the same ranking, shown only if its products still qualify.
+    again = None
+    if widget in SHOPPER_WIDGETS and shopper.is_known:
+        again = (
+            shopper.key,
+            state.revision,
+            version.stamp if version else "",
+            widget,
+            limit,
+            rules,
+            tuple(cart_ids),
+            _ranking_settings(),
+            hash(tuple(pid for pid, _, _ in hot)),
+        )
+        ranked = ranked_get(again)
+        if ranked is not None:
+            named = {c.reason[2] for c in ranked if c.reason[0] in ("product", "page")}
+            ahead = {pid for pid, _, _ in hot} if widget == "for-you" else set()
+            rows = _fresh_facts({c.pid for c in ranked} | named, ahead)[0]
+            blocked = _blocked(state, cart_ids, page_id, widget, rows)
+            if all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
+                return _served_list(widget, version, ranked, rows)
+
     # 1-2. primary candidates: precomputed lists blended with this session's neighbours
     context_ids = [pid for pid, _ in state.recent] + cart_ids
     if page_id is not None:
@@ -220,7 +247,6 @@ def recommend(
     else:
         primary = _related(widget, page_id, related)
     _demote(primary, state.hidden, related)
-    hot = trending()
 
     # 3. fresh facts (the few columns a card needs) of the best candidates, the context
     # and every product a reason may name, in one query; more only if filters leave too
@@ -242,7 +268,7 @@ def recommend(
     ahead = set()
     if page_id is not None and page_memo() is not None:
         ahead = {pid for pids, _ in related.get(page_id, {}).values() for pid in pids}
-    if widget == "for-you" and page_memo() is not None:  # the home page shows trending too
+    if widget == "for-you":  # the home page shows trending too
         ahead = {pid for pid, _, _ in hot}
     # new products of the page's category (cold start of "similar"): read with the facts
     newest = None
@@ -253,10 +279,7 @@ def recommend(
     blocked = _blocked(state, cart_ids, page_id, widget, rows)
 
     def eligible(pid: int) -> Fact | None:
-        row = rows.get(pid)
-        if row is None or pid in blocked or not (row.active and row.stock > 0):
-            return None
-        return row if rules.allows(row.pk, row.category_slug, row.price) else None
+        return _eligible(rows.get(pid), blocked, rules)
 
     chosen = {c.pid: c for c in primary if c.pid in rows and eligible(c.pid)}
     if len(chosen) < want:  # filters took too many: the rest of the list, and trending
@@ -315,17 +338,31 @@ def recommend(
         )
         ranked = [ranked[p] for p in picked]
     ranked = ranked[:limit]
-    # the facts read in this request are the products' rows (all a card or the API
-    # shows; the description is deferred): no second query
-    fresh = {c.pid: _product(rows[c.pid]) for c in ranked}
+    if again is not None:
+        ranked_set(again, ranked)
+    return _served_list(widget, version, ranked, rows)
+
+
+def _eligible(row: Fact | None, blocked: set[int], rules: Rules) -> Fact | None:
+    """``row`` if its product may be shown here: it exists, is active and in stock, is
+    not blocked for this shopper and passes the request's rules."""
+    if row is None or row.pk in blocked or not (row.active and row.stock > 0):
+        return None
+    return row if rules.allows(row.pk, row.category_slug, row.price) else None
+
+
+def _served_list(
+    widget: str, version: ActiveVersion | None, ranked: list[_Candidate], rows: dict
+) -> Served:
+    """The served list: products made from the fresh facts read in this request (all a
+    card or the API shows; the description is deferred), no second query."""
     items = [
         ServedItem(
-            product=fresh[c.pid],
+            product=_product(rows[c.pid]),
             score=round(float(c.score), 6),
             reason=_reason(c, rows, rows[c.pid]),
         )
         for c in ranked
-        if c.pid in fresh and fresh[c.pid].active and fresh[c.pid].stock > 0
     ]
     return Served(widget=widget, version_id=version.id if version else None, items=items)
 
@@ -364,6 +401,16 @@ def _loaded() -> ModelState:
     state = ModelState()
     state.adding, state.db = False, Product.objects.db
     return state
+
+
+def _ranking_settings() -> tuple:
+    """The settings a ranking depends on (part of the key it is reused by)."""
+    recs = settings.RECOMMENDATIONS
+    return (
+        _diversity(),
+        bool(recs.get("EXCLUDE_PURCHASED", True)),
+        tuple(recs.get("REPEAT_CATEGORIES", []) or []),
+    )
 
 
 def _diversity() -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,11 +50,14 @@ class ShopperState:
     bought: list[int] = field(default_factory=list)
     # the last RECENT_EVENTS views and carts, newest first: ``recent`` is made from them
     events: list[tuple[int, str]] = field(default_factory=list)
+    # new whenever the state is built or changes: what was ranked from it may be reused
+    revision: str = field(default_factory=lambda: uuid4().hex)
 
     def add_event(self, product_id: int, kind: str) -> None:
         """The shopper just viewed or carted a product (what a rebuild would read)."""
         self.events = [(product_id, kind), *self.events][:RECENT_EVENTS]
         self.recent = _recent(self.events)
+        self.revision = uuid4().hex
 
 
 def _recent(events: list[tuple[int, str]]) -> list[tuple[int, str]]:

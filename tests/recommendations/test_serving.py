@@ -215,6 +215,44 @@ def test_diversity_setting_changes_intra_list_diversity(world, settings):
 
 
 class TestCaching:
+    def test_a_ranking_is_reused_until_anything_it_came_from_changes(
+        self, world, monkeypatch, django_assert_num_queries
+    ):
+        from recommendations.serving import core
+        from shop.models import Product
+
+        shopper = Shopper.for_user(world.user)
+        view(world.kitchen[0], world.user)  # a reason that names a product
+        first = recommend(shopper, "for-you", limit=6)
+        assert f"Because you viewed {world.kitchen[0].name}" in {i.reason for i in first.items}
+        ranked = []
+        real = core._for_you
+        monkeypatch.setattr(core, "_for_you", lambda *a: ranked.append(1) or real(*a))
+        Product.objects.filter(pk=world.kitchen[0].pk).update(name="Renamed Kettle")
+        with django_assert_num_queries(1):  # the shown products' fresh facts, nothing else
+            again = recommend(shopper, "for-you", limit=6)
+        assert not ranked and ids(again) == ids(first)
+        # reasons and cards come from this request's rows
+        assert "Because you viewed Renamed Kettle" in {i.reason for i in again.items}
+        sold_out = Product.objects.get(pk=ids(first)[0])
+        sold_out.stock = 0
+        sold_out.save()
+        after = recommend(shopper, "for-you", limit=6)
+        assert ranked and sold_out.pk not in ids(after) and len(after) == 6
+        for change in (
+            lambda: recommend(shopper, "for-you", limit=4),
+            lambda: recommend(shopper, "for-you", limit=6, cart=[world.garden[1].pk]),
+            lambda: recommend(shopper, "for-you", limit=6, rules=Rules(category="garden")),
+            lambda: recommend(Shopper(anonymous_id=GUEST), "for-you", limit=6),
+        ):
+            ranked.clear()
+            change()
+            assert ranked, "a ranking of other inputs is not reused"
+        ranked.clear()
+        view(world.kitchen[7], world.user)  # the shopper acted
+        served = recommend(shopper, "for-you", limit=6)
+        assert ranked and served.items[0].reason == f"Because you viewed {world.kitchen[7].name}"
+
     def test_state_is_cached_until_the_shopper_acts(self, world, django_assert_num_queries):
         shopper = Shopper.for_user(world.user)
         recommend(shopper, "for-you", limit=8)
