@@ -6,6 +6,17 @@ on GET /api/products/{id}/ and GET /api/recommendations/?limit=10 in alternating
 rounds, and posts batches of 1,000 events from one client. Prints requests per
 second, latency percentiles and the ratios the goals are stated in.
 
+Two figures besides wrk's own, because this machine is shared:
+- server CPU per request: CPU seconds of the gunicorn workers and of the database's
+  backends during a round, over the requests served. Other load on the machine
+  stretches wall-clock figures, much less what one request costs;
+- latency at a paced load: the same 32 connections, each waiting a random
+  (exponential) think time between requests so that together they offer a fixed
+  share (--paced-share, default 0.5) of the capacity measured for product detail in
+  the same run. At saturation (no think time) a closed loop of 32 connections on 2
+  workers queues: every latency there is at least 32 / throughput (Little's law), so
+  only the paced run says how long a request takes when the server keeps up.
+
     .venv/bin/python bench/api_bench.py                  # fresh database, 2 rounds of 10 s
     .venv/bin/python bench/api_bench.py --reuse --rounds 3 --cache locmem
 
@@ -17,6 +28,7 @@ postgres://postgres@127.0.0.1:5432); the cache is Redis db 8 (BENCH_REDIS_URL) u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -34,6 +46,7 @@ from bench_db import database  # bench/ is on the path of a script
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+GUNICORN_EXTRA = os.environ.get("BENCH_GUNICORN", "").split()
 
 
 def log(message: str) -> None:
@@ -65,23 +78,88 @@ print(json.dumps({"token": token.key, "user": row.user.username, "product": prod
 """
 
 
-def wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, float]:
+# Each connection waits an exponential think time (mean THINK_MS) before each request.
+PACED = """
+local mean = tonumber(os.getenv("THINK_MS"))
+math.randomseed(os.time())
+function delay() return math.floor(-math.log(1 - math.random()) * mean) end
+"""
+
+
+class ServerCpu:
+    """CPU seconds used by the gunicorn workers and the database's backends."""
+
+    def __init__(self, master_pid: int, database_url: str) -> None:
+        import psutil
+        import psycopg2
+
+        self.psutil = psutil
+        self.master = psutil.Process(master_pid)
+        self.db = database_url.rsplit("/", 1)[1]
+        self.conn = psycopg2.connect(database_url)
+        self.conn.autocommit = True
+        self.procs: dict[int, object] = {}
+
+    def _refresh(self) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [self.db],
+            )
+            pids = [pid for (pid,) in cur.fetchall()]
+        pids += [p.pid for p in self.master.children()]
+        for pid in pids:
+            if pid not in self.procs:
+                with contextlib.suppress(self.psutil.NoSuchProcess):
+                    self.procs[pid] = self.psutil.Process(pid)
+
+    def snapshot(self) -> dict[int, float]:
+        """CPU seconds so far of every process seen (connections persist: few come and go)."""
+        self._refresh()
+        out = {}
+        for pid, proc in self.procs.items():
+            try:
+                times = proc.cpu_times()
+                out[pid] = times.user + times.system
+            except self.psutil.NoSuchProcess:
+                pass
+        return out
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        """CPU seconds between two snapshots (a process new in ``after`` counts whole)."""
+        return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def wrk(
+    url: str,
+    token: str,
+    seconds: int,
+    connections: int,
+    cpu: ServerCpu | None = None,
+    think_ms: float = 0.0,
+) -> dict[str, float]:
+    cmd = ["wrk", f"-c{connections}", "-t2", f"-d{seconds}s", "--latency"]
+    env = dict(os.environ)
+    if think_ms:
+        script = Path("/tmp") / f"api_bench_paced_{os.getpid()}.lua"
+        script.write_text(PACED)
+        cmd += ["-s", str(script)]
+        env["THINK_MS"] = str(think_ms)
+    before = cpu.snapshot() if cpu else {}
     out = subprocess.run(
-        [
-            "wrk",
-            f"-c{connections}",
-            "-t2",
-            f"-d{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Token {token}",
-            url,
-        ],
+        [*cmd, "-H", f"Authorization: Token {token}", url],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
+    time.sleep(0.5)  # the impressions' batched writer finishes what the round queued
+    used = ServerCpu.used(before, cpu.snapshot()) if cpu else 0.0
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    if cpu and total:
+        result["server_cpu_ms"] = used / total * 1e3
     for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         result[f"p{pct}_ms"] = float(value) * UNITS[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -141,6 +219,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--cache", choices=("redis", "locmem"), default="redis")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--paced-share",
+        type=float,
+        default=0.5,
+        help="offered load of the paced rounds, as a share of product detail's capacity",
+    )
     args = parser.parse_args()
 
     base = os.environ.get("BENCH_DATABASE_BASE", "postgres://postgres@127.0.0.1:5432")
@@ -180,6 +264,7 @@ def main() -> None:
             "config.wsgi",
             "-w",
             "2",
+            *GUNICORN_EXTRA,
             "-b",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -217,20 +302,32 @@ def main() -> None:
                 raise SystemExit(f"GET {path}: {response.status}, not 200")
         for target in urls.values():  # warm both (caches, connections)
             wrk(target, facts["token"], 2, args.connections)
+        cpu = ServerCpu(server.pid, url)
         runs: dict[str, list[dict]] = {name: [] for name in urls}
         for r in range(args.rounds):
             for name, target in urls.items():
-                result = wrk(target, facts["token"], args.seconds, args.connections)
+                result = wrk(target, facts["token"], args.seconds, args.connections, cpu)
                 log(f"round {r + 1} {name}: {result}")
                 runs[name].append(result)
+        # the same connections, paced to a share of product detail's capacity
+        capacity = statistics.fmean(r["rps"] for r in runs["product"])
+        offered = args.paced_share * capacity
+        think = args.connections / offered * 1e3
+        log(f"paced: {offered:.0f} requests/s offered ({think:.0f} ms mean think time)")
+        paced: dict[str, list[dict]] = {name: [] for name in urls}
+        for r in range(args.rounds):
+            for name, target in urls.items():
+                result = wrk(target, facts["token"], args.seconds, args.connections, cpu, think)
+                log(f"paced round {r + 1} {name}: {result}")
+                paced[name].append(result)
         log("events: batches of 1,000 from one client")
         events = post_events(args.port, facts["token"], facts["skus"], args.batches, 1000)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
-    def mean(name: str, key: str) -> float:
-        return statistics.fmean(r[key] for r in runs[name])
+    def mean(name: str, key: str, rounds: dict = runs) -> float:
+        return statistics.fmean(r[key] for r in rounds[name])
 
     summary = {
         "setup": {
@@ -245,13 +342,25 @@ def main() -> None:
         "recommendations": {
             k: round(mean("recommendations", k), 3) for k in runs["recommendations"][0]
         },
+        "paced": {
+            "offered_rps": round(offered, 1),
+            "share_of_product_capacity": args.paced_share,
+            **{name: {k: round(mean(name, k, paced), 3) for k in paced[name][0]} for name in urls},
+        },
         "events": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in events.items()},
     }
     summary["ratios"] = {
         "recs_rps_over_product_rps": round(
             summary["recommendations"]["rps"] / summary["product"]["rps"], 3
         ),
+        "product_cpu_over_recs_cpu": round(
+            summary["product"]["server_cpu_ms"] / summary["recommendations"]["server_cpu_ms"], 3
+        ),
         "recs_p99_over_25ms": round(summary["recommendations"]["p99_ms"] / 25.0, 3),
+        "recs_paced_p99_over_25ms": round(summary["paced"]["recommendations"]["p99_ms"] / 25.0, 3),
+        "littles_law_p99_floor_ms": round(
+            args.connections / summary["recommendations"]["rps"] * 1e3, 1
+        ),
         "events_per_s_over_10000": round(events["events_per_s"] / 10_000, 3),
     }
     text = json.dumps(summary, indent=2)
