@@ -309,3 +309,50 @@ def test_makefile_picks_a_suitable_interpreter(bare_path):
     out = make_python(bare_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"Using {bare_path}/python3.{sys.version_info[1]} (3.")
+
+
+def test_gunicorn_as_deployed_runs_threaded_workers_that_keep_connections_alive(tmp_path):
+    """gunicorn reads gunicorn.conf.py from the project root (the image's WORKDIR), as
+    the Dockerfile and compose start it: gthread workers, keep-alive."""
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "gunicorn.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    cmd = [str(gunicorn), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*cmd, "--log-level", "info"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                first = conn.getresponse()
+                first.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"gunicorn did not answer: {log.read_text()}")
+        assert first.status == 200 and first.getheader("Connection", "").lower() != "close"
+        conn.request("GET", "/healthz")  # the same connection again
+        second = conn.getresponse()
+        assert second.status == 200 and second.read()
+        conn.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Using worker: gthread" in log.read_text()

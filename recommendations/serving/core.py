@@ -356,9 +356,10 @@ def _served_list(
 ) -> Served:
     """The served list: products made from the fresh facts read in this request (all a
     card or the API shows; the description is deferred), no second query."""
+    db = Product.objects.db
     items = [
         ServedItem(
-            product=_product(rows[c.pid]),
+            product=_product(rows[c.pid], db),
             score=round(float(c.score), 6),
             reason=_reason(c, rows, rows[c.pid]),
         )
@@ -367,7 +368,7 @@ def _served_list(
     return Served(widget=widget, version_id=version.id if version else None, items=items)
 
 
-def _product(fact: Fact) -> Product:
+def _product(fact: Fact, db: str = "default") -> Product:
     """A Product (with its category) made from fresh facts, as a query with
     select_related would load it; the column facts leave out (description) is deferred.
 
@@ -392,14 +393,14 @@ def _product(fact: Fact) -> Product:
     )
     category = Category.__new__(Category)
     category.__dict__.update(id=fact.category_id, name=fact.category, slug=fact.category_slug)
-    product._state, category._state = _loaded(), _loaded()
+    product._state, category._state = _loaded(db), _loaded(db)
     product._state.fields_cache["category"] = category
     return product
 
 
-def _loaded() -> ModelState:
+def _loaded(db: str) -> ModelState:
     state = ModelState()
-    state.adding, state.db = False, Product.objects.db
+    state.adding, state.db = False, db
     return state
 
 
