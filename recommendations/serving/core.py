@@ -43,8 +43,6 @@ CONTENT_POOL = 60
 TRENDING = "Trending now"
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
-# Lists that depend on the shopper alone (no page product): their rankings are reused.
-SHOPPER_WIDGETS = frozenset({"for-you", "trending"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
@@ -209,13 +207,18 @@ def recommend(
     state = shopper_state(shopper, version)
 
     hot = trending()
-    # The same shopper asking again before anything changed (state revision, version,
-    # trending, cart, rules): the same ranking, shown only if its products still qualify.
+    # Asked again before anything it came from changed (for-you: the shopper's state
+    # revision; trending: what the shopper may not be shown; and the version, trending,
+    # cart, rules): the same ranking, shown only if its products still qualify.
     again = None
-    if widget in SHOPPER_WIDGETS and shopper.is_known:
+    if widget == "trending" or (widget == "for-you" and shopper.is_known):
+        whose = (
+            (shopper.key, state.revision)
+            if widget == "for-you"
+            else (tuple(sorted(state.hidden)), tuple(sorted(state.bought)))
+        )
         again = (
-            shopper.key,
-            state.revision,
+            *whose,
             version.stamp if version else "",
             widget,
             limit,

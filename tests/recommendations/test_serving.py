@@ -253,6 +253,23 @@ class TestCaching:
         served = recommend(shopper, "for-you", limit=6)
         assert ranked and served.items[0].reason == f"Because you viewed {world.kitchen[7].name}"
 
+    def test_trending_rankings_are_shared_by_shoppers_with_nothing_to_hide(
+        self, world, settings, monkeypatch
+    ):
+        from recommendations.serving import core
+
+        settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "DIVERSITY": 0.1}
+        ranked = []
+        real = core.mmr_rerank
+        monkeypatch.setattr(core, "mmr_rerank", lambda *a: ranked.append(1) or real(*a))
+        first = recommend(Shopper(anonymous_id=GUEST), "trending", limit=4)
+        assert len(ranked) == 1
+        assert ids(recommend(Shopper(anonymous_id="b" * 32), "trending", limit=4)) == ids(first)
+        assert len(ranked) == 1  # another guest, the same ranking
+        tracking.record_not_interested(world.kitchen[0], anonymous_id="b" * 32)
+        recommend(Shopper(anonymous_id="b" * 32), "trending", limit=4)
+        assert len(ranked) == 2  # something to hide: ranked for this shopper
+
     def test_state_is_cached_until_the_shopper_acts(self, world, django_assert_num_queries):
         shopper = Shopper.for_user(world.user)
         recommend(shopper, "for-you", limit=8)
