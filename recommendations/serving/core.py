@@ -207,34 +207,11 @@ def recommend(
     state = shopper_state(shopper, version)
 
     hot = trending()
-    # Asked again before anything it came from changed (for-you: the shopper's state
-    # revision; trending: what the shopper may not be shown; and the version, trending,
-    # cart, rules): the same ranking, shown only if its products still qualify.
-    again = None
-    if widget == "trending" or (widget == "for-you" and shopper.is_known):
-        whose = (
-            (shopper.key, state.revision)
-            if widget == "for-you"
-            else (tuple(sorted(state.hidden)), tuple(sorted(state.bought)))
-        )
-        again = (
-            *whose,
-            version.stamp if version else "",
-            widget,
-            limit,
-            rules,
-            tuple(cart_ids),
-            _ranking_settings(),
-            hash(tuple(pid for pid, _, _ in hot)),
-        )
-        ranked = ranked_get(again)
-        if ranked is not None:
-            named = {c.reason[2] for c in ranked if c.reason[0] in ("product", "page")}
-            ahead = {pid for pid, _, _ in hot} if widget == "for-you" else set()
-            rows = _fresh_facts({c.pid for c in ranked} | named, ahead)[0]
-            blocked = _blocked(state, cart_ids, page_id, widget, rows)
-            if all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
-                return _served_list(widget, version, ranked, rows)
+    again = _ranking_key(widget, shopper, state, version, limit, rules, cart_ids, hot)
+    if again is not None:
+        served = _reuse(again, widget, version, state, cart_ids, rules, hot)
+        if served is not None:
+            return served
 
     # 1-2. primary candidates: precomputed lists blended with this session's neighbours
     context_ids = [pid for pid, _ in state.recent] + cart_ids
@@ -343,6 +320,62 @@ def recommend(
     ranked = ranked[:limit]
     if again is not None:
         ranked_set(again, ranked)
+    return _served_list(widget, version, ranked, rows)
+
+
+def _ranking_key(
+    widget: str,
+    shopper: Shopper,
+    state: ShopperState,
+    version: ActiveVersion | None,
+    limit: int,
+    rules: Rules,
+    cart_ids: list[int],
+    hot: list,
+) -> tuple | None:
+    """Everything a for-you or trending ranking came from (None for other widgets).
+
+    For-you: the shopper's state revision (new whenever they act). Trending: only what
+    the shopper may not be shown, so shoppers with nothing hidden or bought share it.
+    """
+    if widget == "for-you" and shopper.is_known:
+        whose: tuple = (shopper.key, state.revision)
+    elif widget == "trending":
+        whose = (tuple(sorted(state.hidden)), tuple(sorted(state.bought)))
+    else:
+        return None
+    return (
+        *whose,
+        version.stamp if version else "",
+        widget,
+        limit,
+        rules,
+        tuple(cart_ids),
+        _ranking_settings(),
+        hash(tuple(pid for pid, _, _ in hot)),
+    )
+
+
+def _reuse(
+    key: tuple,
+    widget: str,
+    version: ActiveVersion | None,
+    state: ShopperState,
+    cart_ids: list[int],
+    rules: Rules,
+    hot: list,
+) -> Served | None:
+    """The ranking this process made from exactly ``key``, if kept and if every product
+    in it still qualifies on this request's fresh rows (its reasons from those rows)."""
+    ranked = ranked_get(key)
+    if ranked is None:
+        return None
+    named = {c.reason[2] for c in ranked if c.reason[0] in ("product", "page")}
+    ahead = {pid for pid, _, _ in hot} if widget == "for-you" else set()  # home: trending
+    rows = _fresh_facts({c.pid for c in ranked} | named, ahead)[0]
+    blocked = _blocked(state, cart_ids, None, widget, rows)
+    if not all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
+        return None
     return _served_list(widget, version, ranked, rows)
 
 
