@@ -100,7 +100,7 @@ def test_unreachable_broker_is_503(client, settings):
 def test_unreachable_cache_is_503(client, settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",  # what CACHE_URL=redis://... selects
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }
