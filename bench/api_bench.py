@@ -28,7 +28,6 @@ postgres://postgres@127.0.0.1:5432); the cache is Redis db 8 (BENCH_REDIS_URL) u
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
@@ -42,6 +41,7 @@ import uuid
 from pathlib import Path
 
 from bench_db import database  # bench/ is on the path of a script
+from server_cpu import ServerCpu
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -84,51 +84,6 @@ local mean = tonumber(os.getenv("THINK_MS"))
 math.randomseed(os.time())
 function delay() return math.floor(-math.log(1 - math.random()) * mean) end
 """
-
-
-class ServerCpu:
-    """CPU seconds used by the gunicorn workers and the database's backends."""
-
-    def __init__(self, master_pid: int, database_url: str) -> None:
-        import psutil
-        import psycopg2
-
-        self.psutil = psutil
-        self.master = psutil.Process(master_pid)
-        self.db = database_url.rsplit("/", 1)[1]
-        self.conn = psycopg2.connect(database_url)
-        self.conn.autocommit = True
-        self.procs: dict[int, object] = {}
-
-    def _refresh(self) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [self.db],
-            )
-            pids = [pid for (pid,) in cur.fetchall()]
-        pids += [p.pid for p in self.master.children()]
-        for pid in pids:
-            if pid not in self.procs:
-                with contextlib.suppress(self.psutil.NoSuchProcess):
-                    self.procs[pid] = self.psutil.Process(pid)
-
-    def snapshot(self) -> dict[int, float]:
-        """CPU seconds so far of every process seen (connections persist: few come and go)."""
-        self._refresh()
-        out = {}
-        for pid, proc in self.procs.items():
-            try:
-                times = proc.cpu_times()
-                out[pid] = times.user + times.system
-            except self.psutil.NoSuchProcess:
-                pass
-        return out
-
-    @staticmethod
-    def used(before: dict[int, float], after: dict[int, float]) -> float:
-        """CPU seconds between two snapshots (a process new in ``after`` counts whole)."""
-        return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def wrk(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import requests
 from bench_db import database  # bench/ is on the path of a script
+from server_cpu import ServerCpu
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -143,14 +144,20 @@ def main() -> None:
                 s.get(base + urls[0], timeout=10)
             sessions[name] = (base, s)
         times: dict[tuple[str, str], list[float]] = {}
+        cpu = {name: ServerCpu(procs[name].pid, f"{PG}/{DB}") for name in SERVERS}
+        used: dict[tuple[str, str], float] = {}
         print(f"{args.rounds} rounds ...", file=sys.stderr, flush=True)
         for _ in range(args.rounds):
             for page, path in (("home", "/"), ("product", urls[0])):
                 for name, (base, s) in sessions.items():
+                    before = cpu[name].snapshot()
                     t0 = time.perf_counter()
                     response = s.get(base + path, timeout=10)
                     times.setdefault((name, page), []).append(time.perf_counter() - t0)
                     assert response.status_code == 200
+                    time.sleep(0.002)  # the worker finishes the page (a queued insert aside)
+                    spent = ServerCpu.used(before, cpu[name].snapshot())
+                    used[(name, page)] = used.get((name, page), 0.0) + spent
         html = sessions["on"][1].get(sessions["on"][0] + "/", timeout=10).text
         assert 'data-widget="for-you"' in html and "Because you viewed" in html
         assert 'data-widget="for-you"' not in sessions["off"][1].get(sessions["off"][0] + "/").text
@@ -164,6 +171,12 @@ def main() -> None:
     print(f"{'page':<10}{'widgets on':>12}{'off':>10}{'on/off':>9}{'no impr.':>10}{'impr. ms':>10}")
     for page in ("home", "product"):
         on, off, quiet = med[("on", page)], med[("off", page)], med[("no-impressions", page)]
+        print(f"{page:<10}{on:>12.2f}{off:>10.2f}{on / off:>9.2f}{quiet:>10.2f}{on - quiet:>10.2f}")
+    per = {key: value / args.rounds * 1000 for key, value in used.items()}
+    print("server CPU ms per page (gunicorn worker + its database backends)")
+    print(f"{'page':<10}{'widgets on':>12}{'off':>10}{'on/off':>9}{'no impr.':>10}{'impr. ms':>10}")
+    for page in ("home", "product"):
+        on, off, quiet = per[("on", page)], per[("off", page)], per[("no-impressions", page)]
         print(f"{page:<10}{on:>12.2f}{off:>10.2f}{on / off:>9.2f}{quiet:>10.2f}{on - quiet:>10.2f}")
 
 
