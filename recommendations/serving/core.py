@@ -235,7 +235,7 @@ def recommend(
     diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
     want = limit * POOL if diversity else limit
     fills = widget not in ("bought-together", "also-viewed")
-    depth = max(limit * POOL, 24)  # enough to fill after filters, never the whole table
+    depth = _depth(limit)
     primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
     hot = hot[: depth * 2]
     skip = _blocked(state, cart_ids, page_id, widget) | rules.exclude
@@ -323,6 +323,11 @@ def recommend(
     return _served_list(widget, version, ranked, rows)
 
 
+def _depth(limit: int) -> int:
+    """Candidates per source: enough to fill after filters, never the whole table."""
+    return max(limit * POOL, 24)
+
+
 def _ranking_key(
     widget: str,
     shopper: Shopper,
@@ -371,7 +376,9 @@ def _reuse(
     if ranked is None:
         return None
     named = {c.reason[2] for c in ranked if c.reason[0] in ("product", "page")}
-    ahead = {pid for pid, _, _ in hot} if widget == "for-you" else set()  # home: trending
+    ahead = set()
+    if widget == "for-you":  # the home page shows trending too: what the main path reads
+        ahead = {pid for pid, _, _ in hot[: 2 * _depth(len(ranked))]}
     rows = _fresh_facts({c.pid for c in ranked} | named, ahead)[0]
     blocked = _blocked(state, cart_ids, None, widget, rows)
     if not all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
