@@ -55,6 +55,14 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
         "distance_power": [0.5, 1.0, 2.0],
         "alpha": [0.0, 0.5],
     },
+    "sknn": {
+        "proximity": [0.3, 0.5, 1.0],
+        "before_weight": [0.0, 0.5, 1.0],
+        "recency": [0.3, 0.5, 0.8],
+        "k": [10, 30, 100, 300],
+        "length_norm": [0.0, 0.5],
+        "idf": [0.0, 0.5, 1.0],
+    },
     "two_tower": {"embedding_dim": [32, 64], "epochs": [3, 6]},
     "sasrec": {"embedding_dim": [32, 64], "blocks": [1, 2]},
 }
@@ -64,6 +72,7 @@ COMPLEXITY: dict[str, int] = {
     "cooccurrence": 1,
     "content": 1,
     "transitions": 1,
+    "sknn": 1,
     "ease": 2,
     "two_tower": 3,
     "sasrec": 3,
