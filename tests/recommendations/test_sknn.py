@@ -91,16 +91,13 @@ def test_each_item_looks_at_its_most_recent_histories_only():
     assert s[X] == pytest.approx(s[Y]) and s[X] > 0
 
 
-def test_length_norm_and_idf_change_the_weights():
+def test_length_norm_favours_short_neighbours():
     # Both neighbours share a; the long one also holds three other items.
     data = log({"me": [A], "short": [A, X], "long": [A, Y, Z, Q]})
     plain = scores_of(make_algorithm("sknn", **FLAT).fit(data), data, "me")
     assert plain[X] == pytest.approx(1.0) and plain[Y] == pytest.approx(1.0)
     normed = scores_of(make_algorithm("sknn", length_norm=1.0, **FLAT).fit(data), data, "me")
     assert normed[X] == pytest.approx(0.5) and normed[Y] == pytest.approx(0.25)
-    # a is in three histories: with idf=1 a shared a weighs 1/3.
-    rare = scores_of(make_algorithm("sknn", idf=1.0, **FLAT).fit(data), data, "me")
-    assert rare[X] == pytest.approx(1.0 / 3.0)
 
 
 def test_fold_in_uses_the_new_history_and_every_training_history():

@@ -3,13 +3,12 @@
 A shopper's (or session's) history is compared with the other training histories
 that share an item with it. A neighbour's similarity is the sum, over the items the
 two share, of the shopper's weight for that item: ``recency ** n`` for the shopper's
-n-th most recent item (position decay), optionally divided by the shared item's
-popularity (``idf``) and by the neighbour's length. The ``k``
-most similar neighbours then vote for their items, an item counting more the closer
-it sits, in the neighbour's own order, to the anchor: the shared item the shopper saw
-most recently. Everything is sparse and vectorised per batch of shoppers; each item
-only looks at its ``sample_size`` most recent histories, which bounds the work on
-large logs.
+n-th most recent item (position decay), optionally divided by a power of the
+neighbour's length. The ``k`` most similar neighbours then vote for their items, an
+item counting more the closer it sits, in the neighbour's own order, to the anchor:
+the shared item the shopper saw most recently. Everything is sparse and vectorised
+per batch of shoppers; each item only looks at its ``sample_size`` most recent
+histories, which bounds the work on large logs.
 """
 
 from __future__ import annotations
@@ -86,14 +85,14 @@ class SessionKNN(Recommender):
 
     ``k`` neighbours per shopper; ``sample_size``: most recent histories looked at per
     item; ``recency``: the shopper's n-th most recent item weighs ``recency ** n``,
-    over the ``last_n`` most recent; ``idf``: a shared item's weight is divided by
-    (histories with it) ** idf, so rare shared items say more; ``length_norm``: a
-    neighbour's similarity is divided by its length ** length_norm (0: V-SKNN's plain
-    overlap, 0.5: cosine); ``proximity``: a neighbour's item ``d`` steps from the
-    anchor counts ``proximity ** (d - 1)`` (STAN's neighbour-item weighting; 1 = all
-    alike); ``before_weight`` scales the neighbour's items that came before the anchor
-    (1 = symmetric, 0 = only what came next). No time decay between histories: on the
-    demo, Online Retail and Diginetica logs it only cost NDCG on validation.
+    over the ``last_n`` most recent; ``length_norm``: a neighbour's similarity is
+    divided by its length ** length_norm (0: V-SKNN's plain overlap, 0.5: cosine);
+    ``proximity``: a neighbour's item ``d`` steps from the anchor counts
+    ``proximity ** (d - 1)`` (STAN's neighbour-item weighting; 1 = all alike);
+    ``before_weight`` scales the neighbour's items that came before the anchor (1 =
+    symmetric, 0 = only what came next). Neither time decay between histories nor an
+    idf weight of shared items is used: on the demo, Online Retail and Diginetica logs
+    they cost NDCG on validation or changed nothing.
     """
 
     name = "sknn"
@@ -102,7 +101,6 @@ class SessionKNN(Recommender):
         "sample_size": 200,
         "recency": 0.5,
         "last_n": 10,
-        "idf": 0.0,
         "length_norm": 0.0,
         "proximity": 0.5,
         "before_weight": 0.5,
@@ -114,8 +112,8 @@ class SessionKNN(Recommender):
             raise ValueError("sknn: k, sample_size and last_n must be >= 1")
         if not (0.0 < p["recency"] <= 1.0 and 0.0 < p["proximity"] <= 1.0):
             raise ValueError("sknn: recency and proximity must be in (0, 1]")
-        if min(p["idf"], p["length_norm"], p["before_weight"]) < 0:
-            raise ValueError("sknn: idf, length_norm and before_weight must be >= 0")
+        if min(p["length_norm"], p["before_weight"]) < 0:
+            raise ValueError("sknn: length_norm and before_weight must be >= 0")
         self.positions = session_positions(data)
         self.lengths = np.diff(self.positions.indptr).astype(np.float32)
         # Sorted (history, item) keys, to find an item's position in a history.
@@ -127,8 +125,6 @@ class SessionKNN(Recommender):
         self.times = last_event_times(data)
         self.user_keys = np.asarray(data.user_keys).astype(str)
         self.user_order = np.argsort(self.user_keys, kind="stable")
-        df = np.bincount(self.positions.indices, minlength=data.n_items).astype(np.float64)
-        self.item_weight = (np.maximum(df, 1.0) ** -float(p["idf"])).astype(np.float32)
         self.index = self._item_index(p["sample_size"])
         self.tiebreak = popularity_tiebreak(data)
         self.data = data
@@ -199,7 +195,7 @@ class SessionKNN(Recommender):
         n_rows, n_items = weights.shape
         # Every history sharing an item (within each item's sample), with similarity and
         # the anchor's code; both products have the same sparsity pattern.
-        sim = ((weights @ sp.diags(self.item_weight)) @ self.index).tocsr()
+        sim = (weights @ self.index).tocsr()
         code = (codes.astype(np.float64) @ self.index).tocsr()
         sim.sort_indices()
         code.sort_indices()
