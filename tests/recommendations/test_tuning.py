@@ -53,7 +53,7 @@ class TestTuningReadsOnlyValidation:
 
         monkeypatch.setattr(tuning, "evaluate", spy)
         validation, results, chosen, _ = tuning.select_on_validation(
-            test, ["popularity", "transitions", "hybrid"], min_budget=5.0
+            test, ["popularity", "transitions", "sknn", "hybrid"], min_budget=5.0
         )
         assert seen_splits and all(s is validation for s in seen_splits)
         assert all(s is not test for s in seen_splits)
