@@ -133,8 +133,26 @@ def test_similar_items_are_what_histories_with_the_item_contained():
     assert idx[2].tolist() == [-1, -1, -1]  # c was never seen: no neighbours
 
 
+def test_histories_without_shared_items_score_only_the_tiebreak():
+    data = log({"alone": [A], "b": [B, C], "c": [C, B]})
+    model = make_algorithm("sknn").fit(data)
+    s = scores_of(model, data, "alone")
+    assert not s.any()
+    long = log({f"u{i}": list(range(50)) for i in range(3)}, n_items=50)
+    deep = make_algorithm("sknn", last_n=50, recency=0.3).fit(long)
+    assert np.isfinite(deep.score(np.arange(3))).all()
+
+
 def test_bad_parameters_are_rejected():
     data = log({"me": [A, B]})
-    for bad in ({"k": 0}, {"recency": 0.0}, {"proximity": 1.5}, {"before_weight": -1.0}):
+    bad_params = (
+        {"k": 0},
+        {"last_n": 0},
+        {"last_n": 51},
+        {"recency": 0.0},
+        {"proximity": 1.5},
+        {"before_weight": -1.0},
+    )
+    for bad in bad_params:
         with pytest.raises(ValueError):
             make_algorithm("sknn", **bad).fit(data)

@@ -30,6 +30,8 @@ _BATCH_ENTRIES = 1_000_000
 # Second history weights _CODE ** rank: in a sum over the items a pair shares, the most
 # recent one (smallest rank) dominates, so one sparse product also finds the anchor.
 _CODE = 0.25
+# _CODE ** rank must stay a normal float32 (and recency ** rank nonzero).
+_MAX_LAST_N = 50
 
 
 def session_positions(data: Dataset) -> sp.csr_matrix:
@@ -108,8 +110,8 @@ class SessionKNN(Recommender):
 
     def fit(self, data: Dataset) -> SessionKNN:
         p = self.params
-        if p["k"] < 1 or p["sample_size"] < 1 or p["last_n"] < 1:
-            raise ValueError("sknn: k, sample_size and last_n must be >= 1")
+        if p["k"] < 1 or p["sample_size"] < 1 or not 1 <= p["last_n"] <= _MAX_LAST_N:
+            raise ValueError(f"sknn: k, sample_size >= 1 and last_n in 1..{_MAX_LAST_N}")
         if not (0.0 < p["recency"] <= 1.0 and 0.0 < p["proximity"] <= 1.0):
             raise ValueError("sknn: recency and proximity must be in (0, 1]")
         if min(p["length_norm"], p["before_weight"]) < 0:
