@@ -55,6 +55,13 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
         "distance_power": [0.5, 1.0, 2.0],
         "alpha": [0.0, 0.5],
     },
+    "sknn": {
+        "proximity": [0.3, 0.5, 1.0],
+        "before_weight": [0.0, 0.5, 1.0],
+        "recency": [0.3, 0.5, 0.8],
+        "k": [20, 100, 300],
+        "length_norm": [0.0, 0.5],
+    },
     "two_tower": {"embedding_dim": [32, 64], "epochs": [3, 6]},
     "sasrec": {"embedding_dim": [32, 64], "blocks": [1, 2]},
 }
@@ -64,6 +71,7 @@ COMPLEXITY: dict[str, int] = {
     "cooccurrence": 1,
     "content": 1,
     "transitions": 1,
+    "sknn": 1,
     "ease": 2,
     "two_tower": 3,
     "sasrec": 3,
@@ -407,7 +415,11 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
 
     The best by ``metric`` wins unless a simpler candidate is within noise of it (the
     paired bootstrap of best - simpler has a 95% interval reaching 0): then the
-    simplest such candidate (ties in complexity: the better score).
+    simplest such candidate (ties in complexity: the better score). A candidate that
+    another one at most as complex out-scores is never that simpler choice: pairwise
+    intervals are not transitive (a weaker model less correlated with the best can be
+    "within noise" where a stronger one of the same complexity is not), and serving
+    the weaker of two equally simple models would be worse on every count.
     """
     ok = [c for c in candidates if not c.error and c.per_user is not None]
     if not ok:
@@ -419,13 +431,22 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
         if c is best:
             continue
         b = paired_bootstrap(best.per_user, c.per_user, seed=seed)
+        dominated = any(
+            o is not c
+            and o.complexity <= c.complexity
+            and o.metrics[metric] > c.metrics[metric] + 1e-12
+            for o in ok
+        )
         within = b["low"] <= 0.0
-        if within:
+        if within and not dominated:
             tied.append(c)
+        verdict = "within noise" if within else "clearly behind"
+        if within and dominated:
+            verdict += ", but a candidate at most as complex scores higher"
         notes[c.name] = (
             f"{metric} {c.metrics[metric]:.4f} vs best {best.name} {best.metrics[metric]:.4f}: "
             f"difference {b['diff']:+.4f}, 95% CI [{b['low']:+.4f}, {b['high']:+.4f}] over "
-            f"{b['n']} shoppers ({'within noise' if within else 'clearly behind'})"
+            f"{b['n']} shoppers ({verdict})"
         )
     chosen = min(tied, key=lambda c: (c.complexity, -c.metrics[metric]))
     if chosen is best:

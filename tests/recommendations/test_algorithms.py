@@ -10,7 +10,7 @@ from recommendations.training.algorithms.content import tfidf_matrix
 from recommendations.training.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
 
 VIEW, PURCHASE = KIND_CODES["view"], KIND_CODES["purchase"]
-CLASSICAL = ["popularity", "cooccurrence", "content", "ease", "transitions", "hybrid"]
+CLASSICAL = ["popularity", "cooccurrence", "content", "ease", "transitions", "sknn", "hybrid"]
 
 
 def make_data(
@@ -53,7 +53,7 @@ def features(texts: list[str]) -> ItemFeatures:
 PAIRS = {"a": [0, 1], "b": [0, 1, 4], "c": [1, 0], "d": [2, 3], "e": [3, 2, 4], "f": [2, 3]}
 
 
-@pytest.mark.parametrize("name", ["cooccurrence", "ease", "transitions"])
+@pytest.mark.parametrize("name", ["cooccurrence", "ease", "transitions", "sknn"])
 def test_co_occurring_items_are_top_neighbours(name):
     model = make_algorithm(name).fit(make_data(PAIRS))
     idx, scores = model.similar_items(np.array([0, 1, 2, 3]), k=2)
@@ -62,7 +62,7 @@ def test_co_occurring_items_are_top_neighbours(name):
     assert idx.shape == scores.shape == (4, 2)
 
 
-@pytest.mark.parametrize("name", ["cooccurrence", "ease", "transitions", "hybrid"])
+@pytest.mark.parametrize("name", ["cooccurrence", "ease", "transitions", "sknn", "hybrid"])
 def test_fold_in_scores_new_histories_without_retraining(name):
     model = make_algorithm(name).fit(make_data(PAIRS))
     fresh = make_data({"new": [2], "other": [0]})

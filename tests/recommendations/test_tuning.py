@@ -53,7 +53,7 @@ class TestTuningReadsOnlyValidation:
 
         monkeypatch.setattr(tuning, "evaluate", spy)
         validation, results, chosen, _ = tuning.select_on_validation(
-            test, ["popularity", "transitions", "hybrid"], min_budget=5.0
+            test, ["popularity", "transitions", "sknn", "hybrid"], min_budget=5.0
         )
         assert seen_splits and all(s is validation for s in seen_splits)
         assert all(s is not test for s in seen_splits)
@@ -133,6 +133,23 @@ class TestNoise:
             [tuned("hybrid", complex_), tuned("transitions", simple)], "ndcg@10"
         )
         assert chosen.name == "transitions" and "within noise" in notes["hybrid"]
+
+    def test_choose_never_prefers_a_weaker_candidate_of_the_same_complexity(self):
+        # "sknn" is within noise of the hybrid only because its wins are on other
+        # shoppers (little correlation); "transitions", as simple, scores higher.
+        rng = np.random.default_rng(5)
+        n = 600
+        transitions = (rng.random(n) < 0.2).astype(float)
+        best = transitions.copy()
+        best[np.flatnonzero(transitions == 0)[:12]] = 1.0  # hybrid = transitions + 12 hits
+        sknn = rng.permutation(transitions)  # as many hits, on other shoppers...
+        sknn[np.flatnonzero(sknn)[:3]] = 0.0  # ...minus three: below transitions
+        candidates = [tuned("hybrid", best), tuned("transitions", transitions), tuned("sknn", sknn)]
+        assert "within noise" in tuning.choose(candidates[::2], "ndcg@10")[1]["sknn"]
+        chosen, notes = tuning.choose(candidates, "ndcg@10")
+        assert chosen.name == "hybrid"
+        assert "clearly behind" in notes["transitions"]
+        assert "at most as complex scores higher" in notes["sknn"]
 
     def test_choose_keeps_a_clearly_better_complex_candidate(self):
         rng = np.random.default_rng(4)

@@ -16,6 +16,7 @@ ALGORITHMS: dict[str, str] = {
     "content": "recommendations.training.algorithms.content:ContentSimilarity",
     "ease": "recommendations.training.algorithms.ease:EASE",
     "transitions": "recommendations.training.algorithms.transitions:SequentialTransitions",
+    "sknn": "recommendations.training.algorithms.sknn:SessionKNN",
     "two_tower": "recommendations.training.algorithms.two_tower:TwoTower",
     "sasrec": "recommendations.training.algorithms.sasrec:SASRec",
     "hybrid": "recommendations.training.algorithms.hybrid:Hybrid",
