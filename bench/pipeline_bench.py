@@ -63,7 +63,7 @@ def child() -> None:
 def measure(args: argparse.Namespace, scale: float) -> dict:
     """Seed one size into its own database and run the pipeline on it."""
     n_events = int(args.interactions * scale)
-    name = f"shop_bench_{n_events}"
+    name = f"{args.db_prefix}{n_events}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("CELERY_BROKER_URL", None)  # one process, tasks in-process: stage times are pure
     env["MODEL_DIR"] = str(ROOT / "var" / "bench-models" / name)
@@ -112,6 +112,11 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--reuse", action="store_true", help="reuse databases seeded before")
+    parser.add_argument(
+        "--db-prefix",
+        default=os.environ.get("BENCH_DB_PREFIX", "shop_bench_"),
+        help="database name prefix (the event count follows; env BENCH_DB_PREFIX)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
     parser.add_argument(
         "--full-only", action="store_true", help="skip the half size (no growth column)"
