@@ -38,7 +38,8 @@ class Recommender(ABC):
 
     @abstractmethod
     def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        """Dense float32 scores, shape (len(users), n_items), for user row indices.
+        """Dense float32 scores, shape (len(users), n_items), for user row indices: a new
+        array the caller owns (evaluation and the hybrid modify it in place).
 
         ``data`` defaults to the fitted Dataset. Passing another Dataset with the same
         ``item_ids`` scores its users from their own histories without retraining
