@@ -105,6 +105,18 @@ class Hybrid(Recommender):
         self.data = data
         return self
 
+    def refit(self, data: Dataset) -> Hybrid:
+        """The same blend for serving ``data``: each component refitted its own way (the
+        TensorFlow ones keep their trained weights, the counts-based ones fit again)."""
+        model = Hybrid(**self.params)
+        model.models = {name: m.refit(data) for name, m in self.models.items()}
+        model.data = data
+        return model
+
+    def reused_components(self) -> list[str]:
+        """Components whose ``refit`` keeps their trained weights."""
+        return [name for name, m in self.models.items() if m.refit_reuses_weights]
+
     def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
         data = data if data is not None else self.data
         total = np.zeros((len(users), data.n_items), dtype=np.float32)

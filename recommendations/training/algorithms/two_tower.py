@@ -14,6 +14,7 @@ them on the first ``score``.
 
 from __future__ import annotations
 
+import copy
 import re
 import zlib
 from typing import Any
@@ -101,6 +102,27 @@ class TwoTower(Recommender):
         self.item_vectors = tm.all_item_vectors(net, data.n_items)
         self._net = net
         return self
+
+    # Training is by far the most expensive fit (minutes at 1M events), and the network
+    # scores any history it is given: refitting for serving reuses it (see ``refit``).
+    refit_reuses_weights = True
+
+    def refit(self, data: Dataset) -> TwoTower:
+        """The trained network, serving ``data``'s full histories (fold-in).
+
+        Trade-off: the weights have not learned from the events ``data`` adds (each
+        tested shopper's held-out last interaction, at most one per shopper), but every
+        shopper is scored from the full history, last event included; retraining on
+        the full log would cost a second training run. Falls back to a fresh fit when
+        ``data`` has other items.
+        """
+        if not hasattr(self, "item_vectors") or not np.array_equal(
+            np.asarray(data.item_ids), self.item_ids
+        ):
+            return super().refit(data)
+        model = copy.copy(self)  # shares the (read-only) weights and network
+        model.data = data
+        return model
 
     # -- scoring ----------------------------------------------------------------------
     def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
