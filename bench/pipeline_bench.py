@@ -5,6 +5,13 @@ pipeline (extract, train every candidate, evaluate, precompute, activate) in a c
 process per size, and prints per-stage seconds side by side with their growth ratio,
 plus the full-size total and peak memory as ratios of the budget (10 min, 4 GB).
 
+Precompute runs as in production (docker-compose): the child dispatches the chord of
+chunks to a real Celery worker with ``--workers`` (default 2) prefork processes on a
+Redis broker (``--broker``, default database 10, flushed first), and the run ends when
+the version is active. Peak memory is the largest sampled sum of the resident memory
+of the child and of the worker's processes. ``--workers 0``: chunks one after another
+inside the child (``run_pipeline(sync=True)``), the old way.
+
     .venv/bin/python bench/pipeline_bench.py                 # 1M events, 100k users, 20k products
     .venv/bin/python bench/pipeline_bench.py --interactions 200000 --users 20000 --products 4000
 """
@@ -15,8 +22,10 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,7 +46,10 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
 
 
 def child() -> None:
-    """Run the pipeline once in this process and print its stage timings as JSON."""
+    """Run the pipeline once in this process and print its stage timings as JSON.
+
+    With a broker (CELERY_BROKER_URL) the precompute chord runs on the worker and this
+    waits until the version leaves "precomputing"; without one, chunks run here."""
     sys.path.insert(0, str(ROOT))  # run as a script: bench/ is first on the path, not the root
     import django
 
@@ -47,7 +59,14 @@ def child() -> None:
     from recommendations.training.pipeline import run_pipeline
 
     start = time.perf_counter()
-    result = run_pipeline(sync=True)
+    with_worker = bool(os.environ.get("CELERY_BROKER_URL"))
+    result = run_pipeline(sync=not with_worker)
+    if with_worker and result.winner is not None:
+        while True:  # the chord's callback activates the version (or fails it)
+            status = ModelVersion.objects.get(pk=result.winner.pk).status
+            if status != ModelVersion.Status.PRECOMPUTING:
+                break
+            time.sleep(0.2)
     total = time.perf_counter() - start
     stages: dict[str, float] = {}
     for version in ModelVersion.objects.filter(pk__in=[v.pk for v in result.versions]):
@@ -56,8 +75,19 @@ def child() -> None:
                 key = stage if stage in ("extract", "split") else f"{version.algorithm}.{stage}"
                 stages[key] = max(stages.get(key, 0.0), float(seconds))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    winner = result.winner.algorithm if result.winner else None
-    print(json.dumps({"total": total, "peak": peak, "stages": stages, "winner": winner}))
+    winner = result.winner and ModelVersion.objects.get(pk=result.winner.pk)
+    print(
+        json.dumps(
+            {
+                "total": total,
+                "peak_child": peak,
+                "stages": stages,
+                "winner": winner.algorithm if winner else None,
+                "status": winner.status if winner else None,
+                "parameters": winner.parameters if winner else None,
+            }
+        )
+    )
 
 
 def measure(args: argparse.Namespace, scale: float) -> dict:
@@ -65,8 +95,10 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     n_events = int(args.interactions * scale)
     name = f"{args.db_prefix}{n_events}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    env.pop("CELERY_BROKER_URL", None)  # one process, tasks in-process: stage times are pure
+    env.pop("CELERY_BROKER_URL", None)  # the worker mode sets its own
     env["MODEL_DIR"] = str(ROOT / "var" / "bench-models" / name)
+    env["BENCH_WORKERS"] = str(args.workers)
+    env["BENCH_BROKER"] = args.broker
     py = sys.executable
     seed_seconds = 0.0
     if args.reuse:  # keep the seeded data; only earlier pipeline runs are cleared
@@ -97,11 +129,82 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     return {**pipeline(env), "seed": seed_seconds, "events": n_events}
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc), 0 if gone."""
+    total = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def start_worker(env: dict[str, str], workers: int) -> subprocess.Popen:
+    """A Celery worker like docker-compose's (prefork, ``workers`` processes) on an empty
+    broker database."""
+    import redis
+
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()  # no stale tasks of a killed run
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+    cmd += ["--concurrency", str(workers), "--loglevel", "WARNING", "-n", "pipeline-bench@%h"]
+    cmd += ["--without-gossip", "--without-mingle"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+
 def pipeline(env: dict[str, str]) -> dict:
-    """Run the pipeline in a child process (its own peak memory) and read its report."""
+    """Run the pipeline in a child process (plus the worker, if any) and read its report.
+
+    Peak memory: the largest sampled (every 0.2 s) sum of the resident memory of the
+    child and of the worker with its processes."""
     print(f"== pipeline on {env['DATABASE_URL']}", file=sys.stderr, flush=True)
-    out = run([sys.executable, __file__, "--child"], env)
-    return json.loads(out.strip().splitlines()[-1])
+    workers = int(env.get("BENCH_WORKERS", "0"))
+    env = dict(env)
+    worker = None
+    if workers:
+        env["CELERY_BROKER_URL"] = env["BENCH_BROKER"]
+        env["CONN_MAX_AGE"] = "0"  # the worker's processes hold no connection between tasks
+        worker = start_worker(env, workers)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    peak = {"all": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            now = rss_bytes(proc.pid) + (rss_bytes(worker.pid) if worker else 0)
+            peak["all"] = max(peak["all"], now)
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        out, _ = proc.communicate()
+    finally:
+        done.set()
+        sampler.join()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)  # warm shutdown of the worker started here
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    report = json.loads(out.strip().splitlines()[-1])
+    report["peak"] = max(peak["all"], report["peak_child"])
+    report["workers"] = workers
+    return report
 
 
 def main() -> None:
@@ -117,9 +220,22 @@ def main() -> None:
         default=os.environ.get("BENCH_DB_PREFIX", "shop_bench_"),
         help="database name prefix (the event count follows; env BENCH_DB_PREFIX)",
     )
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
+    parser.add_argument(
+        "--output", type=Path, help="JSON report (default docs/performance.json; --full-only: none)"
+    )
     parser.add_argument(
         "--full-only", action="store_true", help="skip the half size (no growth column)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="precompute on a Celery worker with this many processes (0: in the pipeline)",
+    )
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10"),
+        help="Redis broker for the worker (its database is flushed first)",
     )
     args = parser.parse_args()
     if args.child:
@@ -128,7 +244,11 @@ def main() -> None:
 
     full = measure(args, 1.0)
     if args.full_only:
-        print(json.dumps({k: full[k] for k in ("total", "peak", "winner")}))
+        keys = ("total", "peak", "peak_child", "winner", "status", "parameters", "workers")
+        print(json.dumps({k: full[k] for k in keys}))
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps({"full": full}, indent=2))
         for stage, seconds in sorted(full["stages"].items()):
             print(f"{stage:32} {seconds:10.1f}")
         print(
@@ -157,6 +277,8 @@ def main() -> None:
         f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
         f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
     )
+    print(f"precompute on {full['workers'] or 'no'} worker processes")
+    args.output = args.output or ROOT / "docs" / "performance.json"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"half": half, "full": full}, indent=2))
 
