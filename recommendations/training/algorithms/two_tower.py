@@ -25,6 +25,7 @@ from ..dataset import Dataset, ItemFeatures
 from .base import Recommender, top_k
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+SIMILAR_BLOCK = 500  # items per dense block in similar_items (bounds its memory)
 _STOPWORDS = frozenset(
     ["a", "an", "and", "for", "in", "of", "on", "or", "set", "the", "to", "with"]
 )
@@ -137,7 +138,7 @@ class TwoTower(Recommender):
             raise ValueError("two_tower: user index out of range")
         from . import two_tower_model as tm
 
-        indptr, items = _collapse_repeats(data.seq_indptr, data.seq_items)
+        indptr, items = self._collapsed(data)
         seqs, lengths = _histories(indptr, items, users, data.n_items, int(self.params["max_len"]))
         scores = np.zeros((len(users), data.n_items), dtype=np.float32)
         known = lengths > 0
@@ -157,14 +158,32 @@ class TwoTower(Recommender):
         n = len(self.item_vectors)
         if len(items) and (items.min() < 0 or items.max() >= n):
             raise ValueError("two_tower: item index out of range")
-        sims = self.item_vectors[items] @ self.item_vectors.T
-        sims[np.arange(len(items)), items] = -np.inf
         kk = min(k, n - 1)
-        idx, vals = top_k(sims, kk) if kk > 0 else (np.zeros((len(items), 0), np.int64),) * 2
         out_idx = np.full((len(items), k), -1, dtype=np.int64)
         out_val = np.zeros((len(items), k), dtype=np.float32)
-        out_idx[:, :kk], out_val[:, :kk] = idx, vals
+        if kk <= 0:
+            return out_idx, out_val
+        # In row blocks: a dense items x catalogue block (and top_k's copies of it) of
+        # 5,000 x 20,000 would take about 2 GB; rows are independent (same neighbours,
+        # scores equal up to float rounding).
+        for start in range(0, len(items), SIMILAR_BLOCK):
+            block = items[start : start + SIMILAR_BLOCK]
+            sims = self.item_vectors[block] @ self.item_vectors.T
+            sims[np.arange(len(block)), block] = -np.inf
+            idx, vals = top_k(sims, kk)
+            out_idx[start : start + len(block), :kk] = idx
+            out_val[start : start + len(block), :kk] = vals
         return out_idx, out_val
+
+    def _collapsed(self, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+        """``data``'s sequences with repeats collapsed, kept for the next batch of the
+        same data (evaluation and precompute score it 500-1,000 shoppers at a time)."""
+        cached = getattr(self, "_collapse_cache", None)
+        if cached is not None and cached[0] is data.seq_indptr and cached[1] is data.seq_items:
+            return cached[2], cached[3]
+        indptr, items = _collapse_repeats(data.seq_indptr, data.seq_items)
+        self._collapse_cache = (data.seq_indptr, data.seq_items, indptr, items)
+        return indptr, items
 
     def _network(self) -> Any:
         """The Keras network, rebuilt from numpy weights after unpickling."""
@@ -178,6 +197,7 @@ class TwoTower(Recommender):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_net"] = None
+        state.pop("_collapse_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
