@@ -294,12 +294,16 @@ def tune_hybrid(
     seen = np.zeros((len(users), split.train.n_items), dtype=bool)
     seen_rows = split.train.matrix[users]
     seen[np.repeat(np.arange(len(users)), np.diff(seen_rows.indptr)), seen_rows.indices] = True
-    raw = {c.name: c.model.score(users, split.train) for c in comps}
     best_weights = {c.name: 0.0 for c in comps}
     best_weights[comps[0].name] = 1.0
     best_norm, best_score = HYBRID_NORMALISATIONS[0], -1.0
     for norm in HYBRID_NORMALISATIONS:
-        cache = {name: normalise_scores(s, norm) for name, s in raw.items()}
+        # Scored again per normalisation (seconds) rather than keeping a raw copy of
+        # every component's scores beside the normalised one (HYBRID_CACHE_BYTES more).
+        cache = {
+            c.name: normalise_scores(c.model.score(users, split.train), norm, inplace=True)
+            for c in comps
+        }
         blends = _Blends(cache, seen, test_items, metric)
         weights = {c.name: 0.0 for c in comps}
         weights[comps[0].name] = 1.0
@@ -325,7 +329,6 @@ def tune_hybrid(
         if score > best_score + 1e-12:
             best_norm, best_weights, best_score = norm, weights, score
         del cache, blends
-    del raw
     used = {name: w for name, w in best_weights.items() if w > 0}
     by_name = {c.name: c for c in comps}
     hybrid = Hybrid(
