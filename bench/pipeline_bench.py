@@ -5,12 +5,13 @@ pipeline (extract, train every candidate, evaluate, precompute, activate) in a c
 process per size, and prints per-stage seconds side by side with their growth ratio,
 plus the full-size total and peak memory as ratios of the budget (10 min, 4 GB).
 
-Precompute runs as in production (docker-compose): the child dispatches the chord of
-chunks to a real Celery worker with ``--workers`` (default 2) prefork processes on a
-Redis broker (``--broker``, default database 10, flushed first), and the run ends when
-the version is active. Peak memory is the largest sampled sum of the resident memory
-of the child and of the worker's processes. ``--workers 0``: chunks one after another
-inside the child (``run_pipeline(sync=True)``), the old way.
+By default the run is what production does (docker-compose): a real Celery worker with
+``--workers`` (default 2) prefork processes on a Redis broker (``--broker``, default
+database 10, flushed first) runs the ``run_pipeline`` task, as beat would send it, and
+then the chord of precompute chunks, two at a time; the run ends when the version is
+active. Peak memory is the largest sampled sum of the resident memory of every process
+(the worker's and the child that sent the task). ``--workers 0``: the pipeline and its
+chunks one after another in the child (``run_pipeline(sync=True)``), the old way.
 
     .venv/bin/python bench/pipeline_bench.py                 # 1M events, 100k users, 20k products
     .venv/bin/python bench/pipeline_bench.py --interactions 200000 --users 20000 --products 4000
@@ -58,24 +59,38 @@ def child() -> None:
     from recommendations.models import ModelVersion
     from recommendations.training.pipeline import run_pipeline
 
+    if os.environ.get("CELERY_BROKER_URL"):
+        from config.celery import app
+
+        deadline = time.monotonic() + 120
+        while not app.control.ping(timeout=1.0):  # the clock starts when the worker is up
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not answer within 2 minutes")
     start = time.perf_counter()
-    with_worker = bool(os.environ.get("CELERY_BROKER_URL"))
-    result = run_pipeline(sync=not with_worker)
-    if with_worker and result.winner is not None:
-        while True:  # the chord's callback activates the version (or fails it)
-            status = ModelVersion.objects.get(pk=result.winner.pk).status
+    if os.environ.get("CELERY_BROKER_URL"):
+        from recommendations import tasks
+
+        # As beat sends it: the task trains and dispatches the chord, then returns.
+        summary = tasks.run_pipeline.delay().get(timeout=3600, interval=0.5)
+        version_ids, winner_id = summary["versions"], summary["winner"]
+        while winner_id is not None:  # the chord's callback activates the version
+            status = ModelVersion.objects.get(pk=winner_id).status
             if status != ModelVersion.Status.PRECOMPUTING:
                 break
             time.sleep(0.2)
+    else:
+        result = run_pipeline(sync=True)
+        version_ids = [v.pk for v in result.versions]
+        winner_id = result.winner.pk if result.winner else None
     total = time.perf_counter() - start
     stages: dict[str, float] = {}
-    for version in ModelVersion.objects.filter(pk__in=[v.pk for v in result.versions]):
+    for version in ModelVersion.objects.filter(pk__in=version_ids):
         for stage, seconds in (version.timings or {}).items():
             if isinstance(seconds, int | float):
                 key = stage if stage in ("extract", "split") else f"{version.algorithm}.{stage}"
                 stages[key] = max(stages.get(key, 0.0), float(seconds))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    winner = result.winner and ModelVersion.objects.get(pk=result.winner.pk)
+    winner = ModelVersion.objects.get(pk=winner_id) if winner_id else None
     print(
         json.dumps(
             {
@@ -129,9 +144,9 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     return {**pipeline(env), "seed": seed_seconds, "events": n_events}
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc), 0 if gone."""
-    total = 0
+def rss_bytes(pid: int) -> dict[int, int]:
+    """Resident memory of a process and of each of its descendants (Linux /proc)."""
+    out: dict[int, int] = {}
     todo = [pid]
     while todo:
         current = todo.pop()
@@ -139,14 +154,14 @@ def rss_bytes(pid: int) -> int:
             with open(f"/proc/{current}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+                        out[current] = int(line.split()[1]) * 1024
                         break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as fh:
                     todo.extend(int(c) for c in fh.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return out
 
 
 def start_worker(env: dict[str, str], workers: int) -> subprocess.Popen:
@@ -177,13 +192,16 @@ def pipeline(env: dict[str, str]) -> dict:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
-    peak = {"all": 0}
+    peak: dict = {"all": 0, "at_peak": {}, "each": {}}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            now = rss_bytes(proc.pid) + (rss_bytes(worker.pid) if worker else 0)
-            peak["all"] = max(peak["all"], now)
+            now = rss_bytes(proc.pid) | (rss_bytes(worker.pid) if worker else {})
+            for pid, value in now.items():
+                peak["each"][pid] = max(peak["each"].get(pid, 0), value)
+            if sum(now.values()) > peak["all"]:
+                peak["all"], peak["at_peak"] = sum(now.values()), now
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -204,6 +222,9 @@ def pipeline(env: dict[str, str]) -> dict:
     report = json.loads(out.strip().splitlines()[-1])
     report["peak"] = max(peak["all"], report["peak_child"])
     report["workers"] = workers
+    # Per process (GB): at the moment of the peak sum, and each one's own peak.
+    report["processes_at_peak_gb"] = sorted(round(v / 1e9, 2) for v in peak["at_peak"].values())
+    report["process_peaks_gb"] = sorted(round(v / 1e9, 2) for v in peak["each"].values())
     return report
 
 
@@ -244,7 +265,8 @@ def main() -> None:
 
     full = measure(args, 1.0)
     if args.full_only:
-        keys = ("total", "peak", "peak_child", "winner", "status", "parameters", "workers")
+        keys = ("total", "peak", "winner", "status", "parameters", "workers")
+        keys += ("processes_at_peak_gb", "process_peaks_gb")
         print(json.dumps({k: full[k] for k in keys}))
         if args.output:
             args.output.parent.mkdir(parents=True, exist_ok=True)
