@@ -284,3 +284,23 @@ def test_refit_keeps_the_tensorflow_weights_and_refits_the_rest(log_, monkeypatc
     np.testing.assert_array_equal(pop.item_scores, fresh.item_scores)
     assert "two_tower kept the weights trained on the split" in winner.notes
     assert lists_of(winner).count() == 30
+
+
+def test_related_lists_reuse_the_winners_content_model(log_, monkeypatch):
+    from recommendations.training.algorithms.content import ContentSimilarity
+
+    fits = []
+    real_fit = ContentSimilarity.fit
+
+    def counted_fit(self, data):
+        fits.append(data.n_events)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(ContentSimilarity, "fit", counted_fit)
+    blend = {"components": {"content": 1.0, "cooccurrence": 0.5}}
+    result = pipeline.run_pipeline(algorithms=["hybrid"], params={"hybrid": blend})
+    assert result.promoted
+    # Once on the split, once on the full log for serving; related lists reuse that one.
+    assert len(fits) == 2 and fits[0] < fits[1]
+    similar = RelatedProducts.objects.filter(version=result.winner, kind="similar")
+    assert similar.exists()
