@@ -51,7 +51,10 @@ class TwoTower(Recommender):
         "learning_rate": 0.003,
         "temperature": 0.2,
         "logq_weight": 1.0,  # 0 = no popularity correction of in-batch negatives
-        "max_examples": 1_000_000,
+        # Next-item targets trained on, at most (windows drawn at random, seeded). At 1M
+        # events (756k targets) 400k gave the same validation NDCG@10 (0.0784 vs 0.0782)
+        # in 47 s instead of 112 s; the shared datasets have far fewer targets.
+        "max_examples": 400_000,
         "text_buckets": 16384,
         "max_tokens": 16,
         "price_bands": 8,
