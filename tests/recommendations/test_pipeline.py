@@ -304,3 +304,25 @@ def test_related_lists_reuse_the_winners_content_model(log_, monkeypatch):
     assert len(fits) == 2 and fits[0] < fits[1]
     similar = RelatedProducts.objects.filter(version=result.winner, kind="similar")
     assert similar.exists()
+
+
+@pytest.mark.slow
+def test_time_cut_refit_trains_the_tensorflow_model_again(log_, monkeypatch):
+    from recommendations.training.algorithms.two_tower import TwoTower
+
+    fits = []
+    real_fit = TwoTower.fit
+
+    def counted_fit(self, data):
+        fits.append(data.n_events)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(TwoTower, "fit", counted_fit)
+    fast = {"min_steps": 150, "batch_size": 64, "seed": 3}
+    blend = {"components": {"two_tower": 1.0, "popularity": 0.1}, "params": {"two_tower": fast}}
+    result = pipeline.run_pipeline(
+        algorithms=["hybrid"], params={"hybrid": blend}, protocol="time-cut"
+    )
+    assert result.promoted
+    assert len(fits) == 2 and fits[0] < fits[1]  # the split's part, then the full log
+    assert "kept the weights" not in ModelVersion.objects.get(pk=result.winner.pk).notes
