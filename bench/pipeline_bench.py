@@ -5,6 +5,14 @@ pipeline (extract, train every candidate, evaluate, precompute, activate) in a c
 process per size, and prints per-stage seconds side by side with their growth ratio,
 plus the full-size total and peak memory as ratios of the budget (10 min, 4 GB).
 
+By default the run is what production does (docker-compose): a real Celery worker with
+``--workers`` (default 2) prefork processes on a Redis broker (``--broker``, default
+database 10, flushed first) runs the ``run_pipeline`` task, as beat would send it, and
+then the chord of precompute chunks, two at a time; the run ends when the version is
+active. Peak memory is the largest sampled sum of the resident memory of every process
+(the worker's and the child that sent the task). ``--workers 0``: the pipeline and its
+chunks one after another in the child (``run_pipeline(sync=True)``), the old way.
+
     .venv/bin/python bench/pipeline_bench.py                 # 1M events, 100k users, 20k products
     .venv/bin/python bench/pipeline_bench.py --interactions 200000 --users 20000 --products 4000
 """
@@ -15,8 +23,10 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,7 +47,10 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
 
 
 def child() -> None:
-    """Run the pipeline once in this process and print its stage timings as JSON."""
+    """Run the pipeline once in this process and print its stage timings as JSON.
+
+    With a broker (CELERY_BROKER_URL) the precompute chord runs on the worker and this
+    waits until the version leaves "precomputing"; without one, chunks run here."""
     sys.path.insert(0, str(ROOT))  # run as a script: bench/ is first on the path, not the root
     import django
 
@@ -46,27 +59,61 @@ def child() -> None:
     from recommendations.models import ModelVersion
     from recommendations.training.pipeline import run_pipeline
 
+    if os.environ.get("CELERY_BROKER_URL"):
+        from config.celery import app
+
+        deadline = time.monotonic() + 120
+        while not app.control.ping(timeout=1.0):  # the clock starts when the worker is up
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not answer within 2 minutes")
     start = time.perf_counter()
-    result = run_pipeline(sync=True)
+    if os.environ.get("CELERY_BROKER_URL"):
+        from recommendations import tasks
+
+        # As beat sends it: the task trains and dispatches the chord, then returns.
+        summary = tasks.run_pipeline.delay().get(timeout=3600, interval=0.5)
+        version_ids, winner_id = summary["versions"], summary["winner"]
+        while winner_id is not None:  # the chord's callback activates the version
+            status = ModelVersion.objects.get(pk=winner_id).status
+            if status != ModelVersion.Status.PRECOMPUTING:
+                break
+            time.sleep(0.2)
+    else:
+        result = run_pipeline(sync=True)
+        version_ids = [v.pk for v in result.versions]
+        winner_id = result.winner.pk if result.winner else None
     total = time.perf_counter() - start
     stages: dict[str, float] = {}
-    for version in ModelVersion.objects.filter(pk__in=[v.pk for v in result.versions]):
+    for version in ModelVersion.objects.filter(pk__in=version_ids):
         for stage, seconds in (version.timings or {}).items():
             if isinstance(seconds, int | float):
                 key = stage if stage in ("extract", "split") else f"{version.algorithm}.{stage}"
                 stages[key] = max(stages.get(key, 0.0), float(seconds))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    winner = result.winner.algorithm if result.winner else None
-    print(json.dumps({"total": total, "peak": peak, "stages": stages, "winner": winner}))
+    winner = ModelVersion.objects.get(pk=winner_id) if winner_id else None
+    print(
+        json.dumps(
+            {
+                "total": total,
+                "peak_child": peak,
+                "stages": stages,
+                "winner": winner.algorithm if winner else None,
+                "status": winner.status if winner else None,
+                "parameters": winner.parameters if winner else None,
+            }
+        )
+    )
 
 
 def measure(args: argparse.Namespace, scale: float) -> dict:
     """Seed one size into its own database and run the pipeline on it."""
     n_events = int(args.interactions * scale)
-    name = f"shop_bench_{n_events}"
+    name = f"{args.db_prefix}{n_events}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    env.pop("CELERY_BROKER_URL", None)  # one process, tasks in-process: stage times are pure
+    env.pop("CELERY_BROKER_URL", None)  # the worker mode sets its own
     env["MODEL_DIR"] = str(ROOT / "var" / "bench-models" / name)
+    env["BENCH_WORKERS"] = str(args.workers)
+    env["BENCH_BROKER"] = args.broker
     py = sys.executable
     seed_seconds = 0.0
     if args.reuse:  # keep the seeded data; only earlier pipeline runs are cleared
@@ -97,11 +144,88 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     return {**pipeline(env), "seed": seed_seconds, "events": n_events}
 
 
+def rss_bytes(pid: int) -> dict[int, int]:
+    """Resident memory of a process and of each of its descendants (Linux /proc)."""
+    out: dict[int, int] = {}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        out[current] = int(line.split()[1]) * 1024
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return out
+
+
+def start_worker(env: dict[str, str], workers: int) -> subprocess.Popen:
+    """A Celery worker like docker-compose's (prefork, ``workers`` processes) on an empty
+    broker database."""
+    import redis
+
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()  # no stale tasks of a killed run
+    cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+    cmd += ["--concurrency", str(workers), "--loglevel", "WARNING", "-n", "pipeline-bench@%h"]
+    cmd += ["--without-gossip", "--without-mingle"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+
 def pipeline(env: dict[str, str]) -> dict:
-    """Run the pipeline in a child process (its own peak memory) and read its report."""
+    """Run the pipeline in a child process (plus the worker, if any) and read its report.
+
+    Peak memory: the largest sampled (every 0.2 s) sum of the resident memory of the
+    child and of the worker with its processes."""
     print(f"== pipeline on {env['DATABASE_URL']}", file=sys.stderr, flush=True)
-    out = run([sys.executable, __file__, "--child"], env)
-    return json.loads(out.strip().splitlines()[-1])
+    workers = int(env.get("BENCH_WORKERS", "0"))
+    env = dict(env)
+    worker = None
+    if workers:
+        env["CELERY_BROKER_URL"] = env["BENCH_BROKER"]
+        env["CONN_MAX_AGE"] = "0"  # the worker's processes hold no connection between tasks
+        worker = start_worker(env, workers)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    peak: dict = {"all": 0, "at_peak": {}, "each": {}}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            now = rss_bytes(proc.pid) | (rss_bytes(worker.pid) if worker else {})
+            for pid, value in now.items():
+                peak["each"][pid] = max(peak["each"].get(pid, 0), value)
+            if sum(now.values()) > peak["all"]:
+                peak["all"], peak["at_peak"] = sum(now.values()), now
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        out, _ = proc.communicate()
+    finally:
+        done.set()
+        sampler.join()
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)  # warm shutdown of the worker started here
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
+    report = json.loads(out.strip().splitlines()[-1])
+    report["peak"] = max(peak["all"], report["peak_child"])
+    report["workers"] = workers
+    # Per process (GB): at the moment of the peak sum, and each one's own peak.
+    report["processes_at_peak_gb"] = sorted(round(v / 1e9, 2) for v in peak["at_peak"].values())
+    report["process_peaks_gb"] = sorted(round(v / 1e9, 2) for v in peak["each"].values())
+    return report
 
 
 def main() -> None:
@@ -112,9 +236,27 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--reuse", action="store_true", help="reuse databases seeded before")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "performance.json")
+    parser.add_argument(
+        "--db-prefix",
+        default=os.environ.get("BENCH_DB_PREFIX", "shop_bench_"),
+        help="database name prefix (the event count follows; env BENCH_DB_PREFIX)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="JSON report (default docs/performance.json; --full-only: none)"
+    )
     parser.add_argument(
         "--full-only", action="store_true", help="skip the half size (no growth column)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="precompute on a Celery worker with this many processes (0: in the pipeline)",
+    )
+    parser.add_argument(
+        "--broker",
+        default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/10"),
+        help="Redis broker for the worker (its database is flushed first)",
     )
     args = parser.parse_args()
     if args.child:
@@ -123,7 +265,12 @@ def main() -> None:
 
     full = measure(args, 1.0)
     if args.full_only:
-        print(json.dumps({k: full[k] for k in ("total", "peak", "winner")}))
+        keys = ("total", "peak", "winner", "status", "parameters", "workers")
+        keys += ("processes_at_peak_gb", "process_peaks_gb")
+        print(json.dumps({k: full[k] for k in keys}))
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps({"full": full}, indent=2))
         for stage, seconds in sorted(full["stages"].items()):
             print(f"{stage:32} {seconds:10.1f}")
         print(
@@ -152,6 +299,8 @@ def main() -> None:
         f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
         f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
     )
+    print(f"precompute on {full['workers'] or 'no'} worker processes")
+    args.output = args.output or ROOT / "docs" / "performance.json"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"half": half, "full": full}, indent=2))
 

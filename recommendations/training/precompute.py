@@ -9,16 +9,20 @@ then ``finalize_version``, which activates the version only if every chunk succe
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from shop.models import Product
@@ -60,6 +64,13 @@ class Context:
     popular: np.ndarray  # available column indices, most popular first (re-read with active)
     similar: sp.csr_matrix  # items x items, each item's strong cosine neighbours (for reasons)
     ranking: np.ndarray  # every column index, most popular first
+    # Reason texts per column, made once (object arrays of str): "Because you viewed X",
+    # "Because you bought X", "Popular in <its category>"; category code per column (-1
+    # = none) so a shopper's categories are compared as integers.
+    viewed_text: np.ndarray | None = None
+    bought_text: np.ndarray | None = None
+    popular_text: np.ndarray | None = None
+    category_codes: np.ndarray | None = None
 
 
 _CONTEXTS: dict[tuple[int, int], Context] = {}
@@ -82,10 +93,27 @@ def context(version_id: int) -> Context:
         )
     }
     rows = [products.get(int(pid)) for pid in data.item_ids]
-    names = [r[0] if r else "" for r in rows]
-    categories = [r[1] if r else "" for r in rows]
-    exists = np.array([r is not None for r in rows], dtype=bool)
-    active = np.array([bool(r and r[2]) for r in rows], dtype=bool)
+    ctx = build_context(
+        model,
+        names=[r[0] if r else "" for r in rows],
+        categories=[r[1] if r else "" for r in rows],
+        exists=np.array([r is not None for r in rows], dtype=bool),
+        active=np.array([bool(r and r[2]) for r in rows], dtype=bool),
+    )
+    _CONTEXTS.clear()  # one version at a time per process is plenty
+    _CONTEXTS[key] = ctx
+    return ctx
+
+
+def build_context(
+    model: Recommender,
+    names: list[str],
+    categories: list[str],
+    exists: np.ndarray,
+    active: np.ndarray,
+) -> Context:
+    """A Context from a fitted model and its columns' product facts (no database)."""
+    data = model.data
     popularity = np.asarray(data.matrix.sum(axis=0)).ravel()
     order = np.lexsort((np.arange(len(popularity)), -popularity))
     # A sparse neighbour table sliced by rows per shopper: far cheaper than slicing
@@ -93,7 +121,9 @@ def context(version_id: int) -> Context:
     similar = cosine_similarity(binary_matrix(data), REASON_NEIGHBOURS)
     similar.data[similar.data < REASON_MIN_SIMILARITY] = 0
     similar.eliminate_zeros()
-    ctx = Context(
+    named = np.array([bool(c) for c in categories], dtype=bool)  # "" or None: none
+    _, codes = np.unique(np.array([c or "" for c in categories], dtype=str), return_inverse=True)
+    return Context(
         model=model,
         data=data,
         names=names,
@@ -103,10 +133,11 @@ def context(version_id: int) -> Context:
         popular=order[active[order]],
         similar=similar,
         ranking=order,
+        viewed_text=np.array([f"Because you viewed {n}" for n in names], dtype=object),
+        bought_text=np.array([f"Because you bought {n}" for n in names], dtype=object),
+        popular_text=np.array([f"Popular in {c}" for c in categories], dtype=object),
+        category_codes=np.where(named, codes, -1).astype(np.int64),
     )
-    _CONTEXTS.clear()  # one version at a time per process is plenty
-    _CONTEXTS[key] = ctx
-    return ctx
 
 
 def refresh_availability(ctx: Context) -> Context:
@@ -124,30 +155,89 @@ def refresh_availability(ctx: Context) -> Context:
 # ---------------------------------------------------------------- per-shopper lists
 
 
-def _reasons(ctx: Context, data: Dataset, user: int, items: np.ndarray, personal: int) -> list:
-    """One reason per recommended item; the first ``personal`` came from the model."""
-    seq = data.sequence(user)
-    kinds = data.seq_kinds[data.seq_indptr[user] : data.seq_indptr[user + 1]]
-    # Most recent distinct items first, with the strongest kind seen for each.
-    recent, first = np.unique(seq[::-1], return_index=True)
-    order = np.argsort(first)[:HISTORY_FOR_REASONS]
-    history = recent[order]
-    bought = {int(i) for i in seq[kinds == KIND_CODES["purchase"]]}
-    user_categories = {ctx.categories[i] for i in history if ctx.categories[i]}
-    reasons: list[str] = []
-    sims = np.zeros((0, len(items)))
-    if len(history) and personal and ctx.model.name != "popularity":
-        sims = ctx.similar[history][:, items[:personal]].toarray()
-    for pos, item in enumerate(items):
-        # Named only when the item is among that product's strong neighbours.
-        if sims.shape[0] and pos < sims.shape[1] and sims[:, pos].max() > 0:
-            because = int(history[int(np.argmax(sims[:, pos]))])
-            verb = "bought" if because in bought else "viewed"
-            reasons.append(f"Because you {verb} {ctx.names[because]}")
-        elif ctx.categories[item] in user_categories:
-            reasons.append(f"Popular in {ctx.categories[item]}")
-        else:
-            reasons.append(TRENDING)
+def _batch_events(data: Dataset, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, offset in the user's sequence, sequence index) of every event of ``users``,
+    rows indexing ``users``."""
+    starts, ends = data.seq_indptr[users], data.seq_indptr[users + 1]
+    lens = ends - starts
+    rows = np.repeat(np.arange(len(users)), lens)
+    offsets = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
+    return rows, offsets, np.repeat(starts, lens) + offsets
+
+
+def _recent_items(data: Dataset, users: np.ndarray, last_n: int) -> tuple[np.ndarray, ...]:
+    """(row, item, rank) of each user's ``last_n`` most recent distinct items (rank 0 =
+    the most recent), rows indexing ``users``."""
+    rows, offsets, events = _batch_events(data, users)
+    items = data.seq_items[events].astype(np.int64)
+    # Each (row, item)'s most recent occurrence, then rows' items newest first.
+    order = np.lexsort((-offsets, items, rows))
+    rows, items, offsets = rows[order], items[order], offsets[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])
+    rows, items, offsets = rows[first], items[first], offsets[first]
+    order = np.lexsort((-offsets, rows))
+    rows, items = rows[order], items[order]
+    counts = np.bincount(rows, minlength=len(users))
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = rank < last_n
+    return rows[keep], items[keep], rank[keep]
+
+
+def _reasons(
+    ctx: Context,
+    data: Dataset,
+    users: np.ndarray,
+    rows: np.ndarray,
+    items: np.ndarray,
+    personal: np.ndarray,
+) -> np.ndarray:
+    """One reason per list entry (``rows`` index ``users``; ``personal`` marks entries
+    that came from the model), for a whole batch at once.
+
+    "Because you viewed/bought X" when the item is among the strong neighbours of X,
+    one of the shopper's HISTORY_FOR_REASONS most recent distinct items (the strongest
+    neighbour; ties: the most recent X); else "Popular in <category>" when the shopper
+    had items of its category among those; else "Trending now".
+    """
+    n_items = data.n_items
+    reasons = np.full(len(items), TRENDING, dtype=object)
+    h_rows, h_items, h_rank = _recent_items(data, users, HISTORY_FOR_REASONS)
+    # "Popular in <category>": the item's category among the shopper's recent items'.
+    codes = ctx.category_codes
+    n_codes = int(codes.max(initial=-1)) + 2
+    known = codes[h_items] >= 0
+    user_codes = np.unique(h_rows[known] * n_codes + codes[h_items[known]])
+    in_category = (codes[items] >= 0) & np.isin(rows * n_codes + codes[items], user_codes)
+    reasons[in_category] = ctx.popular_text[items[in_category]]
+    if ctx.model.name == "popularity" or not personal.any() or not len(h_items):
+        return reasons
+    # Each recent item's strong neighbours, as (entry key, similarity, rank, item).
+    sim = ctx.similar
+    counts = (sim.indptr[h_items + 1] - sim.indptr[h_items]).astype(np.int64)
+    at = np.repeat(sim.indptr[h_items], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    keys = np.repeat(h_rows, counts) * n_items + sim.indices[at]
+    wanted = rows[personal] * n_items + items[personal]
+    hit = np.isin(keys, wanted)
+    keys, values = keys[hit], sim.data[at[hit]]
+    rank, because = np.repeat(h_rank, counts)[hit], np.repeat(h_items, counts)[hit]
+    # Per entry: the largest similarity, ties to the most recent item.
+    order = np.lexsort((rank, -values, keys))
+    keys, because = keys[order], because[order]
+    best = np.ones(len(keys), dtype=bool)
+    best[1:] = keys[1:] != keys[:-1]
+    keys, because = keys[best], because[best]
+    entry_keys = rows * n_items + items
+    pos = np.searchsorted(keys, entry_keys)
+    found = personal & (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == entry_keys)
+    named = because[pos[found]]
+    ev_rows, _, events = _batch_events(data, users)
+    bought = data.seq_kinds[events] == KIND_CODES["purchase"]
+    bought_keys = np.unique(ev_rows[bought] * n_items + data.seq_items[events[bought]])
+    verb_bought = np.isin(rows[found] * n_items + named, bought_keys)
+    reasons[found] = np.where(verb_bought, ctx.bought_text[named], ctx.viewed_text[named])
     return reasons
 
 
@@ -176,26 +266,37 @@ def user_lists(
 def _user_batch(ctx: Context, users: np.ndarray, data: Dataset, n: int, k: int) -> list:
     """user_lists for one batch (dense scores are batch x n_items)."""
     idx, scores = ctx.model.recommend(users, k, data=data)
-    out = []
-    for row, user in enumerate(users):
-        keep = np.isfinite(scores[row]) & ctx.active[idx[row]]
-        items, item_scores = idx[row][keep][:n], scores[row][keep][:n]
-        personal = len(items)
-        if personal < n:
-            taken = np.union1d(data.matrix[user].indices, items)
+    keep = np.isfinite(scores) & ctx.active[idx]
+    keep &= np.cumsum(keep, axis=1) <= n  # the first n available ones
+    personal_count = keep.sum(axis=1)
+    rows = np.repeat(np.arange(len(users)), personal_count)
+    items, item_scores = idx[keep], scores[keep]
+    personal = np.ones(len(items), dtype=bool)
+    short = np.flatnonzero(personal_count < n)
+    if len(short):  # topped up from popularity (rare at scale: k leaves head-room)
+        extra = []
+        for row in short:
+            user = users[row]
+            taken = np.union1d(data.matrix[user].indices, idx[row][keep[row]])
             head = ctx.popular[: n + len(taken)]  # enough even if all taken ones are in it
-            fill = head[~np.isin(head, taken)][: n - personal]
-            items = np.concatenate([items, fill])
-            item_scores = np.concatenate([item_scores, np.zeros(len(fill), dtype=np.float32)])
-        out.append(
-            (
-                str(data.user_keys[user]),
-                [int(i) for i in data.item_ids[items]],
-                [round(float(s), 6) for s in item_scores],
-                _reasons(ctx, data, int(user), items, personal),
-            )
-        )
-    return out
+            extra.append((row, head[~np.isin(head, taken)][: n - personal_count[row]]))
+        fill_rows = np.concatenate([np.full(len(f), r) for r, f in extra])
+        fill = np.concatenate([f for _, f in extra]).astype(idx.dtype)
+        order = np.argsort(np.concatenate([rows, fill_rows]), kind="stable")
+        rows = np.concatenate([rows, fill_rows])[order]
+        items = np.concatenate([items, fill])[order]
+        item_scores = np.concatenate([item_scores, np.zeros(len(fill), np.float32)])[order]
+        personal = np.concatenate([personal, np.zeros(len(fill), dtype=bool)])[order]
+    reasons = _reasons(ctx, data, users, rows, items, personal)
+    bounds = np.cumsum(np.bincount(rows, minlength=len(users)))[:-1]
+    ids = np.split(data.item_ids[items], bounds)
+    values = np.split(item_scores.astype(np.float64), bounds)
+    texts = np.split(reasons, bounds)
+    keys = data.user_keys[users]
+    return [
+        (str(key), i.tolist(), [round(v, 6) for v in sc.tolist()], r.tolist())
+        for key, i, sc, r in zip(keys, ids, values, texts, strict=True)
+    ]
 
 
 def write_user_lists(version_id: int, lists: list) -> int:
@@ -204,15 +305,8 @@ def write_user_lists(version_id: int, lists: list) -> int:
     user_ids = [uid for (uid, _), *_ in parsed if uid is not None]
     sessions = [sk for (uid, sk), *_ in parsed if uid is None]
     existing = set(get_user_model().objects.filter(id__in=user_ids).values_list("id", flat=True))
-    rows = [
-        UserRecommendations(
-            version_id=version_id,
-            user_id=uid,
-            anonymous_id=sk,
-            product_ids=ids,
-            scores=sc,
-            reasons=rs,
-        )
+    kept = [
+        (uid, sk, ids, sc, rs)
         for (uid, sk), ids, sc, rs in parsed
         if uid is None or uid in existing  # accounts deleted since the extract
     ]
@@ -220,15 +314,79 @@ def write_user_lists(version_id: int, lists: list) -> int:
         mine = UserRecommendations.objects.filter(version_id=version_id)
         mine.filter(user_id__in=user_ids).delete()
         mine.filter(user__isnull=True, anonymous_id__in=sessions).delete()
-        UserRecommendations.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-    return len(rows)
+        if connection.vendor == "postgresql":
+            now = timezone.now()
+            _copy(
+                UserRecommendations,
+                ["version", "user", "anonymous_id", "product_ids", "scores", "reasons", "created"],
+                [
+                    (version_id, uid, sk, _json(ids), _json(sc), _json(rs), now)
+                    for uid, sk, ids, sc, rs in kept
+                ],
+            )
+        else:
+            UserRecommendations.objects.bulk_create(
+                [
+                    UserRecommendations(
+                        version_id=version_id,
+                        user_id=uid,
+                        anonymous_id=sk,
+                        product_ids=ids,
+                        scores=sc,
+                        reasons=rs,
+                    )
+                    for uid, sk, ids, sc, rs in kept
+                ],
+                batch_size=BATCH_SIZE,
+            )
+    return len(kept)
+
+
+def _json(value: list) -> str:
+    """A JSONField value as the text PostgreSQL parses (as Django's JSONField dumps it)."""
+    return json.dumps(value)
+
+
+def _copy(model: type[Model], fields: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL: insert rows of ready column values with one COPY (CSV).
+
+    bulk_create compiles every value of every row through the field machinery, which
+    for 5,000 lists of 50 entries costs more than the insert itself. Empty strings
+    stay empty strings (FORCE_NOT_NULL on text columns); None is NULL.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    text = [quote(f.column) for f in columns if f.get_internal_type() == "CharField"]
+    not_null = f", FORCE_NOT_NULL ({', '.join(text)})" if text else ""
+    sql = (
+        f"COPY {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
+        f"FROM STDIN WITH (FORMAT csv{not_null})"
+    )
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        tuple("" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row)
+        for row in rows
+    )
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(sql, buffer)
 
 
 # ---------------------------------------------------------------- related products
 
 
-def fit_related(version_id: int, data: Dataset) -> dict[str, Recommender | None]:
-    """Fit the neighbour models behind related lists on the full data and save them."""
+def fit_related(
+    version_id: int, data: Dataset, model: Recommender | None = None
+) -> dict[str, Recommender | None]:
+    """Fit the neighbour models behind related lists on the full data and save them.
+
+    A helper that ``model`` (or one of its hybrid components) already is, fitted on the
+    same data with the same parameters, is reused rather than fitted again (content
+    similarity over 20,000 products takes 10-20 s)."""
+    fitted = [model, *getattr(model, "models", {}).values()] if model is not None else []
     helpers: dict[str, Recommender | None] = {}
     specs = {
         "content": ("content", {}),
@@ -236,8 +394,13 @@ def fit_related(version_id: int, data: Dataset) -> dict[str, Recommender | None]
         RelatedProducts.Kind.ALSO_VIEWED: ("cooccurrence", {"mode": "views"}),
     }
     for key, (name, params) in specs.items():
+        wanted = make_algorithm(name, **params)
+        same = [m for m in fitted if m.name == name and m.params == wanted.params]
+        if same and same[0].data is data:
+            helpers[str(key)] = same[0]
+            continue
         try:
-            helpers[str(key)] = make_algorithm(name, **params).fit(data)
+            helpers[str(key)] = wanted.fit(data)
         except Exception as exc:  # a missing helper only means fewer related lists
             log.warning("related lists: %s(%s) unavailable: %r", name, params, exc)
             helpers[str(key)] = None
@@ -306,16 +469,25 @@ def related_lists(ctx: Context, helpers: dict, items: np.ndarray, k: int | None 
 
 def write_related_lists(version_id: int, product_ids: list[int], lists: list) -> int:
     """Replace the version's related rows of these products (idempotent)."""
-    rows = [
-        RelatedProducts(
-            version_id=version_id, product_id=pid, kind=kind, product_ids=ids, scores=sc
-        )
-        for pid, kind, ids, sc in lists
-    ]
     with transaction.atomic():
         RelatedProducts.objects.filter(version_id=version_id, product_id__in=product_ids).delete()
-        RelatedProducts.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-    return len(rows)
+        if connection.vendor == "postgresql":
+            _copy(
+                RelatedProducts,
+                ["version", "product", "kind", "product_ids", "scores"],
+                [(version_id, pid, kind, _json(ids), _json(sc)) for pid, kind, ids, sc in lists],
+            )
+        else:
+            RelatedProducts.objects.bulk_create(
+                [
+                    RelatedProducts(
+                        version_id=version_id, product_id=pid, kind=kind, product_ids=ids, scores=sc
+                    )
+                    for pid, kind, ids, sc in lists
+                ],
+                batch_size=BATCH_SIZE,
+            )
+    return len(lists)
 
 
 # ---------------------------------------------------------------- chunks and the chord
@@ -369,7 +541,7 @@ def start_precompute(
     version.move_to(Status.PRECOMPUTING, note, fields=["timings"])
     try:
         ctx = context(version_id)
-        fit_related(version_id, ctx.data)
+        fit_related(version_id, ctx.data, ctx.model)
         chunks = plan_chunks(version_id, ctx.data)
     except Exception as exc:
         log.exception("precompute of version #%s could not start", version_id)

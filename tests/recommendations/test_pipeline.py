@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from recommendations.models import (
     UserRecommendations,
 )
 from recommendations.training import pipeline, precompute, promotion
-from recommendations.training.algorithms import ALGORITHMS
+from recommendations.training.algorithms import ALGORITHMS, make_algorithm
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 from tests.recommendations.pipeline_support import FAILING, seed_log
 
@@ -251,3 +252,77 @@ def test_tuned_parameters_are_stored_on_the_version(log_):
     hybrid = versions["hybrid"]
     assert set(hybrid.parameters["components"]) <= {"transitions", "popularity"}
     assert hybrid.metrics["ndcg@10"] >= versions["transitions"].metrics["ndcg@10"] - 1e-9
+
+
+@pytest.mark.slow
+def test_refit_keeps_the_tensorflow_weights_and_refits_the_rest(log_, monkeypatch):
+    from recommendations.training.algorithms.two_tower import TwoTower
+    from recommendations.training.extract import load_dataset
+
+    fits = []
+    real_fit = TwoTower.fit
+
+    def counted_fit(self, data):
+        fits.append(data)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(TwoTower, "fit", counted_fit)
+    fast = {"min_steps": 150, "batch_size": 64, "seed": 3}
+    blend = {"components": {"two_tower": 1.0, "popularity": 0.1}, "params": {"two_tower": fast}}
+    result = pipeline.run_pipeline(algorithms=["hybrid"], params={"hybrid": blend})
+
+    winner = ModelVersion.objects.get(pk=result.winner.pk)
+    assert result.promoted and winner.status == Status.ACTIVE
+    assert len(fits) == 1  # trained once, on the split's training part
+    full = load_dataset()
+    assert fits[0].n_events < full.n_events
+    model = registry.load_artifact(registry.model_path(winner.pk))
+    tower, pop = model.models["two_tower"], model.models["popularity"]
+    assert model.data.n_events == tower.data.n_events == pop.data.n_events == full.n_events
+    # The counts-based component is refitted on the full log.
+    fresh = make_algorithm("popularity").fit(full)
+    np.testing.assert_array_equal(pop.item_scores, fresh.item_scores)
+    assert "two_tower kept the weights trained on the split" in winner.notes
+    assert lists_of(winner).count() == 30
+
+
+def test_related_lists_reuse_the_winners_content_model(log_, monkeypatch):
+    from recommendations.training.algorithms.content import ContentSimilarity
+
+    fits = []
+    real_fit = ContentSimilarity.fit
+
+    def counted_fit(self, data):
+        fits.append(data.n_events)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(ContentSimilarity, "fit", counted_fit)
+    blend = {"components": {"content": 1.0, "cooccurrence": 0.5}}
+    result = pipeline.run_pipeline(algorithms=["hybrid"], params={"hybrid": blend})
+    assert result.promoted
+    # Once on the split, once on the full log for serving; related lists reuse that one.
+    assert len(fits) == 2 and fits[0] < fits[1]
+    similar = RelatedProducts.objects.filter(version=result.winner, kind="similar")
+    assert similar.exists()
+
+
+@pytest.mark.slow
+def test_time_cut_refit_trains_the_tensorflow_model_again(log_, monkeypatch):
+    from recommendations.training.algorithms.two_tower import TwoTower
+
+    fits = []
+    real_fit = TwoTower.fit
+
+    def counted_fit(self, data):
+        fits.append(data.n_events)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(TwoTower, "fit", counted_fit)
+    fast = {"min_steps": 150, "batch_size": 64, "seed": 3}
+    blend = {"components": {"two_tower": 1.0, "popularity": 0.1}, "params": {"two_tower": fast}}
+    result = pipeline.run_pipeline(
+        algorithms=["hybrid"], params={"hybrid": blend}, protocol="time-cut"
+    )
+    assert result.promoted
+    assert len(fits) == 2 and fits[0] < fits[1]  # the split's part, then the full log
+    assert "kept the weights" not in ModelVersion.objects.get(pk=result.winner.pk).notes

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import pytest
 
@@ -33,3 +36,20 @@ def test_sasrec_learns_the_chains_deterministically_with_early_stopping():
     fresh = _fold_in_data()
     np.testing.assert_array_equal(again.score(users, fresh), model.score(users, fresh))
     assert again.epochs_trained == model.epochs_trained
+
+
+@pytest.mark.slow
+def test_long_epochs_are_judged_several_times(monkeypatch, caplog):
+    from recommendations.training.algorithms import two_tower_model as tm
+
+    monkeypatch.setattr(tm, "CHECK_STEPS", 4)  # about 10 steps an epoch here: 2 checks each
+    with caplog.at_level(logging.INFO, logger=tm.__name__):
+        model = make_algorithm("sasrec", **FAST).fit(_train_data())
+    checks = [
+        tuple(int(w) for w in re.findall(r"epoch (\d+) step (\d+)", r.getMessage())[0])
+        for r in caplog.records
+        if "early-stopping" in r.getMessage()
+    ]
+    epochs = [e for e, _ in checks]
+    assert len(set(epochs)) < len(epochs)  # two checks within one epoch
+    assert model.epochs_trained in epochs

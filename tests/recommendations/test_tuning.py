@@ -2,10 +2,16 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommendations.training import tuning
+from recommendations.training.algorithms.base import top_k
 from recommendations.training.dataset import KIND_CODES, build_dataset
-from recommendations.training.evaluation import paired_bootstrap, split_leave_last_out
+from recommendations.training.evaluation import (
+    paired_bootstrap,
+    ranking_metrics,
+    split_leave_last_out,
+)
 
 VIEW = KIND_CODES["view"]
 
@@ -86,6 +92,46 @@ class TestTuningReadsOnlyValidation:
         assert fixed.params["window"] == 1 and all(p["window"] == 1 for p, _ in fixed.trials)
         best_trial = max(score for _, score in fixed.trials)
         assert fixed.metrics["ndcg@10"] == pytest.approx(best_trial, abs=1e-9)
+
+
+class TestBlendSearch:
+    def test_held_out_ranks_match_a_full_sort(self):
+        rng = np.random.default_rng(5)
+        scores = rng.integers(0, 6, size=(200, 40)).astype(np.float32)  # many ties
+        scores[rng.random(scores.shape) < 0.1] = -np.inf  # seen items
+        # Two held-out items for some rows, one for the others.
+        rows = np.sort(np.concatenate([np.arange(200), rng.choice(200, 50, replace=False)]))
+        items = rng.integers(0, 40, size=len(rows))
+
+        def expected(row, item):
+            order = np.lexsort((np.arange(40), -scores[row]))  # as top_k: ties by index
+            rank = int(np.flatnonzero(order == item)[0])
+            return rank if np.isfinite(scores[row, item]) and rank < 10 else 10
+
+        ranks = tuning.held_out_ranks(scores, rows, items, k=10)
+        pairs = zip(rows, items, strict=True)
+        assert [min(r, 10) for r in ranks] == [expected(r, i) for r, i in pairs]
+        # One item per row takes the no-copy path.
+        ranks = tuning.held_out_ranks(scores, np.arange(200), items[:200], k=10)
+        assert [min(r, 10) for r in ranks] == [expected(r, i) for r, i in enumerate(items[:200])]
+        assert (np.minimum(ranks, 10) < 10).any() and (ranks >= 10).any()
+
+    def test_blend_judge_matches_top_k_lists(self):
+        rng = np.random.default_rng(6)
+        a, b = rng.random((60, 30)).astype(np.float32), rng.random((60, 30)).astype(np.float32)
+        seen = rng.random((60, 30)) < 0.2
+        test_items = sp.csr_matrix(
+            (np.ones(60), (np.arange(60), rng.integers(0, 30, 60))), shape=(60, 30)
+        )
+        blends = tuning._Blends({"a": a, "b": b}, seen, test_items, "ndcg@10")
+        blends.set_base({"a": 1.0, "b": 0.0}, without="b")
+        judged = blends.judge("b", 0.5)
+        total = a + np.float32(0.5) * b
+        total[seen] = -np.inf
+        idx, top = top_k(total, 10)
+        lists = np.where(np.isfinite(top), idx, -1)
+        expected = ranking_metrics(lists, test_items, 10)["ndcg"].mean()
+        assert judged == pytest.approx(expected, abs=1e-12)
 
 
 class TestNoise:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recommendations.training.algorithms import make_algorithm
+from recommendations.training.algorithms import make_algorithm, two_tower
 from recommendations.training.algorithms.base import Recommender
 from recommendations.training.dataset import KIND_CODES, Dataset, ItemFeatures, build_dataset
 
@@ -149,6 +149,15 @@ def test_similar_items_pads_and_excludes_the_item_itself(trained):
     assert idx.shape == (2, 10)
     assert 0 not in idx[0] and 3 not in idx[1]
     assert (idx[:, 6:] == -1).all() and (sims[:, 6:] == 0).all()
+
+
+def test_similar_items_in_blocks_equal_one_block(trained, monkeypatch):
+    items = np.arange(7)
+    whole = trained.similar_items(items, k=4)
+    monkeypatch.setattr(two_tower, "SIMILAR_BLOCK", 2)  # 7 items: blocks of 2, 2, 2, 1
+    blocked = trained.similar_items(items, k=4)
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-5)  # BLAS may round otherwise
 
 
 @pytest.mark.slow

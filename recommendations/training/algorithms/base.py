@@ -38,12 +38,21 @@ class Recommender(ABC):
 
     @abstractmethod
     def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        """Dense float32 scores, shape (len(users), n_items), for user row indices.
+        """Dense float32 scores, shape (len(users), n_items), for user row indices: a new
+        array the caller owns (evaluation and the hybrid modify it in place).
 
         ``data`` defaults to the fitted Dataset. Passing another Dataset with the same
         ``item_ids`` scores its users from their own histories without retraining
         (fold-in): this is how fresh events are served between retrains.
         """
+
+    # True when ``refit`` keeps the trained parameters instead of fitting again.
+    refit_reuses_weights: ClassVar[bool] = False
+
+    def refit(self, data: Dataset) -> Recommender:
+        """This configuration for serving ``data``: the log it was fitted on plus the
+        events held out from it (same items, same shoppers). Default: a fresh fit."""
+        return type(self)(**self.params).fit(data)
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k other items for each item index: (indices, scores), each (len(items), k).

@@ -23,6 +23,7 @@ from keras import layers  # noqa: E402
 logger = logging.getLogger(__name__)
 
 _threads_configured = False
+CHECK_STEPS = 200  # early stopping judges the weights about this many updates apart
 
 
 def configure_runtime(threads: int) -> None:
@@ -235,11 +236,11 @@ def train(
     each item's share of targets, is subtracted from its logits (logQ correction) so
     popular items are not over-penalised for appearing as negatives more often.
 
-    ``validation`` (histories, lengths, targets) with ``cfg["patience"]`` > 0: after
-    each epoch (every few epochs on small logs: ~200 updates apart), NDCG@10 of the
-    targets over the whole catalogue; training stops after ``patience`` checks without
-    improvement and the best epoch's weights are kept
-    (``net.best_epoch``, 1-based).
+    ``validation`` (histories, lengths, targets) with ``cfg["patience"]`` > 0: about
+    every CHECK_STEPS updates (every few epochs on small logs, a few times per epoch on
+    large ones), NDCG@10 of the targets over the whole catalogue; training stops after
+    ``patience`` checks without improvement and the best check's weights are kept
+    (``net.best_epoch``: the 1-based epoch it was in).
     """
     configure_runtime(int(cfg.get("threads", 0)))
     keras.utils.set_random_seed(int(cfg["seed"]))
@@ -278,17 +279,42 @@ def train(
         steps_per_epoch,
     )
     patience = int(cfg.get("patience", 0)) if validation is not None else 0
-    # Judge every ~200 updates (every epoch on large logs), not every tiny epoch.
-    check_every = max(1, -(-200 // steps_per_epoch))
+    # Judge every ~CHECK_STEPS updates: every few epochs on small logs, several times an
+    # epoch on large ones (at 1M events the best weights come within the first epoch, so
+    # waiting for whole epochs trained two more of ~30 s each to no use).
+    check_every = max(1, -(-CHECK_STEPS // steps_per_epoch))
+    checks_per_epoch = max(1, steps_per_epoch // CHECK_STEPS)
     best_score, best_weights, waited = -1.0, None, 0
     net.best_epoch = None
+
+    def check(epoch: int, at_step: int) -> bool:
+        """Judge the current weights; True when training should stop."""
+        nonlocal best_score, best_weights, waited
+        score = _validation_ndcg(net, *validation)
+        logger.info(
+            "two_tower epoch %d step %d: early-stopping NDCG@10 %.4f", epoch + 1, at_step, score
+        )
+        if score > best_score:
+            best_score, best_weights, waited = score, net.get_weights(), 0
+            net.best_epoch = epoch + 1
+            return False
+        waited += 1
+        return waited >= patience
+
+    stop = False
     for epoch in range(epochs):
         started = time.monotonic()
         total, steps = 0.0, 0
-        for idx in _batches(lengths, int(cfg["batch_size"]), rng):
+        batches = _batches(lengths, int(cfg["batch_size"]), rng)
+        # Within an epoch (large logs only): after every len/checks_per_epoch batches.
+        inner = {len(batches) * (j + 1) // checks_per_epoch for j in range(checks_per_epoch - 1)}
+        for idx in batches:
             width = int(lengths[idx].max())
             total += float(step(inputs[idx, :width], targets[idx, :width]))
             steps += 1
+            if patience and steps in inner and check(epoch, steps):
+                stop = True
+                break
         logger.info(
             "two_tower epoch %d/%d: loss %.4f, %d steps, %.1f s",
             epoch + 1,
@@ -297,16 +323,11 @@ def train(
             steps,
             time.monotonic() - started,
         )
-        if patience and ((epoch + 1) % check_every == 0 or epoch + 1 == epochs):
-            score = _validation_ndcg(net, *validation)
-            logger.info("two_tower epoch %d: early-stopping NDCG@10 %.4f", epoch + 1, score)
-            if score > best_score:
-                best_score, best_weights, waited = score, net.get_weights(), 0
-                net.best_epoch = epoch + 1
-            else:
-                waited += 1
-                if waited >= patience:
-                    break
+        if stop:
+            break
+        last = epoch + 1 == epochs
+        if patience and ((epoch + 1) % check_every == 0 or last) and check(epoch, steps):
+            break
     if best_weights is not None:
         net.set_weights(best_weights)
     return net
