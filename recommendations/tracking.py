@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.pg_copy import copy_rows
 from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
@@ -329,7 +330,7 @@ def insert_impression_rows(rows: list[tuple]) -> int:
                 # Analytics rows: a crash may lose the last few; nobody waits on a flush.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            _insert_new(rows)  # a plain INSERT: half the time of bulk_create's here
+            copy_rows(Interaction, _BATCH_FIELDS, rows)  # no client ids: nothing to skip
         else:
             Interaction.objects.bulk_create(
                 [Interaction(**dict(zip(_BATCH_FIELDS, row, strict=True))) for row in rows]
@@ -438,9 +439,7 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
                 )
             )
         if connection.vendor == "postgresql":
-            # Stored or not is the database's answer (a concurrent request may store the
-            # same client_event_id first): skip, never fail, and count what was written.
-            stored = sum(_insert_new(rows[n : n + 1000]) for n in range(0, len(rows), 1000))
+            stored = _store_new(rows, keys)
         else:
             seen = set(
                 Interaction.objects.filter(client_event_id__in=keys).values_list(
@@ -473,6 +472,38 @@ _BATCH_FIELDS = (
     "basket",
     "client_event_id",
 )
+
+
+def _store_new(rows: list[tuple], keys: set[str]) -> int:
+    """PostgreSQL: store the rows whose client_event_id is not stored yet; returns how
+    many were stored.
+
+    The stored ids are looked up first and the others go in with one COPY (about half
+    the time of the INSERT below for 1,000 rows). If a concurrent request stores one of
+    the same ids in between, the COPY fails on the unique constraint and the rows go
+    through the INSERT that skips what is stored: the database's answer, never an error.
+    """
+    stored: set[str] = set()
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {_quoted('client_event_id')} FROM "
+                f"{connection.ops.quote_name(Interaction._meta.db_table)} "
+                f"WHERE {_quoted('client_event_id')} = ANY(%s)",
+                [list(keys)],
+            )
+            stored = {key for (key,) in cursor.fetchall()}
+    new = [row for row in rows if row[-1] is None or row[-1] not in stored]
+    try:
+        with transaction.atomic():  # a savepoint: the fallback runs in a clean state
+            copy_rows(Interaction, _BATCH_FIELDS, new)
+        return len(new)
+    except IntegrityError:
+        return sum(_insert_new(new[n : n + 1000]) for n in range(0, len(new), 1000))
+
+
+def _quoted(field: str) -> str:
+    return connection.ops.quote_name(Interaction._meta.get_field(field).column)
 
 
 def _insert_new(rows: list[tuple]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models
 from django.utils.text import slugify
 
+from config.pg_copy import copy_rows, copy_text
 from recommendations.models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from shop.models import Category, Order, OrderLine, Product
 
@@ -114,38 +114,9 @@ def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
         return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(value: object) -> str:
-    """One value in COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_ESCAPES)
-
-
 def _copy(model: type[models.Model], columns: dict[str, list]) -> None:
     """COPY rows given column-wise into ``model``'s table."""
-    opts = model._meta
-    text = "".join("\t".join(map(_text, row)) + "\n" for row in zip(*columns.values(), strict=True))
-    _copy_text(opts.db_table, [opts.get_field(f).column for f in columns], text)
-
-
-def _copy_text(table: str, column_names: list[str], text: str) -> None:
-    """COPY already formatted tab-separated rows (psycopg2 or psycopg 3)."""
-    quote = connection.ops.quote_name
-    sql = f"COPY {quote(table)} ({', '.join(map(quote, column_names))}) FROM STDIN"
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        if hasattr(raw, "copy_expert"):  # psycopg2
-            raw.copy_expert(sql, io.StringIO(text))
-        else:  # psycopg 3
-            with raw.copy(sql) as copy:
-                copy.write(text)
+    copy_rows(model, list(columns), zip(*columns.values(), strict=True))
 
 
 def write_shop(
@@ -306,7 +277,7 @@ def _write_interaction_chunks(
             text = "".join(
                 f"{u}\t{s}\t{p}\t{k}\t{c}\t{q}\t{SOURCE}\t{b}\n" for u, s, p, k, c, q, b in rows
             )
-            _copy_text(opts.db_table, columns, text)
+            copy_text(opts.db_table, columns, text)
         else:
             seconds = (micros.astype(np.int64) / 1e6).tolist()
             Interaction.objects.bulk_create(

@@ -9,22 +9,20 @@ then ``finalize_version``, which activates the version only if every chunk succe
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 
+from config.pg_copy import copy_rows
 from shop.models import Product
 
 from .. import registry
@@ -316,7 +314,7 @@ def write_user_lists(version_id: int, lists: list) -> int:
         mine.filter(user__isnull=True, anonymous_id__in=sessions).delete()
         if connection.vendor == "postgresql":
             now = timezone.now()
-            _copy(
+            copy_rows(
                 UserRecommendations,
                 ["version", "user", "anonymous_id", "product_ids", "scores", "reasons", "created"],
                 [
@@ -345,34 +343,6 @@ def write_user_lists(version_id: int, lists: list) -> int:
 def _json(value: list) -> str:
     """A JSONField value as the text PostgreSQL parses (as Django's JSONField dumps it)."""
     return json.dumps(value)
-
-
-def _copy(model: type[Model], fields: list[str], rows: list[tuple]) -> None:
-    """PostgreSQL: insert rows of ready column values with one COPY (CSV).
-
-    bulk_create compiles every value of every row through the field machinery, which
-    for 5,000 lists of 50 entries costs more than the insert itself. Empty strings
-    stay empty strings (FORCE_NOT_NULL on text columns); None is NULL.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    quote = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    text = [quote(f.column) for f in columns if f.get_internal_type() == "CharField"]
-    not_null = f", FORCE_NOT_NULL ({', '.join(text)})" if text else ""
-    sql = (
-        f"COPY {quote(meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
-        f"FROM STDIN WITH (FORMAT csv{not_null})"
-    )
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(
-        tuple("" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in row)
-        for row in rows
-    )
-    buffer.seek(0)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
 
 
 # ---------------------------------------------------------------- related products
@@ -472,7 +442,7 @@ def write_related_lists(version_id: int, product_ids: list[int], lists: list) ->
     with transaction.atomic():
         RelatedProducts.objects.filter(version_id=version_id, product_id__in=product_ids).delete()
         if connection.vendor == "postgresql":
-            _copy(
+            copy_rows(
                 RelatedProducts,
                 ["version", "product", "kind", "product_ids", "scores"],
                 [(version_id, pid, kind, _json(ids), _json(sc)) for pid, kind, ids, sc in lists],

@@ -288,3 +288,25 @@ def test_the_plain_validator_agrees_with_the_serializer(item):
         assert plain == expected
     if any(item is case for case in PLAIN_CASES[:6]):
         assert plain is not None  # ordinary valid items do take the fast path
+
+
+def test_an_id_stored_between_the_lookup_and_the_copy_is_skipped_not_an_error(alice, catalogue):
+    """PostgreSQL: what a concurrent request stores first is the database's answer."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from recommendations import tracking
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    now = timezone.now()
+    row = (alice.pk, "", catalogue[0].pk, "view", now, 1, "", None, "", "raced-1")
+    tracking._insert_new([row])  # "the other request" stored raced-1 already
+    rows = [row, (alice.pk, "", catalogue[1].pk, "view", now, 1, "", None, "", "raced-2")]
+    with transaction.atomic():
+        # as if the lookup had run before the other request's commit: it found nothing
+        assert tracking._store_new(rows, keys=set()) == 1
+    assert sorted(Interaction.objects.values_list("client_event_id", flat=True)) == [
+        "raced-1",
+        "raced-2",
+    ]
