@@ -79,6 +79,11 @@ COMPLEXITY: dict[str, int] = {
 }
 HYBRID_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 HYBRID_NORMALISATIONS = ("minmax", "zscore")
+# A weight change is kept only when it raises the split's metric by this share (1%):
+# the weights are judged on the same shoppers they are chosen on, so smaller gains are
+# mostly noise, and every component they add makes the blend slower to serve and its
+# comparison with the simpler candidates less certain.
+HYBRID_MIN_GAIN = 0.01
 # Cached component scores for the hybrid search: at most this many bytes.
 HYBRID_CACHE_BYTES = 600 * 1024**2
 
@@ -287,7 +292,8 @@ def tune_hybrid(
     Component scores on a sample of the split's shoppers are computed once and
     cached; a coordinate search over HYBRID_WEIGHTS (two passes) and the two score
     normalisations then only re-blends them (``_Blends``: one multiply-add and one
-    ranking pass per trial). Starts from the best component alone.
+    ranking pass per trial). Starts from the best component alone and keeps a change
+    only when it gains at least HYBRID_MIN_GAIN.
     """
     started = time.perf_counter()
     comps = [c for c in components if c.model is not None and not c.error]
@@ -330,7 +336,7 @@ def tune_hybrid(
                         continue
                     s = blends.judge(c.name, w)
                     out.trials.append(({"normalise": norm, "components": trial}, s))
-                    if s > score + 1e-12:
+                    if s > score * (1.0 + HYBRID_MIN_GAIN) + 1e-12:
                         weights, score = trial, s
             if score <= before + 1e-12:
                 break  # a pass that changed nothing: another one would repeat it

@@ -86,6 +86,20 @@ class TestTuningReadsOnlyValidation:
             "transitions",
         }
 
+    def test_hybrid_keeps_only_changes_that_gain_the_minimum(self, monkeypatch):
+        validation = split_leave_last_out(split_leave_last_out(chain_log()).train)
+        names = ["popularity", "cooccurrence", "transitions", "hybrid"]
+        monkeypatch.setattr(tuning, "HYBRID_MIN_GAIN", 0.0)
+        free = tuning.tune_candidates(names, validation, min_budget=5.0)["hybrid"]
+        monkeypatch.setattr(tuning, "HYBRID_MIN_GAIN", 10.0)  # nothing gains 1,000%
+        strict = tuning.tune_candidates(names, validation, min_budget=5.0)
+        assert len(free.params["components"]) > 1
+        best = max(
+            ("popularity", "cooccurrence", "transitions"),
+            key=lambda n: strict[n].metrics["ndcg@10"],
+        )
+        assert strict["hybrid"].params["components"] == {best: 1.0}
+
     def test_search_keeps_defaults_when_they_are_best_and_respects_fixed_params(self):
         validation = split_leave_last_out(chain_log())
         fixed = tuning.tune("transitions", validation, params={"window": 1}, min_budget=5.0)
