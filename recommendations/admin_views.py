@@ -59,8 +59,8 @@ def decision(metrics: dict) -> str:
     try:
         return (
             f"{'promoted' if d.get('promoted') else 'not promoted'} vs #{d.get('active')}: "
-            f"difference {float(d['diff']):+.4f}, 95% CI [{float(d['ci_low']):+.4f}, "
-            f"{float(d['ci_high']):+.4f}] over {d.get('shoppers', '?')} shoppers"
+            f"difference {float(d['diff']):+.4f}, 90% CI [{float(d['ci_low']):+.4f}, "
+            f"{float(d['ci_high']):+.4f}] (one-sided 95%) over {d.get('shoppers', '?')} shoppers"
         )
     except (KeyError, TypeError, ValueError):
         return ""

@@ -15,7 +15,7 @@ Choices:
   refitting *its algorithm and parameters* on today's training part (or reusing a
   candidate with the same configuration): its stored artifact was trained on events
   that are now held out, which would flatter it. The winner replaces it only when
-  the paired bootstrap says it is better with 95% confidence (or by at least
+  the paired bootstrap says it is better with 95% (one-sided) confidence (or by at least
   RECOMMENDATIONS["PROMOTION_MARGIN"] when that is set); the decision, the
   difference and its interval go into the winner's notes and metrics ("vs_active").
   Stored metrics are the last resort.

@@ -84,6 +84,9 @@ HYBRID_NORMALISATIONS = ("minmax", "zscore")
 # mostly noise, and every component they add makes the blend slower to serve and its
 # comparison with the simpler candidates less certain.
 HYBRID_MIN_GAIN = 0.01
+# "Better with 95% confidence" is one-sided: the lower end of the paired bootstrap's
+# two-sided 90% interval above 0 (a two-sided 95% interval would demand 97.5%).
+DECISION_INTERVAL = 0.90
 # Cached component scores for the hybrid search: at most this many bytes.
 HYBRID_CACHE_BYTES = 600 * 1024**2
 
@@ -463,8 +466,9 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
     """The candidate to serve, and a note per candidate name.
 
     The best by ``metric`` wins unless a simpler candidate is within noise of it (the
-    paired bootstrap of best - simpler has a 95% interval reaching 0): then the
-    simplest such candidate (ties in complexity: the better score). A candidate that
+    paired bootstrap cannot say best - simpler > 0 with 95% confidence: the lower end
+    of its DECISION_INTERVAL reaches 0): then the simplest such candidate (ties in
+    complexity: the better score). A candidate that
     another one at most as complex out-scores is never that simpler choice: pairwise
     intervals are not transitive (a weaker model less correlated with the best can be
     "within noise" where a stronger one of the same complexity is not), and serving
@@ -479,7 +483,7 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
     for c in ok:
         if c is best:
             continue
-        b = paired_bootstrap(best.per_user, c.per_user, seed=seed)
+        b = paired_bootstrap(best.per_user, c.per_user, seed=seed, level=DECISION_INTERVAL)
         dominated = any(
             o is not c
             and o.complexity <= c.complexity
@@ -494,8 +498,7 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
             verdict += ", but a candidate at most as complex scores higher"
         notes[c.name] = (
             f"{metric} {c.metrics[metric]:.4f} vs best {best.name} {best.metrics[metric]:.4f}: "
-            f"difference {b['diff']:+.4f}, 95% CI [{b['low']:+.4f}, {b['high']:+.4f}] over "
-            f"{b['n']} shoppers ({verdict})"
+            f"difference {b['diff']:+.4f}, {_interval(b)} over {b['n']} shoppers ({verdict})"
         )
     chosen = min(tied, key=lambda c: (c.complexity, -c.metrics[metric]))
     if chosen is best:
@@ -507,6 +510,11 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
         )
         notes[chosen.name] = f"simplest candidate within noise of the best; {notes[chosen.name]}"
     return chosen, notes
+
+
+def _interval(b: dict) -> str:
+    level = round(DECISION_INTERVAL * 100)
+    return f"{level}% CI [{b['low']:+.4f}, {b['high']:+.4f}] (one-sided {(100 + level) // 2}%)"
 
 
 @dataclass
@@ -525,9 +533,9 @@ def promotion_decision(
     challenger: np.ndarray, champion: np.ndarray, metric: str, margin: float = 0.0, seed: int = 0
 ) -> Decision:
     """Promote only when the paired bootstrap puts the challenger ahead with 95%
-    confidence (the interval's lower end is above 0), or when ``margin`` > 0 and the
-    observed difference is at least ``margin``."""
-    b = paired_bootstrap(challenger, champion, seed=seed)
+    confidence (one-sided: the DECISION_INTERVAL's lower end is above 0), or when
+    ``margin`` > 0 and the observed difference is at least ``margin``."""
+    b = paired_bootstrap(challenger, champion, seed=seed, level=DECISION_INTERVAL)
     significant = b["low"] > 0.0
     by_margin = margin > 0 and b["diff"] >= margin
     promote = significant or by_margin
@@ -538,7 +546,7 @@ def promotion_decision(
     else:
         why = "not better beyond noise" + (f" nor by the margin {margin:.4f}" if margin else "")
     note = (
-        f"{metric} difference {b['diff']:+.4f}, 95% CI [{b['low']:+.4f}, {b['high']:+.4f}] "
-        f"over {b['n']} shoppers (paired bootstrap): {why}"
+        f"{metric} difference {b['diff']:+.4f}, {_interval(b)} over {b['n']} shoppers "
+        f"(paired bootstrap): {why}"
     )
     return Decision(promote, b["diff"], b["low"], b["high"], b["n"], note)

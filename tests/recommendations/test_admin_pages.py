@@ -89,7 +89,10 @@ def test_overview_draws_charts_and_lists_tuning_and_decisions(staff, history):
     assert ">ease</text>" in html and ">popularity</text>" in html  # legend
     assert "fit: 6.00 s" in html and "precompute_started_at" not in html  # stages only
     assert "<code>l2=300</code>" in html
-    assert "promoted vs #1: difference +0.0500, 95% CI [+0.0100, +0.0900] over 812" in html
+    assert (
+        "promoted vs #1: difference +0.0500, 90% CI [+0.0100, +0.0900] (one-sided 95%) over 812"
+        in html
+    )
     assert "Promoted: beat active #1." in html
     assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html  # escaped everywhere
     assert not re.search(r"(src|href)=\"https?://", html)  # nothing fetched from elsewhere

@@ -56,7 +56,7 @@ def test_winner_is_promoted_with_metrics_timings_and_lists(log_):
     assert result.promoted and result.winner.pk == cooc.pk
     assert cooc.status == Status.ACTIVE and cooc.activated is not None
     assert pop.status == Status.EVALUATED and "Not chosen" in pop.notes
-    assert "clearly behind" in pop.notes and "95% CI" in pop.notes
+    assert "clearly behind" in pop.notes and "(one-sided 95%)" in pop.notes
     assert cooc.metrics["ndcg@10"] > pop.metrics["ndcg@10"]
     assert cooc.metrics["protocol"] == "leave-last-out" and cooc.metrics["users"] > 0
     assert set(cooc.timings) >= STAGES and "precompute_started_at" not in cooc.timings

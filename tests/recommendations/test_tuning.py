@@ -167,7 +167,22 @@ class TestNoise:
         assert challenger.mean() >= champion.mean()  # ahead "by noise"
         decision = tuning.promotion_decision(challenger, champion, "ndcg@10")
         assert not decision.promote and decision.low <= 0 <= decision.high
-        assert "not better beyond noise" in decision.note and "95% CI" in decision.note
+        assert "not better beyond noise" in decision.note and "(one-sided 95%)" in decision.note
+
+    def test_95_percent_confidence_is_one_sided(self):
+        """Ahead in about 96% of resamples: better with 95% confidence, though a two-sided
+        95% interval still reaches 0."""
+        rng = np.random.default_rng(4)
+        champion = rng.normal(0.0, 1.0, 400)
+        challenger = champion + rng.normal(0.0, 1.0, 400)
+        challenger += 0.09 - (challenger - champion).mean()  # mean difference 1.8 SE
+        two_sided = paired_bootstrap(challenger, champion, level=0.95)
+        assert two_sided["low"] < 0 < two_sided["high"] and two_sided["p_better"] > 0.95
+        assert tuning.promotion_decision(challenger, champion, "ndcg@10").promote
+        chosen, _ = tuning.choose(
+            [tuned("hybrid", challenger + 1.0), tuned("transitions", champion + 1.0)], "ndcg@10"
+        )
+        assert chosen.name == "hybrid"  # not "within noise" of the simpler one
 
     def test_clearly_better_challenger_is_promoted(self):
         rng = np.random.default_rng(2)
