@@ -127,10 +127,14 @@ database; the demo shop is generated in memory by `demo/generator`). Machine: {m
   (`tuning.SEARCH_SPACES`) inside a time budget proportional to the cost of its
   defaults (here at least 20 s per candidate, so small logs get their whole grid);
   the hybrid's weights and score normalisation are searched on its components'
-  cached validation scores, starting from the best component alone;
+  cached validation scores, starting from the best component alone and keeping a
+  change only when it gains at least 1% (`tuning.HYBRID_MIN_GAIN`: the weights are
+  judged on the shoppers they are chosen on, so smaller gains are mostly noise);
 - choice: the best validation NDCG@10 unless a simpler candidate is within noise of
-  it (paired bootstrap over the same validation shoppers, 95%), then the simplest
-  such candidate that no candidate at most as complex out-scores on validation;
+  it (paired bootstrap over the same validation shoppers: the best is not ahead with
+  95% one-sided confidence, i.e. the lower end of the 90% interval reaches 0), then
+  the simplest such candidate that no candidate at most as complex out-scores on
+  validation;
 - shoppers with fewer than 3 distinct items are not tested (their events stay in train);
 - every item is ranked; items the shopper already has in train are excluded;
 - **ties never favour the held-out item**: equal scores are broken like `recommend`
