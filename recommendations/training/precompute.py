@@ -30,7 +30,12 @@ from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendat
 from ..serving.cache import forget_active
 from .algorithms import make_algorithm
 from .algorithms.base import Recommender
-from .algorithms.cooccurrence import binary_matrix, cosine_similarity
+from .algorithms.cooccurrence import (
+    batch_events,
+    binary_matrix,
+    cosine_similarity,
+    recent_items,
+)
 from .dataset import KIND_CODES, Dataset
 from .extract import load_dataset, parse_user_key
 
@@ -153,35 +158,6 @@ def refresh_availability(ctx: Context) -> Context:
 # ---------------------------------------------------------------- per-shopper lists
 
 
-def _batch_events(data: Dataset, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, offset in the user's sequence, sequence index) of every event of ``users``,
-    rows indexing ``users``."""
-    starts, ends = data.seq_indptr[users], data.seq_indptr[users + 1]
-    lens = ends - starts
-    rows = np.repeat(np.arange(len(users)), lens)
-    offsets = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    return rows, offsets, np.repeat(starts, lens) + offsets
-
-
-def _recent_items(data: Dataset, users: np.ndarray, last_n: int) -> tuple[np.ndarray, ...]:
-    """(row, item, rank) of each user's ``last_n`` most recent distinct items (rank 0 =
-    the most recent), rows indexing ``users``."""
-    rows, offsets, events = _batch_events(data, users)
-    items = data.seq_items[events].astype(np.int64)
-    # Each (row, item)'s most recent occurrence, then rows' items newest first.
-    order = np.lexsort((-offsets, items, rows))
-    rows, items, offsets = rows[order], items[order], offsets[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (items[1:] != items[:-1])
-    rows, items, offsets = rows[first], items[first], offsets[first]
-    order = np.lexsort((-offsets, rows))
-    rows, items = rows[order], items[order]
-    counts = np.bincount(rows, minlength=len(users))
-    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    keep = rank < last_n
-    return rows[keep], items[keep], rank[keep]
-
-
 def _reasons(
     ctx: Context,
     data: Dataset,
@@ -200,7 +176,7 @@ def _reasons(
     """
     n_items = data.n_items
     reasons = np.full(len(items), TRENDING, dtype=object)
-    h_rows, h_items, h_rank = _recent_items(data, users, HISTORY_FOR_REASONS)
+    h_rows, h_items, h_rank = recent_items(data, users, HISTORY_FOR_REASONS)
     # "Popular in <category>": the item's category among the shopper's recent items'.
     codes = ctx.category_codes
     n_codes = int(codes.max(initial=-1)) + 2
@@ -231,7 +207,7 @@ def _reasons(
     pos = np.searchsorted(keys, entry_keys)
     found = personal & (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == entry_keys)
     named = because[pos[found]]
-    ev_rows, _, events = _batch_events(data, users)
+    ev_rows, _, events = batch_events(data, users)
     bought = data.seq_kinds[events] == KIND_CODES["purchase"]
     bought_keys = np.unique(ev_rows[bought] * n_items + data.seq_items[events[bought]])
     verb_bought = np.isin(rows[found] * n_items + named, bought_keys)

@@ -17,21 +17,23 @@ from .base import Recommender
 log = logging.getLogger(__name__)
 
 
-def user_history(
-    data: Dataset, users: np.ndarray, recency: float = 1.0, last_n: int | None = None
-) -> sp.csr_matrix:
-    """Binary-ish history rows (len(users), n_items) built from the event sequences.
-
-    An item's weight is ``recency ** p`` where ``p`` counts the shopper's distinct items
-    seen after it (0 for the most recent); ``recency=1`` gives a plain binary history.
-    ``last_n`` keeps only the ``last_n`` most recent distinct items.
-    """
+def batch_events(data: Dataset, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, offset in the user's sequence, sequence index) of every event of ``users``,
+    rows indexing ``users``."""
     users = np.asarray(users, dtype=np.int64)
     starts, ends = data.seq_indptr[users], data.seq_indptr[users + 1]
     lens = ends - starts
     rows = np.repeat(np.arange(len(users)), lens)
     offsets = np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens)
-    events = np.repeat(starts, lens) + offsets
+    return rows, offsets, np.repeat(starts, lens) + offsets
+
+
+def recent_items(
+    data: Dataset, users: np.ndarray, last_n: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, item, rank) of each user's distinct items, newest first (rank 0 = the most
+    recent; at most ``last_n``), rows indexing ``users``."""
+    rows, offsets, events = batch_events(data, users)
     items = data.seq_items[events].astype(np.int64)
     # Keep each (row, item)'s most recent occurrence: sort by row, item, then time desc.
     order = np.lexsort((-offsets, items, rows))
@@ -47,6 +49,19 @@ def user_history(
     if last_n is not None:
         keep = rank < last_n
         rows, items, rank = rows[keep], items[keep], rank[keep]
+    return rows, items, rank
+
+
+def user_history(
+    data: Dataset, users: np.ndarray, recency: float = 1.0, last_n: int | None = None
+) -> sp.csr_matrix:
+    """Binary-ish history rows (len(users), n_items) built from the event sequences.
+
+    An item's weight is ``recency ** p`` where ``p`` counts the shopper's distinct items
+    seen after it (0 for the most recent); ``recency=1`` gives a plain binary history.
+    ``last_n`` keeps only the ``last_n`` most recent distinct items.
+    """
+    rows, items, rank = recent_items(data, users, last_n)
     weights = np.power(np.float32(recency), rank).astype(np.float32)
     return sp.csr_matrix((weights, (rows, items)), shape=(len(users), data.n_items))
 
