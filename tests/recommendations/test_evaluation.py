@@ -17,6 +17,7 @@ from recommendations.training.evaluation import (
     split_leave_last_out,
     split_time_cut,
 )
+from tests.recommendations.view_logs import views_dataset
 
 VIEW, PURCHASE = KIND_CODES["view"], KIND_CODES["purchase"]
 
@@ -29,14 +30,7 @@ def make_data(sequences: dict[str, list[int]], n_items: int = 8, **kwargs) -> Da
             users.append(user)
             items.append(item)
             times.append(1_000_000.0 + step * 86400.0)
-    return build_dataset(
-        np.array(users, dtype=object),
-        np.array(items),
-        np.full(len(items), VIEW),
-        np.array(times),
-        item_ids=np.arange(n_items),
-        **kwargs,
-    )
+    return views_dataset(users, items, times, n_items, **kwargs)
 
 
 def held_out_by_key(split) -> dict[str, list[int]]:

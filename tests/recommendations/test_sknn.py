@@ -5,7 +5,8 @@ import pytest
 
 from recommendations.training.algorithms import make_algorithm
 from recommendations.training.algorithms import sknn as sknn_module
-from recommendations.training.dataset import KIND_CODES, build_dataset
+from recommendations.training.dataset import KIND_CODES
+from tests.recommendations.view_logs import views_dataset
 
 VIEW = KIND_CODES["view"]
 # Items by name, so the expected votes read like the logs.
@@ -24,13 +25,7 @@ def log(sequences: dict[str, list[int]], start: dict[str, float] | None = None, 
             users.append(user)
             items.append(item)
             times.append(t0 + step * 60.0)
-    return build_dataset(
-        np.array(users, dtype=object),
-        np.array(items),
-        np.full(len(items), VIEW),
-        np.array(times),
-        item_ids=np.arange(n_items),
-    )
+    return views_dataset(users, items, times, n_items)
 
 
 def scores_of(model, data, user: str) -> np.ndarray:

@@ -6,12 +6,13 @@ import scipy.sparse as sp
 
 from recommendations.training import tuning
 from recommendations.training.algorithms.base import top_k
-from recommendations.training.dataset import KIND_CODES, build_dataset
+from recommendations.training.dataset import KIND_CODES
 from recommendations.training.evaluation import (
     paired_bootstrap,
     ranking_metrics,
     split_leave_last_out,
 )
+from tests.recommendations.view_logs import views_dataset
 
 VIEW = KIND_CODES["view"]
 
@@ -28,13 +29,7 @@ def chain_log(n_users: int = 120, n_items: int = 30, seed: int = 3):
             users.append(f"u{u}")
             items.append(item)
             times.append(1_000_000.0 + u * 1000 + step * 60)
-    return build_dataset(
-        np.array(users, dtype=object),
-        np.array(items),
-        np.full(len(items), VIEW),
-        np.array(times),
-        item_ids=np.arange(n_items),
-    )
+    return views_dataset(users, items, times, n_items)
 
 
 def tuned(name, per_user, complexity_name=None):
