@@ -289,14 +289,7 @@ def test_refit_keeps_the_tensorflow_weights_and_refits_the_rest(log_, monkeypatc
 def test_related_lists_reuse_the_winners_content_model(log_, monkeypatch):
     from recommendations.training.algorithms.content import ContentSimilarity
 
-    fits = []
-    real_fit = ContentSimilarity.fit
-
-    def counted_fit(self, data):
-        fits.append(data.n_events)
-        return real_fit(self, data)
-
-    monkeypatch.setattr(ContentSimilarity, "fit", counted_fit)
+    fits = count_fits(monkeypatch, ContentSimilarity)
     blend = {"components": {"content": 1.0, "cooccurrence": 0.5}}
     result = pipeline.run_pipeline(algorithms=["hybrid"], params={"hybrid": blend})
     assert result.promoted
@@ -310,14 +303,7 @@ def test_related_lists_reuse_the_winners_content_model(log_, monkeypatch):
 def test_time_cut_refit_trains_the_tensorflow_model_again(log_, monkeypatch):
     from recommendations.training.algorithms.two_tower import TwoTower
 
-    fits = []
-    real_fit = TwoTower.fit
-
-    def counted_fit(self, data):
-        fits.append(data.n_events)
-        return real_fit(self, data)
-
-    monkeypatch.setattr(TwoTower, "fit", counted_fit)
+    fits = count_fits(monkeypatch, TwoTower)
     fast = {"min_steps": 150, "batch_size": 64, "seed": 3}
     blend = {"components": {"two_tower": 1.0, "popularity": 0.1}, "params": {"two_tower": fast}}
     result = pipeline.run_pipeline(
@@ -326,3 +312,16 @@ def test_time_cut_refit_trains_the_tensorflow_model_again(log_, monkeypatch):
     assert result.promoted
     assert len(fits) == 2 and fits[0] < fits[1]  # the split's part, then the full log
     assert "kept the weights" not in ModelVersion.objects.get(pk=result.winner.pk).notes
+
+
+def count_fits(monkeypatch, algorithm: type) -> list[int]:
+    """The event count of every ``fit`` of ``algorithm`` from now on (it still fits)."""
+    fits = []
+    real_fit = algorithm.fit
+
+    def counted_fit(self, data):
+        fits.append(data.n_events)
+        return real_fit(self, data)
+
+    monkeypatch.setattr(algorithm, "fit", counted_fit)
+    return fits
