@@ -17,6 +17,12 @@ Two figures besides wrk's own, because this machine is shared:
   workers queues: every latency there is at least 32 / throughput (Little's law), so
   only the paced run says how long a request takes when the server keeps up.
 
+Then the floors, on a gunicorn of their own with the same settings (bench/floor_app.py):
+the same wrk rounds on a do-nothing WSGI callable and on a constant DRF view behind the
+project's whole stack (middleware, token authentication, throttles). No endpoint of the
+API can be faster than the second; neither figure depends on this project's own code
+beyond that fixed cost.
+
     .venv/bin/python bench/api_bench.py                  # fresh database, 2 rounds of 10 s
     .venv/bin/python bench/api_bench.py --reuse --rounds 3 --cache locmem
 
@@ -163,6 +169,33 @@ def post_events(port: int, token: str, skus: list[str], batches: int, size: int)
     }
 
 
+def start_server(app: str, port: int, env: dict[str, str], *extra: str) -> subprocess.Popen:
+    """gunicorn with 2 workers (and gunicorn.conf.py's worker class) serving ``app``."""
+    command = [PYTHON, "-m", "gunicorn", app, "-w", "2", *GUNICORN_EXTRA, *extra]
+    command += ["-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.time() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/products/?page_size=1")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise SystemExit("gunicorn did not answer within 30 s")
+        time.sleep(0.3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
@@ -211,38 +244,10 @@ def main() -> None:
     facts = json.loads(manage("shell", "-c", SETUP, env=env).strip().splitlines()[-1])
     log(f"shopper {facts['user']}, product {facts['product']}, version {facts['version']}")
 
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "-w",
-            "2",
-            *GUNICORN_EXTRA,
-            "-b",
-            f"127.0.0.1:{args.port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    server = start_server("config.wsgi", args.port, env)
     try:
         root = f"http://127.0.0.1:{args.port}"
-        deadline = time.time() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                conn.request("GET", "/api/products/?page_size=1")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise SystemExit("gunicorn did not answer within 30 s")
-            time.sleep(0.3)
+        wait_ready(args.port)
         urls = {
             "product": f"{root}/api/products/{facts['product']}/",
             "recommendations": f"{root}/api/recommendations/?limit=10",
@@ -278,8 +283,30 @@ def main() -> None:
         log("events: batches of 1,000 from one client")
         events = post_events(args.port, facts["token"], facts["skus"], args.batches, 1000)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
+
+    # The floors: the same gunicorn settings and wrk rounds on a do-nothing WSGI app and
+    # on a constant DRF view behind the whole stack (bench/floor_app.py).
+    log("floors: bare WSGI and a constant API view, same gunicorn settings")
+    floor_port = args.port + 1
+    server = start_server("floor_app:application", floor_port, env, "--pythonpath", "bench")
+    try:
+        wait_ready(floor_port)
+        froot = f"http://127.0.0.1:{floor_port}"
+        floor_urls = {
+            "bare_wsgi": f"{froot}/floor/bare",
+            "constant_api": f"{froot}/floor/constant/",
+        }
+        for target in floor_urls.values():
+            wrk(target, facts["token"], 2, args.connections)
+        floors: dict[str, list[dict]] = {name: [] for name in floor_urls}
+        for r in range(args.rounds):
+            for name, target in floor_urls.items():
+                result = wrk(target, facts["token"], args.seconds, args.connections)
+                log(f"floor round {r + 1} {name}: {result}")
+                floors[name].append(result)
+    finally:
+        stop_server(server)
 
     def mean(name: str, key: str, rounds: dict = runs) -> float:
         return statistics.fmean(r[key] for r in rounds[name])
@@ -303,6 +330,9 @@ def main() -> None:
             **{name: {k: round(mean(name, k, paced), 3) for k in paced[name][0]} for name in urls},
         },
         "events": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in events.items()},
+        "floors": {
+            name: {k: round(mean(name, k, floors), 3) for k in floors[name][0]} for name in floors
+        },
     }
     summary["ratios"] = {
         "recs_rps_over_product_rps": round(
@@ -316,6 +346,8 @@ def main() -> None:
         "littles_law_p99_floor_ms": round(
             args.connections / summary["recommendations"]["rps"] * 1e3, 1
         ),
+        "constant_api_p99_over_25ms": round(summary["floors"]["constant_api"]["p99_ms"] / 25.0, 3),
+        "bare_wsgi_p99_over_25ms": round(summary["floors"]["bare_wsgi"]["p99_ms"] / 25.0, 3),
         "events_per_s_over_10000": round(events["events_per_s"] / 10_000, 3),
     }
     text = json.dumps(summary, indent=2)
