@@ -159,6 +159,11 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one locks
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # attempts and lockouts are rows in the admin; keep stdout for app logs
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+# client is REMOTE_ADDR). Login lockouts and API throttles count per this client
+# address (config/client_ip.py); behind a proxy with 0, every client shares its address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 
 LOGIN_URL = "shop:login"
 LOGIN_REDIRECT_URL = "shop:home"
