@@ -191,6 +191,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # One JSON object per line on stdout, each with the request id of the request that
 # logged it (config/request_id.py), so a log collector can group a request's lines.
+# With DEBUG on (make demo) plain text lines by default, for a person at a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -201,13 +205,14 @@ LOGGING = {
             "format": "{asctime}{levelname}{name}{message}{request_id}",
             "style": "{",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
+        },
+        "text": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "json",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }
     },

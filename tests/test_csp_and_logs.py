@@ -1,11 +1,18 @@
 """The Content-Security-Policy on HTML pages (and pages that satisfy it: no inline
-scripts, styles or handlers), and JSON log lines carrying a request id."""
+scripts, styles or handlers), and log lines: JSON carrying a request id, or plain text."""
 
+import copy
 import json
 import logging
+import logging.config
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
@@ -97,14 +104,59 @@ def test_request_id_is_made_honoured_and_echoed(client):
     assert unsafe["X-Request-ID"] not in ("", "bad id\r\nX-Evil: 1")
 
 
-def test_log_lines_are_json_with_a_request_id_field():
+def formatted(log_format: str, record: logging.LogRecord) -> str:
+    """``record`` as the console handler formats it under LOG_FORMAT=``log_format``."""
+    config = logging.config.DictConfigurator(copy.deepcopy(settings.LOGGING))
+    formatter = config.configure_formatter(config.config["formatters"][log_format])
     handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
-    record = logging.LogRecord("shop", logging.WARNING, __file__, 1, "hello %s", ("you",), None)
     for f in handler.filters:
         f.filter(record)
-    line = json.loads(handler.format(record))
+    return formatter.format(record)
+
+
+def run_settings(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Load the settings in a fresh process with ``env`` (LOG_FORMAT unset unless given)."""
+    base = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    return subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; " + code],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def record() -> logging.LogRecord:
+    return logging.LogRecord("shop", logging.WARNING, __file__, 1, "hello %s", ("you",), None)
+
+
+def test_log_lines_are_json_with_a_request_id_field():
+    line = json.loads(formatted("json", record()))
     assert line["message"] == "hello you" and line["level"] == "WARNING"
     assert line["logger"] == "shop" and "time" in line and line["request_id"] == ""
+
+
+def test_text_log_lines_are_one_readable_line():
+    line = formatted("text", record())
+    assert line.endswith(" WARNING shop: hello you") and "\n" not in line
+
+
+def test_the_console_uses_the_configured_format():
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    assert settings.LOG_FORMAT in ("json", "text")
+    assert handler.formatter.format(record()) == formatted(settings.LOG_FORMAT, record())
+
+
+@pytest.mark.parametrize(("debug", "expected"), [("1", "text"), ("0", "json")])
+def test_the_log_format_follows_debug_unless_set(debug, expected):
+    out = run_settings("print(settings.LOG_FORMAT)", {"DEBUG": debug, "SECRET_KEY": "k" * 60})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == expected
+
+
+def test_an_unknown_log_format_stops_the_process():
+    out = run_settings("print(settings.LOG_FORMAT)", {"LOG_FORMAT": "xml"})
+    assert out.returncode != 0 and "LOG_FORMAT must be 'json' or 'text'" in out.stderr
 
 
 def test_access_log_line_carries_the_request_id(client, caplog):
