@@ -169,6 +169,24 @@ def post_events(port: int, token: str, skus: list[str], batches: int, size: int)
     }
 
 
+def alternate(
+    urls: dict[str, str],
+    token: str,
+    args: argparse.Namespace,
+    label: str,
+    cpu: ServerCpu | None = None,
+    think_ms: float = 0.0,
+) -> dict[str, list[dict]]:
+    """``args.rounds`` rounds of wrk on each of ``urls`` in turn: the results per name."""
+    results: dict[str, list[dict]] = {name: [] for name in urls}
+    for r in range(args.rounds):
+        for name, target in urls.items():
+            result = wrk(target, token, args.seconds, args.connections, cpu, think_ms)
+            log(f"{label} {r + 1} {name}: {result}")
+            results[name].append(result)
+    return results
+
+
 def start_server(app: str, port: int, env: dict[str, str], *extra: str) -> subprocess.Popen:
     """gunicorn with 2 workers (and gunicorn.conf.py's worker class) serving ``app``."""
     command = [PYTHON, "-m", "gunicorn", app, "-w", "2", *GUNICORN_EXTRA, *extra]
@@ -263,23 +281,13 @@ def main() -> None:
         for target in urls.values():  # warm both (caches, connections)
             wrk(target, facts["token"], 2, args.connections)
         cpu = ServerCpu(server.pid, url)
-        runs: dict[str, list[dict]] = {name: [] for name in urls}
-        for r in range(args.rounds):
-            for name, target in urls.items():
-                result = wrk(target, facts["token"], args.seconds, args.connections, cpu)
-                log(f"round {r + 1} {name}: {result}")
-                runs[name].append(result)
+        runs = alternate(urls, facts["token"], args, "round", cpu)
         # the same connections, paced to a share of product detail's capacity
         capacity = statistics.fmean(r["rps"] for r in runs["product"])
         offered = args.paced_share * capacity
         think = args.connections / offered * 1e3
         log(f"paced: {offered:.0f} requests/s offered ({think:.0f} ms mean think time)")
-        paced: dict[str, list[dict]] = {name: [] for name in urls}
-        for r in range(args.rounds):
-            for name, target in urls.items():
-                result = wrk(target, facts["token"], args.seconds, args.connections, cpu, think)
-                log(f"paced round {r + 1} {name}: {result}")
-                paced[name].append(result)
+        paced = alternate(urls, facts["token"], args, "paced round", cpu, think)
         log("events: batches of 1,000 from one client")
         events = post_events(args.port, facts["token"], facts["skus"], args.batches, 1000)
     finally:
@@ -299,12 +307,7 @@ def main() -> None:
         }
         for target in floor_urls.values():
             wrk(target, facts["token"], 2, args.connections)
-        floors: dict[str, list[dict]] = {name: [] for name in floor_urls}
-        for r in range(args.rounds):
-            for name, target in floor_urls.items():
-                result = wrk(target, facts["token"], args.seconds, args.connections)
-                log(f"floor round {r + 1} {name}: {result}")
-                floors[name].append(result)
+        floors = alternate(floor_urls, facts["token"], args, "floor round")
     finally:
         stop_server(server)
 
