@@ -13,9 +13,11 @@ Two figures besides wrk's own, because this machine is shared:
 - latency at a paced load: the same 32 connections, each waiting a random
   (exponential) think time between requests so that together they offer a fixed
   share (--paced-share, default 0.5) of the capacity measured for product detail in
-  the same run. At saturation (no think time) a closed loop of 32 connections on 2
-  workers queues: every latency there is at least 32 / throughput (Little's law), so
-  only the paced run says how long a request takes when the server keeps up.
+  the same run, timed by bench/paced_load.py (wrk's own delay hook reports tails that
+  are not the server's: see that file). At saturation (no think time) a closed loop
+  of 32 connections on 2 workers queues: every latency there is at least 32 /
+  throughput (Little's law), so only the paced run says how long a request takes
+  when the server keeps up.
 
 Then the floors, on a gunicorn of their own with the same settings (bench/floor_app.py):
 the same wrk rounds on a do-nothing WSGI callable and on a constant DRF view behind the
@@ -45,8 +47,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bench_db import database  # bench/ is on the path of a script
+import paced_load  # bench/ is on the path of a script
+from bench_db import database
 from server_cpu import ServerCpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,15 +88,7 @@ print(json.dumps({"token": token.key, "user": row.user.username, "product": prod
 """
 
 
-# Each connection waits an exponential think time (mean THINK_MS) before each request.
-PACED = """
-local mean = tonumber(os.getenv("THINK_MS"))
-math.randomseed(os.time())
-function delay() return math.floor(-math.log(1 - math.random()) * mean) end
-"""
-
-
-def wrk(
+def measure(
     url: str,
     token: str,
     seconds: int,
@@ -100,32 +96,45 @@ def wrk(
     cpu: ServerCpu | None = None,
     think_ms: float = 0.0,
 ) -> dict[str, float]:
-    cmd = ["wrk", f"-c{connections}", "-t2", f"-d{seconds}s", "--latency"]
-    env = dict(os.environ)
-    if think_ms:
-        script = Path("/tmp") / f"api_bench_paced_{os.getpid()}.lua"
-        script.write_text(PACED)
-        cmd += ["-s", str(script)]
-        env["THINK_MS"] = str(think_ms)
+    """wrk at saturation; with ``think_ms``, bench/paced_load.py at that offered load.
+    Requests per second, latency percentiles and (with ``cpu``) server CPU per request."""
     before = cpu.snapshot() if cpu else {}
+    if think_ms:
+        target = urlsplit(url)
+        result = paced_load.run(
+            target.hostname,
+            target.port,
+            target.path + (f"?{target.query}" if target.query else ""),
+            {"Authorization": f"Token {token}"},
+            connections,
+            think_ms,
+            seconds,
+        )
+        total = round(result["rps"] * seconds)
+    else:
+        result, total = wrk(url, token, seconds, connections)
+    time.sleep(0.5)  # the impressions' batched writer finishes what the round queued
+    if cpu and total:
+        result["server_cpu_ms"] = ServerCpu.used(before, cpu.snapshot()) / total * 1e3
+    return result
+
+
+def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[dict[str, float], int]:
+    """wrk's figures, and how many requests it completed."""
+    cmd = ["wrk", f"-c{connections}", "-t2", f"-d{seconds}s", "--latency"]
     out = subprocess.run(
         [*cmd, "-H", f"Authorization: Token {token}", url],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
     ).stdout
-    time.sleep(0.5)  # the impressions' batched writer finishes what the round queued
-    used = ServerCpu.used(before, cpu.snapshot()) if cpu else 0.0
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    if cpu and total:
-        result["server_cpu_ms"] = used / total * 1e3
     for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
         result[f"p{pct}_ms"] = float(value) * UNITS[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non_2xx"] = int(errors.group(1)) if errors else 0
-    return result
+    return result, total
 
 
 def post_events(port: int, token: str, skus: list[str], batches: int, size: int) -> dict:
@@ -181,7 +190,7 @@ def alternate(
     results: dict[str, list[dict]] = {name: [] for name in urls}
     for r in range(args.rounds):
         for name, target in urls.items():
-            result = wrk(target, token, args.seconds, args.connections, cpu, think_ms)
+            result = measure(target, token, args.seconds, args.connections, cpu, think_ms)
             log(f"{label} {r + 1} {name}: {result}")
             results[name].append(result)
     return results
