@@ -74,6 +74,9 @@ def manage(*args: str, env: dict[str, str]) -> str:
 
 SETUP = """
 import json
+from django.db import connection
+# Statistics as autovacuum keeps them (it may be off here; --reuse adds posted events).
+connection.cursor().execute("ANALYZE")
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from recommendations.models import ModelVersion, UserRecommendations

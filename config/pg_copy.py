@@ -80,3 +80,19 @@ def copy_text(table: str, columns: Sequence[str], text: str) -> None:
                 "time": f"{time.monotonic() - started:.3f}",
             }
         )
+
+
+def analyze(*models: type[Model]) -> None:
+    """Refresh PostgreSQL's planner statistics of these models' tables after a bulk load.
+
+    Autovacuum does this some time later, or never where it is off (as on this project's
+    CI machines); until then the planner estimates a table by its old contents and may
+    pick a plan thousands of times slower (trending over 240,000 fresh events: 5.7 s
+    without statistics, 0.2 s with). A no-op on other databases.
+    """
+    if connection.vendor != "postgresql" or not models:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")

@@ -24,6 +24,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from config.pg_copy import analyze
 from shop.catalog_import import (
     BATCH_SIZE,
     DIGINETICA_COLUMNS,
@@ -335,4 +336,5 @@ def import_events(
             if progress and n % PROGRESS_EVERY == 0:
                 progress(n)
         importer.process(chunk)
+    analyze(Interaction, get_user_model())  # committed; statistics for the new rows
     return report

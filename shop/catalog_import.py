@@ -24,6 +24,8 @@ from typing import IO
 from django.db import transaction
 from django.utils.text import slugify
 
+from config.pg_copy import analyze
+
 from .models import Category, Product
 from .retail_format import is_retail_fee
 
@@ -504,4 +506,5 @@ def import_catalog(
         products = READERS[fmt](Path(path), report, progress)
         report.imported, report.updated, unchanged = upsert_products(products)
         report.skip("unchanged", unchanged)
+    analyze(Product, Category)  # committed; statistics for the new rows
     return report
