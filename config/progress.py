@@ -2,7 +2,7 @@
 
 Neutral on purpose (shop, demo and recommendations commands all use it):
 
-    with Progress("interactions", total=n, stream=self.stdout) as bar:
+    with Progress("interactions", total=n, stream=self.stderr) as bar:
         for chunk in chunks:
             ...
             bar.update(done)
@@ -11,6 +11,7 @@ On a terminal (``stream.isatty()``) one line is redrawn at most every ``min_seco
 Anywhere else (a log file, a container's stdout) a plain ``label: 450/1,000 (45%)`` line
 is written each time another ``every_percent`` is reached, so logs stay short and the
 output does not depend on timing. With no known total each update writes a line.
+Pass stderr where stdout carries the command's own output (CSV, JSON, a summary).
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",  # stdout stays for a command's own output
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         }

@@ -1,4 +1,4 @@
-"""Serving: what should this shopper see in this slot, now (see SERVING_CONTRACT.md).
+"""Serving: what should this shopper see in this slot, now (contract: docs/serving.md).
 
 The web process's one path to recommendations (widgets, API, admin). It reads the
 active version's precomputed rows, this shopper's recent behaviour and fresh product

@@ -1,4 +1,4 @@
-"""The values the serving path takes and returns (see SERVING_CONTRACT.md)."""
+"""The values the serving path takes and returns (contract: docs/serving.md)."""
 
 from __future__ import annotations
 

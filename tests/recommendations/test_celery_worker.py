@@ -63,7 +63,7 @@ def worker(settings, tmp_path):
         "RECS_CHUNK_SIZE": str(CHUNK),
         "TEST_CELERY_QUEUE": queue,
         "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",  # JSON logs go to stdout: read them while it runs
+        "PYTHONUNBUFFERED": "1",  # JSON logs (stderr, merged below): read them while it runs
     }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     log_path = tmp_path / "worker.log"

@@ -21,14 +21,19 @@ def small_lists(settings):
 
 
 def run(*args) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
+    return run_both(*args)[0]
+
+
+def run_both(*args) -> tuple[str, str]:
+    """The command's stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
 
 
 def test_train_sync_prints_candidates_and_promotes():
     seed_log()
-    out = run(
+    out, err = run_both(
         "train_recommender", "--sync", "--algorithm", "popularity", "--algorithm", "cooccurrence"
     )
 
@@ -36,8 +41,9 @@ def test_train_sync_prints_candidates_and_promotes():
     assert "<- winner" in out and "Promoted #" in out
     active = ModelVersion.objects.get(status="active")
     assert active.algorithm == "cooccurrence"
-    # Stage progress as plain lines (stdout is no terminal here), one stage after another.
-    stages = [line.split(":")[0] for line in out.splitlines() if " done in " in line]
+    # Stage progress on stderr as plain lines (no terminal here), one stage after another.
+    assert " done in " not in out
+    stages = [line.split(":")[0] for line in err.splitlines() if " done in " in line]
     assert stages == [
         "extract",
         "tune, train and evaluate",
@@ -45,7 +51,7 @@ def test_train_sync_prints_candidates_and_promotes():
         "precompute",
         "finished (active)",
     ]
-    assert "train and evaluate: 2/2 (100%) done in" in out
+    assert "train and evaluate: 2/2 (100%) done in" in err
     assert active.progress["stage"] == "finished"
 
 

@@ -43,7 +43,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Enqueued recommendations.tasks.run_pipeline: task id {result.id}")
             return
         self.stdout.write(f"Training {', '.join(names)} ...")
-        handler = StageHandler(self.stdout)  # a bar per stage (registry.set_progress)
+        handler = StageHandler(self.stderr)  # a bar per stage, off stdout's summary
         registry.progress_log.addHandler(handler)
         level = registry.progress_log.level
         registry.progress_log.setLevel(logging.INFO)  # shown even when LOG_LEVEL is higher
