@@ -1,12 +1,15 @@
-"""CACHES from a cache URL, and the once-a-minute outage log lines."""
+"""CACHES from a cache URL, the once-a-minute outage log lines, and the system check
+that warns when throttles and serving caches would live in each process's memory."""
 
 from __future__ import annotations
 
 import logging
 
+from django.core import checks
+
 from config import caches
 from config.caches import OncePerInterval, caches_from_url
-from recommendations.api.throttling import throttle_cache_alias
+from recommendations.api.throttling import check_shared_throttle_cache, throttle_cache_alias
 
 REDIS = "django_redis.cache.RedisCache"
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
@@ -52,3 +55,22 @@ def test_once_per_interval_holds_back_repeats_and_counts_them(monkeypatch):
     record = _record()
     assert once.filter(record)
     assert record.getMessage() == "cache down (boom) [5 more since the last such line]"
+
+
+def test_debug_off_with_local_memory_warns(settings):
+    settings.DEBUG = False
+    settings.CACHES = caches_from_url("locmemcache://")
+    [warning] = check_shared_throttle_cache()
+    assert warning.level == checks.WARNING and warning.id == "recommendations.W001"
+    assert "count per worker" in warning.msg and "CACHE_URL" in warning.hint
+    ids = [m.id for m in checks.run_checks(tags=[checks.Tags.caches])]
+    assert "recommendations.W001" in ids  # registered when the app loads
+
+
+def test_a_shared_cache_or_debug_on_is_quiet(settings):
+    settings.DEBUG = False
+    settings.CACHES = caches_from_url("redis://cache.internal:6379/1")
+    assert check_shared_throttle_cache() == []
+    settings.DEBUG = True
+    settings.CACHES = caches_from_url("locmemcache://")
+    assert check_shared_throttle_cache() == []

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core import checks
 from django.core.cache import BaseCache, caches
 from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from config.caches import THROTTLE_ALIAS
+from config.caches import PER_PROCESS_BACKENDS, THROTTLE_ALIAS
 from config.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -69,3 +70,23 @@ class AnonThrottle(_RateFromSettings, AnonRateThrottle):
 
 class UserThrottle(_RateFromSettings, UserRateThrottle):
     """Requests of a signed-in user or token, per user."""
+
+
+@checks.register(checks.Tags.caches)
+def check_shared_throttle_cache(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when, with DEBUG off, throttles and serving caches live in one process."""
+    alias = throttle_cache_alias()
+    backend = settings.CACHES[alias]["BACKEND"]
+    if settings.DEBUG or backend not in PER_PROCESS_BACKENDS:
+        return []
+    return [
+        checks.Warning(
+            f"CACHES[{alias!r}] is {backend.rsplit('.', 1)[-1]}, private to each process: "
+            "with several web workers the API throttles count per worker (a client gets "
+            "workers x API_THROTTLE_ANON), and serving's cached lists are invalidated only "
+            "in the process that changed them.",
+            hint="Set CACHE_URL to a Redis URL every web process shares (with a single "
+            "web process this can be ignored).",
+            id="recommendations.W001",
+        )
+    ]
