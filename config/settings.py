@@ -14,6 +14,8 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.caches import caches_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -140,8 +142,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # redis:// selects django-redis (django-environ prefers it when installed): it keeps one
 # client per connection pool, where Django's own Redis backend builds a client for every
-# call (about half the time of a cache read here).
-CACHES = {"default": env.cache("CACHE_URL", default=env("REDIS_URL", default="locmemcache://"))}
+# call (about half the time of a cache read here). A Redis outage degrades, never fails,
+# a page: errors read as misses, short socket timeouts, throttles fail open with a
+# warning (config/caches.py). Local memory (the default) is per process: see README.
+CACHES = caches_from_url(env("CACHE_URL", default=env("REDIS_URL", default="locmemcache://")))
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # at most once a minute (LOGGING below)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -198,7 +203,10 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.request_id.RequestIdFilter"},
+        "once_a_minute": {"()": "config.caches.OncePerInterval", "seconds": 60},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -218,7 +226,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # Django's own loggers go through the root handler too, not its plain-text defaults.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A cache outage fails every request: one line a minute says so.
+        "django_redis.cache": {"filters": ["once_a_minute"]},
+        "recommendations.api.throttling": {"filters": ["once_a_minute"]},
+    },
 }
 
 # REST API (recommendations.api): token auth for integrators, session auth (with CSRF)

@@ -10,3 +10,4 @@ class RecommendationsConfig(AppConfig):
             receivers,  # noqa: F401  (connects the shop's signals)
             tasks,  # noqa: F401  (registers the tasks the chord names, also eagerly)
         )
+        from .api import throttling  # noqa: F401  (registers its shared-cache check)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.celery import app as celery_app
+from tests.redis_server import redis_cache  # noqa: F401  (a real redis-server as the cache)
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

@@ -212,16 +212,27 @@ def test_debug_off_refuses_a_missing_or_default_secret_key(key):
     assert "ImproperlyConfigured: SECRET_KEY is missing or a known default" in out.stderr
 
 
-def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
-    out = subprocess.run(
+def _check_deploy(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "REDIS_URL")}
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
         cwd=ROOT,
-        env={**os.environ, "DEBUG": "0", "SECRET_KEY": REAL_KEY},
+        env={**clean, "DEBUG": "0", "SECRET_KEY": REAL_KEY, **env},
         capture_output=True,
         text=True,
     )
+
+
+def test_check_deploy_reports_nothing_with_debug_off_and_a_real_key():
+    out = _check_deploy(CACHE_URL="redis://127.0.0.1:6379/1")  # checks do not connect
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout
+
+
+def test_check_deploy_warns_that_local_memory_is_per_process():
+    out = _check_deploy()
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "(recommendations.W001) CACHES['default'] is LocMemCache" in out.stderr
 
 
 def test_env_example_documents_every_setting():

@@ -3,18 +3,45 @@
 DRF's own classes copy the rates when they are imported, so ``override_settings`` in
 tests (or a changed environment) would not reach them. Anonymous clients are counted
 per address as config/client_ip.py finds it, the same address login lockouts use.
+
+Counts live in the cache's throttle alias when there is one (a Redis cache, shared by
+every process; config/caches.py), else in the default cache. If that cache cannot be
+reached the throttle fails open: the request goes through and a warning is logged (at
+most once a minute, LOGGING), since refusing every client would turn a cache outage
+into an API outage.
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.core import checks
+from django.core.cache import BaseCache, caches
+from redis.exceptions import RedisError
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from config.caches import PER_PROCESS_BACKENDS, THROTTLE_ALIAS
 from config.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
+# What a cache backend raises when its server is unreachable: redis-py's errors (which
+# django-redis re-raises when it does not ignore them), socket errors (memcached).
+CACHE_ERRORS = (RedisError, OSError)
+
+
+def throttle_cache_alias() -> str:
+    """The CACHES alias that counts requests."""
+    return THROTTLE_ALIAS if THROTTLE_ALIAS in settings.CACHES else "default"
 
 
 class _RateFromSettings:
     scope: str
+
+    @property
+    def cache(self) -> BaseCache:
+        """The cache that counts requests (DRF reads ``self.cache``)."""
+        return caches[throttle_cache_alias()]
 
     def get_rate(self) -> str | None:
         """The scope's rate ("120/min"), or None for no limit."""
@@ -24,6 +51,18 @@ class _RateFromSettings:
         """The client address, by the rule login lockouts use (TRUSTED_PROXY_COUNT)."""
         return client_ip(request) or ""
 
+    def allow_request(self, request, view) -> bool:
+        """DRF's count; with the cache unreachable, let the request through and say so."""
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS as exc:
+            logger.warning(
+                "API throttles failing open: their cache is unreachable (%s: %s)",
+                type(exc).__name__,
+                exc,
+            )
+            return True
+
 
 class AnonThrottle(_RateFromSettings, AnonRateThrottle):
     """Requests without a signed-in user, per client address."""
@@ -31,3 +70,23 @@ class AnonThrottle(_RateFromSettings, AnonRateThrottle):
 
 class UserThrottle(_RateFromSettings, UserRateThrottle):
     """Requests of a signed-in user or token, per user."""
+
+
+@checks.register(checks.Tags.caches)
+def check_shared_throttle_cache(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when, with DEBUG off, throttles and serving caches live in one process."""
+    alias = throttle_cache_alias()
+    backend = settings.CACHES[alias]["BACKEND"]
+    if settings.DEBUG or backend not in PER_PROCESS_BACKENDS:
+        return []
+    return [
+        checks.Warning(
+            f"CACHES[{alias!r}] is {backend.rsplit('.', 1)[-1]}, private to each process: "
+            "with several web workers the API throttles count per worker (a client gets "
+            "workers x API_THROTTLE_ANON), and serving's cached lists are invalidated only "
+            "in the process that changed them.",
+            hint="Set CACHE_URL to a Redis URL every web process shares (with a single "
+            "web process this can be ignored).",
+            id="recommendations.W001",
+        )
+    ]

@@ -14,6 +14,8 @@
   to invalidate, since any change makes a new key.
 
 Only ids and scores are cached: availability is always read from fresh product rows.
+A cache outage reads as misses (config/caches.py): serving reads the database instead,
+and an invalidation lost meanwhile leaves that entry for at most its lifetime.
 Imports only models and the registry, so tracking and training may call the ``forget_*``
 functions.
 """

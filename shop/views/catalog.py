@@ -27,7 +27,9 @@ IMAGE_MAX_AGE = 60 * 60 * 24 * 365
 
 
 def _bestsellers() -> list[Product]:
-    """Most-sold products in stock; the ranking is cached, the rows are fresh."""
+    """Most-sold products in stock; the ranking is cached, the rows are fresh.
+
+    A cache outage reads as a miss (config/caches.py): the ranking is computed here."""
     ids = cache.get(BESTSELLER_CACHE_KEY)
     if ids is None:
         ids = list(
