@@ -1,5 +1,10 @@
 """GET /healthz: is this process able to serve? JSON for a load balancer, 503 when not.
 
+Only the database decides: without it no page can be served. A cache or broker outage
+answers 200 with status "degraded" (pages still render: widgets read the database and
+events are still written), so a load balancer does not take every web node out of
+rotation because of a shared Redis or broker.
+
 Checks the database (``SELECT 1`` on the pooled connection), the cache (a set and a
 get), the Celery broker (a connection with a short timeout; the outcome is kept for
 HEALTHZ_BROKER_CACHE_SECONDS in this process, so a probe every second opens at most
@@ -114,8 +119,9 @@ def health() -> tuple[bool, dict[str, Any]]:
             report["model"] = model_age()
         except Exception as exc:  # e.g. migrations not applied yet
             report["model"] = {"active": None, "error": type(exc).__name__}
-    healthy = all(report[part]["ok"] for part in ("database", "cache", "broker"))
-    report["status"] = "ok" if healthy else "unhealthy"
+    healthy = report["database"]["ok"]
+    complete = healthy and report["cache"]["ok"] and report["broker"]["ok"]
+    report["status"] = "ok" if complete else "degraded" if healthy else "unhealthy"
     return healthy, report
 
 
