@@ -126,3 +126,13 @@ def test_ab_test_buttons_need_the_change_permission(client, running_test, button
     else:
         assert response.status_code == 403
         assert state() == before
+
+
+@pytest.mark.parametrize("raw", ["", "²", "x", "9" * 30])
+def test_ab_test_buttons_name_a_bad_test_id(admin_client, running_test, raw):
+    before = state()
+    response = admin_client.post(reverse(AB_PAGE), {"action": "stop", "test": raw}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode().lower()
+    assert "no a/b test given" in html or "does not exist" in html
+    assert state() == before
