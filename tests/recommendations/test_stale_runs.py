@@ -48,7 +48,7 @@ def age(ids: list[int], minutes: int = 2 * STALE_MINUTES) -> None:
     )
 
 
-def killed_training_run(settings, algorithms: int) -> list[int]:
+def killed_training_run(settings, log_path: Path, algorithms: int) -> list[int]:
     """Start `train_recommender --sync` and SIGKILL it once its versions are training."""
     env = {
         **os.environ,
@@ -58,24 +58,21 @@ def killed_training_run(settings, algorithms: int) -> list[int]:
         "PYTHONPATH": str(ROOT),
     }
     env.pop("CELERY_BROKER_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "train_recommender", "--sync"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    training = ModelVersion.objects.filter(status=Status.TRAINING)
+    with open(log_path, "w") as log:  # a file, not a pipe nobody reads while it runs
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "train_recommender", "--sync"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 180
-        training = ModelVersion.objects.filter(status=Status.TRAINING)
         while training.count() < algorithms:
-            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert proc.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, "the run never had its versions training"
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     return list(training.order_by("pk").values_list("pk", flat=True))
 
@@ -87,12 +84,14 @@ def assert_failed_and_cleaned(ids: list[int]) -> None:
         assert not registry.has_rows(version)
 
 
-def test_a_killed_training_process_leaves_nothing_that_breaks_later_runs(settings, stale_after):
+def test_a_killed_training_process_leaves_nothing_that_breaks_later_runs(
+    settings, stale_after, tmp_path
+):
     if shared_database_url() is None:
         pytest.skip("the child process must share the test database: run with PostgreSQL")
     seed_log()
     names = pipeline.default_algorithms()
-    killed = killed_training_run(settings, len(names))
+    killed = killed_training_run(settings, tmp_path / "train.log", len(names))
     assert len(killed) == len(names) > 2
     half = len(killed) // 2
 
