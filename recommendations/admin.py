@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, path, reverse
@@ -90,6 +91,16 @@ def ranked_table(product_ids: list, scores: list, reasons: list | None = None) -
     )
 
 
+class NulSafeChangelistMixin:
+    """A NUL in a filter parameter (?kind=%00) reached PostgreSQL, which refuses it: a 500.
+    Such a list is refused as Django refuses any wacky lookup (redirect to ?e=1)."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            raise IncorrectLookupParameters("a NUL character in the query string")
+        return super().get_changelist_instance(request)
+
+
 class ReadOnlyMixin:
     """Nobody adds or edits these rows by hand; viewing (and deleting, by permission) only."""
 
@@ -101,7 +112,7 @@ class ReadOnlyMixin:
 
 
 @admin.register(Interaction)
-class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class InteractionAdmin(NulSafeChangelistMixin, ReadOnlyMixin, admin.ModelAdmin):
     """The append-only behaviour log: view only."""
 
     list_display = (
@@ -149,7 +160,7 @@ class InteractionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
     """Training runs. Everything but the notes is written by the pipeline."""
 
     list_display = (
@@ -284,7 +295,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserRecommendations)
-class UserRecommendationsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class UserRecommendationsAdmin(NulSafeChangelistMixin, ReadOnlyMixin, admin.ModelAdmin):
     """Per-shopper lists, as the serving layer reads them."""
 
     list_display = ("id", "version", "user", "anonymous_id", "length", "created")
@@ -305,7 +316,7 @@ class UserRecommendationsAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(RelatedProducts)
-class RelatedProductsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RelatedProductsAdmin(NulSafeChangelistMixin, ReadOnlyMixin, admin.ModelAdmin):
     """Per-product related lists, by kind."""
 
     list_display = ("id", "version", "product", "kind", "length")

@@ -4,6 +4,8 @@ Hook-up in admin.py (ModelVersionAdmin):
     actions = [admin_actions.promote, admin_actions.force_promote,
                admin_actions.rollback, admin_actions.retrain, admin_actions.start_ab_test]
 Long work goes through Celery tasks (in-process when no broker is configured).
+Each action changes which model serves shoppers, so each needs the change permission on
+model versions (``permissions=["change"]``: Django offers and runs it only then).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs)
     return False
 
 
-@admin.action(description="Promote (re-activate a retired version whose lists exist)")
+@admin.action(
+    description="Promote (re-activate a retired version whose lists exist)", permissions=["change"]
+)
 def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Swap in a version that still has its precomputed lists."""
     version = _one(modeladmin, request, queryset)
@@ -71,7 +75,9 @@ def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     modeladmin.message_user(request, f"#{version.pk} is now active.", messages.SUCCESS)
 
 
-@admin.action(description="Force-promote (precompute if needed, ignore metrics)")
+@admin.action(
+    description="Force-promote (precompute if needed, ignore metrics)", permissions=["change"]
+)
 def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Activate a version whatever its metrics (refit and precompute as needed)."""
     version = _one(modeladmin, request, queryset)
@@ -87,13 +93,13 @@ def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     )
 
 
-@admin.action(description="Roll back to the previous version")
+@admin.action(description="Roll back to the previous version", permissions=["change"])
 def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Re-activate the most recently retired version (selection is ignored)."""
     _enqueue(modeladmin, request, "Rollback", tasks.rollback)
 
 
-@admin.action(description="Retrain the selected algorithms now")
+@admin.action(description="Retrain the selected algorithms now", permissions=["change"])
 def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Run the pipeline for the selected versions' algorithms (all if none)."""
     names = sorted(set(queryset.values_list("algorithm", flat=True)))

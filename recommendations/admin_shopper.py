@@ -13,6 +13,7 @@ widget tag, so no impression is noted (impressions are a shopper's, not an opera
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -43,9 +44,14 @@ def shopper_url(user_id: int | None = None, anonymous_id: str = "") -> str:
     return f"{reverse(f'admin:{URL_NAME}')}?{urlencode(query)}"
 
 
+def clean_search(text: str) -> str:
+    """``text`` without control characters (PostgreSQL refuses NUL; none is in a name or id)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc").strip()
+
+
 def find_shoppers(query: str) -> tuple[list[Any], list[str]]:
     """(users, guest ids) matching a username, an email or an anonymous shopper id exactly."""
-    query = query.strip()
+    query = clean_search(query)
     if not query:
         return [], []
     users = list(
@@ -168,13 +174,13 @@ def shopper_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
     """Search shoppers (?q=) or inspect one (?user=<id> or ?guest=<anonymous id>)."""
     if not request.user.has_perm("recommendations.view_interaction"):
         raise PermissionDenied
-    query = request.GET.get("q", "").strip()
+    query = clean_search(request.GET.get("q", ""))
     user_param = request.GET.get("user", "").strip()
-    guest = request.GET.get("guest", "").strip()[:32]
+    guest = clean_search(request.GET.get("guest", ""))[:32]
     users: list[Any] = []
     guests: list[str] = []
     user = None
-    if user_param.isdigit():
+    if user_param.isdecimal():  # not isdigit: int() refuses digits such as "²"
         user = get_user_model().objects.filter(pk=int(user_param)).first()
     elif query:
         users, guests = find_shoppers(query)

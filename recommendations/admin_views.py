@@ -235,7 +235,7 @@ def _end_test(request: HttpRequest) -> HttpResponse:
     """POST action=promote|stop test=<id>: end the test, report it as a message."""
     action, raw = request.POST.get("action"), request.POST.get("test", "")
     try:
-        if not raw.isdigit():
+        if not raw.isdecimal():  # isdigit() passes "²", which int() refuses
             raise ValueError("no A/B test given")
         if action == "promote":
             version = registry.promote_challenger(int(raw))

@@ -283,11 +283,18 @@ def text_table(arms: list[Arm]) -> str:
 
 _SPAN = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+MAX_SPAN_DAYS = 3650  # ten years; unbounded, "now - span" could fall before year 1
 
 
 def parse_span(text: str) -> timedelta:
-    """ "7d", "24h" or "30m" as a timedelta; ValueError otherwise."""
-    match = _SPAN.match(text or "")
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"{text!r} is not a span like 7d, 24h or 30m")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    """ "7d", "24h" or "30m" (at most MAX_SPAN_DAYS) as a timedelta; ValueError otherwise."""
+    text = text or ""
+    match = _SPAN.match(text)
+    digits = match.group(1).lstrip("0") if match else ""
+    if not digits:
+        raise ValueError(f"{text[:20]!r} is not a span like 7d, 24h or 30m")
+    unit = _UNITS[match.group(2)]
+    # Nine digits at most: timedelta itself stops short of 10**9 days.
+    if len(digits) > 9 or timedelta(**{unit: int(digits)}) > timedelta(days=MAX_SPAN_DAYS):
+        raise ValueError(f"{text[:20]!r} is too long a span: at most {MAX_SPAN_DAYS}d")
+    return timedelta(**{unit: int(digits)})

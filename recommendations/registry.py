@@ -192,8 +192,9 @@ def fail_stale(older_than: timedelta | None = None) -> list[int]:
                 "it stopped); its lists and artifacts were removed.",
                 fields=["timings"],
             )
+            # In the same transaction: the test rows are locked too (autocommit would refuse).
+            _end_tests(locked.pk, TestStatus.STOPPED, "The challenger's precompute was abandoned.")
         _discard(locked)
-        _end_tests(locked.pk, TestStatus.STOPPED, "The challenger's precompute was abandoned.")
         failed.append(locked.pk)
         log.warning("version #%s was stale and is now failed", locked.pk)
     return failed
@@ -371,7 +372,10 @@ def end_tests_of(version_id: int, note: str) -> int:
 
 
 def _end_tests(version_id: int, status: str, note: str) -> int:
-    """Close the live tests of challenger ``version_id`` with ``status`` and ``note``."""
+    """Close the live tests of challenger ``version_id`` with ``status`` and ``note``.
+
+    Locks the test rows: call it inside ``transaction.atomic``.
+    """
     ended = 0
     now = timezone.now()
     for test in ABTest.objects.select_for_update().filter(

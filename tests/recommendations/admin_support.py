@@ -19,3 +19,15 @@ def act(client, action: str, *versions: ModelVersion) -> list[str]:
     )
     assert response.status_code == 200
     return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def train_two_versions() -> tuple[ModelVersion, ModelVersion]:
+    """Train twice on the current log: (retired popularity, active cooccurrence)."""
+    from recommendations.training import pipeline
+
+    first = pipeline.run_pipeline(algorithms=["popularity"], sync=True).winner
+    second = pipeline.run_pipeline(algorithms=["cooccurrence"], sync=True).winner
+    first.refresh_from_db()
+    statuses = (first.status, second.status)
+    assert statuses == (ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE), statuses
+    return first, second

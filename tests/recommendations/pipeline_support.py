@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from urllib.parse import quote
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
 from recommendations.models import Interaction
@@ -76,3 +78,15 @@ def seed_log(n_users: int = 30, n_groups: int = 3, per_group: int = 6, seed: int
                 )
     Interaction.objects.bulk_create(rows)
     return {"groups": groups, "users": users, "start": start}
+
+
+def shared_database_url() -> str | None:
+    """DATABASE_URL of the test database for a child process, or None when the test
+    database is one another process cannot open (SQLite, in memory under pytest)."""
+    db = connection.settings_dict  # NAME is the test database by now
+    if connection.vendor != "postgresql":
+        return None
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -23,7 +23,7 @@ from recommendations.serving import Shopper, recommend
 from recommendations.training import pipeline, precompute, promotion
 from shop.models import Order
 from tests.factories import UserFactory
-from tests.recommendations.admin_support import CHANGELIST, act
+from tests.recommendations.admin_support import CHANGELIST, act, train_two_versions
 from tests.recommendations.pipeline_support import seed_log
 from tests.shop.test_checkout import DETAILS, fill_cart
 
@@ -47,11 +47,7 @@ def seeded():
 @pytest.fixture
 def two_runs(seeded):
     """An active cooccurrence version and a retired popularity one before it."""
-    first = pipeline.run_pipeline(algorithms=["popularity"], sync=True).winner
-    second = pipeline.run_pipeline(algorithms=["cooccurrence"], sync=True).winner
-    first.refresh_from_db()
-    assert (first.status, second.status) == (Status.RETIRED, Status.ACTIVE)
-    return first, second
+    return train_two_versions()
 
 
 def rows_of(version: ModelVersion) -> int:

@@ -82,6 +82,22 @@ def test_changelist_and_change_pages(staff, objects, model):
     assert staff.get(_url(model, "change", objects[model].pk)).status_code == 200
 
 
+NUL_FILTERS = {
+    Interaction: {"kind": "\x00"},
+    ModelVersion: {"status": "a\x00"},
+    UserRecommendations: {"version__status": "\x00"},
+    RelatedProducts: {"kind": "\x00", "version__status": "retired"},
+}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_a_nul_in_a_filter_is_refused_not_an_error(staff, objects, model):
+    """PostgreSQL refuses NUL in a parameter: the list answers as for any bad lookup."""
+    response = staff.get(_url(model, "changelist"), NUL_FILTERS[model])
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+    assert staff.get(response["Location"]).status_code == 200
+
+
 def test_interaction_log_is_read_only(staff, objects):
     interaction = objects[Interaction]
     assert staff.get(_url(Interaction, "add")).status_code == 403

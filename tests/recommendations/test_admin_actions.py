@@ -9,7 +9,7 @@ from recommendations import registry
 from recommendations.models import ModelVersion
 from recommendations.training import pipeline
 from tests.factories import UserFactory
-from tests.recommendations.admin_support import act
+from tests.recommendations.admin_support import act, train_two_versions
 from tests.recommendations.pipeline_support import seed_log
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +26,7 @@ def staff(client):
 def two_runs():
     """An active cooccurrence version and a retired popularity one before it."""
     seed_log()
-    first = pipeline.run_pipeline(algorithms=["popularity"], sync=True).winner
-    second = pipeline.run_pipeline(algorithms=["cooccurrence"], sync=True).winner
-    first.refresh_from_db()
-    assert (first.status, second.status) == (Status.RETIRED, Status.ACTIVE)
-    return first, second
+    return train_two_versions()
 
 
 def test_promote_reactivates_a_retired_version_with_lists(staff, two_runs):

@@ -134,6 +134,13 @@ def test_online_page_shows_tables_and_refuses_bad_spans(staff):
     assert "is not a span like 7d, 24h or 30m" in html
 
 
+def test_online_page_refuses_a_span_too_long_for_a_date(staff):
+    response = staff.get(url("online"), {"since": "99999999d"})
+    assert response.status_code == 200
+    assert "at most 3650d" in response.content.decode()
+    assert response.context["since"] == "7d"  # the tables show the default span instead
+
+
 def test_svg_labels_are_escaped():
     svg = admin_charts.line_chart({'<script>"': [(0, 1), (1, 2)]}, title="a & b")
     assert "<script>" not in svg and "&lt;script&gt;&quot;" in svg and "a &amp; b" in svg

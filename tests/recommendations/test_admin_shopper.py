@@ -128,3 +128,22 @@ def test_links_from_user_admin_and_event_log(staff, world):
     InteractionFactory(user=user, product=world.garden[0])
     html = staff.get(reverse("admin:recommendations_interaction_changelist")).content.decode()
     assert shopper_url(None, "abcguest") in html and shopper_url(user.pk) in html
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "list\x00ed"},
+        {"q": "\x00"},
+        {"q": "listed\r\n\x1b"},
+        {"guest": "guest\x000123456789"},
+        {"user": "²"},
+        {"user": "9" * 30},
+    ],
+)
+def test_control_characters_and_odd_ids_are_not_an_error(staff, world, params):
+    """NUL cannot be sent to PostgreSQL: control characters are dropped before searching."""
+    response = staff.get(reverse(URL), params)
+    assert response.status_code == 200
+    if params.get("q", "").startswith("list"):
+        assert "user listed" in response.content.decode()

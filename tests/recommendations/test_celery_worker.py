@@ -11,18 +11,16 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from config.celery import app as celery_app
 from recommendations import registry, tasks
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
 from recommendations.training import pipeline
 from recommendations.training.algorithms import ALGORITHMS
-from tests.recommendations.pipeline_support import FAILING, seed_log
+from tests.recommendations.pipeline_support import FAILING, seed_log, shared_database_url
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 Status = ModelVersion.Status
@@ -37,13 +35,10 @@ def _unavailable(reason: str) -> None:
 
 
 def _database_url() -> str:
-    db = connection.settings_dict  # NAME is the test database by now
-    if connection.vendor != "postgresql":
+    url = shared_database_url()
+    if url is None:
         _unavailable("the worker must share the test database: run with a PostgreSQL DATABASE_URL")
-    auth = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return url
 
 
 @pytest.fixture

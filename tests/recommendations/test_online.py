@@ -52,6 +52,13 @@ def test_parse_span_refuses_other_forms(text):
         online.parse_span(text)
 
 
+@pytest.mark.parametrize("text", ["99999999d", "3651d", "87649h", "5256001m", "9" * 5000 + "d"])
+def test_parse_span_refuses_spans_beyond_ten_years(text):
+    with pytest.raises(ValueError, match="at most 3650d"):
+        online.parse_span(text)
+    assert online.parse_span("3650d") == online.parse_span("87600h") == timedelta(days=3650)
+
+
 def event(kind, product, version, widget, days_ago, user=None, anonymous_id=""):
     return Interaction.objects.create(
         kind=kind,
@@ -153,6 +160,11 @@ def test_report_command_prints_both_tables(traffic):
 def test_report_command_refuses_a_bad_span():
     with pytest.raises(CommandError, match="like 7d, 24h or 30m"):
         call_command("recommendation_report", "--since", "a week", stdout=io.StringIO())
+
+
+def test_report_command_refuses_a_span_too_long_for_a_date():
+    with pytest.raises(CommandError, match="at most 3650d"):
+        call_command("recommendation_report", "--since", "99999999d", stdout=io.StringIO())
 
 
 def test_report_on_no_traffic():

@@ -1,0 +1,138 @@
+"""Who may change the live model from the admin: every action and button that changes
+state needs the change permission on model versions; viewing is not enough."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from recommendations import registry
+from recommendations.models import ABTest, ModelVersion
+from recommendations.training import promotion
+from tests.factories import UserFactory
+from tests.recommendations.admin_support import CHANGELIST, train_two_versions
+from tests.recommendations.pipeline_support import seed_log
+
+pytestmark = pytest.mark.django_db
+Status = ModelVersion.Status
+AB_PAGE = "admin:recommendations_modelversion_abtest"
+PERMISSIONS = {
+    "no permission": [],
+    "view only": ["view_modelversion"],
+    "change": ["view_modelversion", "change_modelversion"],
+}
+
+
+def state() -> tuple[list, list]:
+    """Every version's and A/B test's status: what an action could change."""
+    return (
+        list(ModelVersion.objects.order_by("pk").values_list("pk", "status")),
+        list(ABTest.objects.order_by("pk").values_list("pk", "status")),
+    )
+
+
+@pytest.fixture
+def versions():
+    """(retired popularity with its lists, active cooccurrence)."""
+    seed_log()
+    return train_two_versions()
+
+
+def staff_with(client, codenames: list[str]):
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def offered_actions(client) -> set[str]:
+    response = client.get(reverse(CHANGELIST))
+    if response.status_code != 200:
+        return set()
+    form = response.context["action_form"]
+    return {name for name, _ in form.fields["action"].choices if name} if form else set()
+
+
+def test_every_model_version_action_declares_the_change_permission():
+    """A new action cannot slip in open to view-only staff."""
+    model_admin = admin.site._registry[ModelVersion]
+    for action in model_admin.actions:
+        assert "change" in getattr(action, "allowed_permissions", ()), action.__name__
+    assert set(EFFECTS) == {action.__name__ for action in model_admin.actions}
+
+
+# action -> what it does to (retired, active) when allowed
+EFFECTS = {
+    "promote": lambda first, second: registry.active_version().pk == first.pk,
+    "force_promote": lambda first, second: registry.active_version().pk == first.pk,
+    "rollback": lambda first, second: registry.active_version().pk == first.pk,
+    "retrain": lambda first, second: ModelVersion.objects.count() == 3,
+    "start_ab_test": lambda first, second: registry.running_test().challenger_id == first.pk,
+}
+
+
+@pytest.mark.parametrize("who", PERMISSIONS)
+@pytest.mark.parametrize("action", EFFECTS)
+def test_each_action_needs_the_change_permission(client, versions, action, who):
+    first, second = versions
+    client = staff_with(client, PERMISSIONS[who])
+    allowed = who == "change"
+    assert (action in offered_actions(client)) == allowed
+    before = state()
+
+    response = client.post(
+        reverse(CHANGELIST), {"action": action, "_selected_action": [first.pk]}, follow=True
+    )
+
+    if allowed:
+        assert response.status_code == 200
+        assert EFFECTS[action](first, second), action
+    else:
+        assert response.status_code == (403 if who == "no permission" else 200)
+        assert state() == before
+
+
+@pytest.fixture
+def running_test(versions) -> ABTest:
+    first, _ = versions
+    test = registry.start_ab_test(first.pk, 0.5)
+    promotion.start_challenger(test.pk, sync=True)
+    test.refresh_from_db()
+    assert test.status == ABTest.Status.RUNNING
+    return test
+
+
+@pytest.mark.parametrize("who", PERMISSIONS)
+@pytest.mark.parametrize("button", ["promote", "stop"])
+def test_ab_test_buttons_need_the_change_permission(client, running_test, button, who):
+    client = staff_with(client, PERMISSIONS[who])
+    allowed = who == "change"
+    page = client.get(reverse(AB_PAGE))
+    if who == "no permission":
+        assert page.status_code == 403
+    else:
+        assert ("Stop test" in page.content.decode()) == allowed
+    before = state()
+
+    response = client.post(reverse(AB_PAGE), {"action": button, "test": running_test.pk})
+
+    running_test.refresh_from_db()
+    if allowed:
+        assert response.status_code == 302
+        expected = ABTest.Status.PROMOTED if button == "promote" else ABTest.Status.STOPPED
+        assert running_test.status == expected
+    else:
+        assert response.status_code == 403
+        assert state() == before
+
+
+@pytest.mark.parametrize("raw", ["", "²", "x", "9" * 30])
+def test_ab_test_buttons_name_a_bad_test_id(admin_client, running_test, raw):
+    before = state()
+    response = admin_client.post(reverse(AB_PAGE), {"action": "stop", "test": raw}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode().lower()
+    assert "no a/b test given" in html or "does not exist" in html
+    assert state() == before
