@@ -24,6 +24,7 @@ from django.db.models.base import ModelState
 
 from shop.models import Category, Product
 
+from .. import reasons
 from ..diversity import mmr_rerank
 from .cache import ActiveVersion, page_memo, ranked_get, ranked_set, serving_version
 from .sources import (
@@ -40,7 +41,6 @@ SESSION_WEIGHT = 0.7  # share of the score from this session's products when the
 DEMOTE = 0.3  # score factor of close neighbours of a product marked "not interested"
 POOL = 3  # candidates considered per slot by the diversity re-ranking
 CONTENT_POOL = 60
-TRENDING = "Trending now"
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
@@ -644,16 +644,17 @@ def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
     if kind in ("product", "page"):
         named = rows.get(cand.reason[2])
         if named is not None:
-            verb = cand.reason[1]
-            if kind == "product":
-                return f"Because you {'added' if verb == 'carted' else 'viewed'} {named.name}" + (
-                    " to your cart" if verb == "carted" else ""
-                )
-            return {
-                "similar": f"Similar to {named.name}",
-                "bought": f"Bought together with {named.name}",
-                "also": f"Often viewed with {named.name}",
-            }[verb]
+            return _NAMING[kind, cand.reason[1]](named.name)
     if kind in ("category", "product", "page"):
-        return f"Popular in {product.category}"
-    return TRENDING
+        return reasons.popular_in(product.category)
+    return reasons.TRENDING
+
+
+# (candidate source, verb) -> the reason naming the product it came from
+_NAMING = {
+    ("product", "viewed"): reasons.because_viewed,
+    ("product", "carted"): reasons.because_added,
+    ("page", "similar"): reasons.similar_to,
+    ("page", "bought"): reasons.bought_with,
+    ("page", "also"): reasons.viewed_with,
+}

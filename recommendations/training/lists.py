@@ -19,6 +19,7 @@ from shop.models import Product
 
 from .. import registry
 from ..models import RelatedProducts
+from ..reasons import TRENDING, because_bought, because_viewed, popular_in
 from .algorithms import make_algorithm
 from .algorithms.base import Recommender
 from .algorithms.cooccurrence import (
@@ -38,7 +39,6 @@ HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
 # neighbours: within X's top 20 and at least this cosine similarity.
 REASON_NEIGHBOURS = 20
 REASON_MIN_SIMILARITY = 0.05
-TRENDING = "Trending now"
 
 
 @dataclass
@@ -123,9 +123,9 @@ def build_context(
         popular=order[active[order]],
         similar=similar,
         ranking=order,
-        viewed_text=np.array([f"Because you viewed {n}" for n in names], dtype=object),
-        bought_text=np.array([f"Because you bought {n}" for n in names], dtype=object),
-        popular_text=np.array([f"Popular in {c}" for c in categories], dtype=object),
+        viewed_text=np.array([because_viewed(n) for n in names], dtype=object),
+        bought_text=np.array([because_bought(n) for n in names], dtype=object),
+        popular_text=np.array([popular_in(c) for c in categories], dtype=object),
         category_codes=np.where(named, codes, -1).astype(np.int64),
     )
 

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
+from recommendations.reasons import TRENDING
 from recommendations.training import lists, precompute
 from recommendations.training.algorithms import make_algorithm
 from recommendations.training.dataset import KIND_CODES, build_dataset
@@ -78,7 +79,7 @@ def reference_lists(ctx, users, data, n, k):
             elif ctx.categories[item] in user_categories:
                 reasons.append(f"Popular in {ctx.categories[item]}")
             else:
-                reasons.append(lists.TRENDING)
+                reasons.append(TRENDING)
         out.append(
             (
                 str(data.user_keys[user]),
@@ -104,7 +105,7 @@ def test_batched_lists_and_reasons_match_the_per_shopper_rule(name, n):
     reasons = [r for _, _, _, rs in got for r in rs]
     assert any(r.startswith("Because you bought") for r in reasons) or name == "popularity"
     if n == 30:
-        assert any(r.startswith("Popular in") for r in reasons) and lists.TRENDING in reasons
+        assert any(r.startswith("Popular in") for r in reasons) and TRENDING in reasons
     assert "Popular in None" not in reasons and "Popular in " not in reasons
 
 
