@@ -74,63 +74,13 @@ def build_catalogue(
 
     counts = _allocate(rng, n_products, len(specs))
     category = np.repeat(np.arange(len(specs)), counts)
-    n = n_products
-    noun = np.empty(n, dtype=np.int64)
-    brand = np.empty(n, dtype=np.int64)
-    price = np.empty(n)
-    consumable = np.zeros(n, dtype=bool)
-    rank = np.empty(n)
-    names: list[str] = []
-    skus: list[str] = []
-    descriptions: list[str] = []
-    tags: list[str] = []
-    seen: set[str] = set()
-    u = rng.random((n, 8)).tolist()
-    spread = rng.lognormal(0.0, 0.35, n)
-    i = 0
-    for c, spec in enumerate(specs):
-        k = counts[c]
-        local_noun = rng.integers(0, len(spec.nouns), k)
-        local_brand = cumulative_choice(rng.dirichlet(np.full(len(spec.brands), 2.0)), k, rng)
-        rank[i : i + k] = rng.permutation(k)
-        noun[i : i + k] = noun_base[c] + local_noun
-        brand[i : i + k] = brand_base[c] + local_brand
-        for j, (ln, lb) in enumerate(zip(local_noun.tolist(), local_brand.tolist(), strict=True)):
-            nspec, b = spec.nouns[ln], spec.brands[lb]
-            name, size_idx, descriptor, adjective = _name(spec, nspec, b, u[i], seen)
-            seen.add(name)
-            names.append(name)
-            skus.append(f"{spec.code}-{j + 1:06d}")
-            descriptions.append(_describe(spec, nspec, b, adjective, u[i], size_idx))
-            tags.append(_tags(spec, nspec, descriptor, u[i]))
-            consumable[i] = nspec.consumable
-            price[i] = (
-                spec.median_price
-                * nspec.price_factor
-                * (SIZE_PRICE[size_idx] if size_idx >= 0 else 1.0)
-            )
-            i += 1
-    price *= brand_level[brand] * spread
-
-    ending = np.where(rng.random(n) < 0.7, 99, 49)
-    price_cents = np.floor(price).astype(np.int64) * 100 + ending
-    logp = np.log(price_cents / 100.0)
-    mean = np.bincount(category, weights=logp) / counts
-    sd = np.sqrt(np.bincount(category, weights=(logp - mean[category]) ** 2) / counts)
-    price_z = (logp - mean[category]) / np.where(sd > 0, sd, 1.0)[category]
-
-    # Zipf popularity within each category, bent by brand pull.
-    popularity = brand_pull[brand] / (rank + 1.0) ** 0.9
-    new = (rng.random(n) < 0.02) & (counts[category] >= 10) & (rank > 0)
-    popularity[new] = 0.0
-    created_offset = np.where(
-        new,
-        -rng.uniform(0.5, 6.0, n) * DAY,
-        -(days + rng.uniform(1.0, 400.0, n)) * DAY,
+    items = _draw_products(rng, specs, counts, noun_base, brand_base)
+    noun, brand = items.noun, items.brand
+    items.price *= brand_level[brand] * items.spread
+    price_cents, price_z = _prices(rng, items.price, category, counts)
+    popularity, created_offset, stock, active = _arrivals(
+        rng, brand_pull[brand], items.rank, counts[category], days
     )
-    out_of_stock = rng.random(n) < 0.03
-    stock = np.where(out_of_stock, 0, np.ceil(rng.lognormal(3.2, 0.9, n))).astype(np.int64)
-    active = (rng.random(n) >= 0.01) | new
 
     by_category = GroupSampler(category, popularity, len(specs))
     by_noun = GroupSampler(noun, popularity, int(noun_base[-1]))
@@ -146,21 +96,134 @@ def build_catalogue(
         price_cents=price_cents,
         price_z=price_z,
         popularity=popularity,
-        consumable=consumable,
+        consumable=items.consumable,
         stock=stock,
         active=active,
         created_offset=created_offset,
         neighbours=neighbours,
         partners=partners,
-        sku=skus,
-        name=names,
-        slug=_unique_slugs(names),
-        description=descriptions,
-        tags=tags,
+        sku=items.skus,
+        name=items.names,
+        slug=_unique_slugs(items.names),
+        description=items.descriptions,
+        tags=items.tags,
         brand_names=brand_names,
         brand_category=brand_category,
         by_category=by_category,
     )
+
+
+@dataclass
+class _Drawn:
+    """Products as drawn per category: type, brand, texts and a base price."""
+
+    noun: np.ndarray
+    brand: np.ndarray
+    price: np.ndarray  # before the brand's price level and the product's spread
+    spread: np.ndarray  # per-product price spread
+    consumable: np.ndarray
+    rank: np.ndarray  # popularity rank within its category
+    names: list[str]
+    skus: list[str]
+    descriptions: list[str]
+    tags: list[str]
+
+
+def _draw_products(
+    rng: np.random.Generator,
+    specs: list[CategorySpec],
+    counts: np.ndarray,
+    noun_base: np.ndarray,
+    brand_base: np.ndarray,
+) -> _Drawn:
+    """Each category's ``counts`` products: a type and brand each, named and described."""
+    n = int(counts.sum())
+    out = _Drawn(
+        noun=np.empty(n, dtype=np.int64),
+        brand=np.empty(n, dtype=np.int64),
+        price=np.empty(n),
+        spread=np.empty(0),
+        consumable=np.zeros(n, dtype=bool),
+        rank=np.empty(n),
+        names=[],
+        skus=[],
+        descriptions=[],
+        tags=[],
+    )
+    seen: set[str] = set()
+    u = rng.random((n, 8)).tolist()
+    out.spread = rng.lognormal(0.0, 0.35, n)
+    i = 0
+    for c, spec in enumerate(specs):
+        k = counts[c]
+        local_noun = rng.integers(0, len(spec.nouns), k)
+        local_brand = cumulative_choice(rng.dirichlet(np.full(len(spec.brands), 2.0)), k, rng)
+        out.rank[i : i + k] = rng.permutation(k)
+        out.noun[i : i + k] = noun_base[c] + local_noun
+        out.brand[i : i + k] = brand_base[c] + local_brand
+        for j, (ln, lb) in enumerate(zip(local_noun.tolist(), local_brand.tolist(), strict=True)):
+            _add_product(out, i, spec, spec.nouns[ln], spec.brands[lb], u[i], seen)
+            out.skus.append(f"{spec.code}-{j + 1:06d}")
+            i += 1
+    return out
+
+
+def _add_product(
+    out: _Drawn,
+    i: int,
+    spec: CategorySpec,
+    nspec: NounSpec,
+    brand: str,
+    row: list[float],
+    seen: set[str],
+) -> None:
+    """Name, describe, tag and price product ``i`` from its uniform draws ``row``."""
+    name, size_idx, descriptor, adjective = _name(spec, nspec, brand, row, seen)
+    seen.add(name)
+    out.names.append(name)
+    out.descriptions.append(_describe(spec, nspec, brand, adjective, row, size_idx))
+    out.tags.append(_tags(spec, nspec, descriptor, row))
+    out.consumable[i] = nspec.consumable
+    out.price[i] = (
+        spec.median_price * nspec.price_factor * (SIZE_PRICE[size_idx] if size_idx >= 0 else 1.0)
+    )
+
+
+def _prices(
+    rng: np.random.Generator, price: np.ndarray, category: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(price in cents ending in 99 or 49, log price standardised within its category)."""
+    ending = np.where(rng.random(len(price)) < 0.7, 99, 49)
+    price_cents = np.floor(price).astype(np.int64) * 100 + ending
+    logp = np.log(price_cents / 100.0)
+    mean = np.bincount(category, weights=logp) / counts
+    sd = np.sqrt(np.bincount(category, weights=(logp - mean[category]) ** 2) / counts)
+    price_z = (logp - mean[category]) / np.where(sd > 0, sd, 1.0)[category]
+    return price_cents, price_z
+
+
+def _arrivals(
+    rng: np.random.Generator,
+    pull: np.ndarray,
+    rank: np.ndarray,
+    category_size: np.ndarray,
+    days: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(popularity, created offset, stock, active) per product: Zipf popularity within
+    the category bent by the brand's ``pull``; a few new arrivals without history."""
+    n = len(rank)
+    popularity = pull / (rank + 1.0) ** 0.9
+    new = (rng.random(n) < 0.02) & (category_size >= 10) & (rank > 0)
+    popularity[new] = 0.0
+    created_offset = np.where(
+        new,
+        -rng.uniform(0.5, 6.0, n) * DAY,
+        -(days + rng.uniform(1.0, 400.0, n)) * DAY,
+    )
+    out_of_stock = rng.random(n) < 0.03
+    stock = np.where(out_of_stock, 0, np.ceil(rng.lognormal(3.2, 0.9, n))).astype(np.int64)
+    active = (rng.random(n) >= 0.01) | new
+    return popularity, created_offset, stock, active
 
 
 def _pick(options: tuple[str, ...], x: float) -> str:
