@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +16,12 @@ DAY = 86_400.0
 NEIGHBOURS = 6  # per product: 3 of the same type, 2 of the same brand, 1 of the category
 PARTNERS = 3  # complementary products bought with it
 SIZE_PRICE = (1.0, 1.8, 3.2)  # price multiplier of the 1st, 2nd, 3rd pack size
+# Tiny words a description may say more than once; any other word is said once.
+STOP_WORDS = frozenset(
+    ["a", "an", "and", "at", "by", "for", "from", "in", "it", "its", "of", "on", "or", "the"]
+    + ["to", "with"]
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
 @dataclass
@@ -230,10 +237,19 @@ def _pick(options: tuple[str, ...], x: float) -> str:
     return options[min(int(x * len(options)), len(options) - 1)]
 
 
+def _words(text: str) -> set[str]:
+    """The words of ``text``, lower-cased ("chef's" is one word, "glass-top" two)."""
+    return set(_WORD.findall(text.lower()))
+
+
 def _name(
     spec: CategorySpec, nspec: NounSpec, brand: str, row: list[float], seen: set[str]
 ) -> tuple[str, int, str, str]:
-    """A product name, its pack-size index (-1 if none), descriptor and adjective."""
+    """A product name, its pack-size index (-1 if none), descriptor and adjective.
+
+    The brand, type and pack size are always named; a model, descriptor, adjective or
+    colour only when it adds a word the name does not have yet.
+    """
     size_idx = min(int(row[5] * len(nspec.sizes)), len(nspec.sizes) - 1) if nspec.sizes else -1
     for attempt in range(8):
         x = [(v + attempt * 0.618034) % 1.0 for v in row]  # deterministic re-rolls on a clash
@@ -241,19 +257,18 @@ def _name(
         adjective = _pick(spec.adjectives, x[1])
         model = _pick(spec.models, x[2])
         style = int(x[3] * 3)
-        words = [brand]
-        if spec.colours and x[4] < 0.4:
-            words.append(model)
-        words += [[descriptor], [adjective, descriptor], [adjective]][style]
-        words.append(nspec.name)
-        name = " ".join(w for w in words if w)
-        if size_idx >= 0:
-            size = nspec.sizes[size_idx]
+        size = nspec.sizes[size_idx] if size_idx >= 0 else ""
+        used = _words(f"{brand} {nspec.name} {size}")
+        front = [model] if spec.colours and x[4] < 0.4 else []
+        front += [[descriptor], [adjective, descriptor], [adjective]][style]
+        words = [brand, *_new_words(front, used), nspec.name]
+        name = " ".join(words)
+        if size:
             name += f", {size[0].upper()}{size[1:]}"
         elif not spec.colours and x[4] < 0.3:
-            name += f", {model}"
+            name += "".join(f", {m}" for m in _new_words([model], used))
         elif spec.colours and x[6] < 0.25:
-            name += f", {_pick(COLOURS, x[7])}"
+            name += "".join(f", {c}" for c in _new_words([_pick(COLOURS, x[7])], used))
         if name not in seen:
             return name, size_idx, descriptor, adjective
     number = 2
@@ -262,21 +277,75 @@ def _name(
     return f"{name} No. {number}", size_idx, descriptor, adjective
 
 
+def _new_words(options: list[str], used: set[str]) -> list[str]:
+    """The ``options`` that share no word with ``used`` or an earlier one (added to it)."""
+    kept = []
+    for option in options:
+        words = _words(option)
+        if words and not words & used:
+            kept.append(option)
+            used |= words
+    return kept
+
+
 def _describe(
     spec: CategorySpec, nspec: NounSpec, brand: str, adjective: str, row: list[float], size_idx: int
 ) -> str:
-    """Two or three sentences: what it is, then category copy."""
-    adjective = _soft_lower(adjective)
+    """Two or three sentences: what it is, then category copy; no word said twice
+    (but STOP_WORDS), so copy that would repeat one gives way to the next sentence."""
+    noun = _soft_lower(nspec.name)
+    used = _words(f"{noun} {brand}")
+    adjective = _soft_lower(_fresh_adjective(spec, adjective, used))
+    used |= _words(adjective)
     article = "An" if adjective[0] in "aeiou" else "A"
-    first = f"{article} {adjective} take on the {_soft_lower(nspec.name)}, from {brand}."
     a = int(row[2] * len(spec.sentences)) % len(spec.sentences)
     b = (a + 1 + int(row[3] * (len(spec.sentences) - 1))) % len(spec.sentences)
-    sentences = [first, spec.sentences[a].format(brand=brand)]
-    if row[6] < 0.6:
-        sentences.append(spec.sentences[b].format(brand=brand))
-    elif size_idx >= 0:
-        sentences.append(f"Available in: {', '.join(nspec.sizes)}.")
+    starts = [a, b] if row[6] < 0.6 else [a]
+    copy, names_brand = [], False
+    for start in starts:
+        for k in range(len(spec.sentences)):
+            template = spec.sentences[(start + k) % len(spec.sentences)]
+            words = _words(template.format(brand="")) - STOP_WORDS
+            if template in copy or words & used or (names_brand and "{brand}" in template):
+                continue
+            copy.append(template)
+            used |= words
+            names_brand |= "{brand}" in template
+            break
+    if row[6] >= 0.6 and size_idx >= 0:
+        sizes = f"Available in: {_size_list(nspec.sizes)}."
+        if not (_words(sizes) - STOP_WORDS) & used:
+            copy.append(sizes)
+    # The brand is named once: in the copy that names it, else in the first sentence.
+    first = f"{article} {adjective} take on the {noun}" + (
+        "." if names_brand else f", from {brand}."
+    )
+    sentences = [first, *(t.format(brand=brand) for t in copy)]
     return " ".join(sentences).replace("..", ".")  # brands such as "Crema Co."
+
+
+def _fresh_adjective(spec: CategorySpec, adjective: str, used: set[str]) -> str:
+    """``adjective``, or the next of the category's that shares no word with ``used``."""
+    at = spec.adjectives.index(adjective)
+    for k in range(len(spec.adjectives)):
+        option = spec.adjectives[(at + k) % len(spec.adjectives)]
+        if not _words(option) & used:
+            return option
+    return adjective
+
+
+def _size_list(sizes: tuple[str, ...]) -> str:
+    """Pack sizes with each unit said once: "250/500 g, 1 kg"."""
+    groups: list[tuple[list[str], str]] = []
+    for size in sizes:
+        amount, _, unit = size.partition(" ")
+        if not (unit and amount.isdigit()):
+            groups.append(([size], ""))
+        elif groups and groups[-1][1] == unit:
+            groups[-1][0].append(amount)
+        else:
+            groups.append(([amount], unit))
+    return ", ".join(f"{'/'.join(amounts)} {unit}".strip() for amounts, unit in groups)
 
 
 def _tags(spec: CategorySpec, nspec: NounSpec, descriptor: str, row: list[float]) -> str:
