@@ -145,31 +145,14 @@ def _retail_customer(value: str) -> str:
 
 def _parse_retail(rows: Rows, report: ImportReport):
     for line, row in rows:
-        invoice = row["InvoiceNo"].strip()
-        if is_cancellation(invoice):
-            report.skip("cancellation")
+        skipped = _retail_skip(row)
+        if skipped:
+            report.skip(skipped)
             continue
-        customer = _retail_customer(row["CustomerID"])
-        if not customer:
-            report.skip("no CustomerID")
-            continue
+        invoice, customer = row["InvoiceNo"].strip(), _retail_customer(row["CustomerID"])
         code = row["StockCode"].strip()
-        if is_retail_fee(code):
-            report.skip("fee or postage")
-            continue
         try:
-            if not invoice or len(invoice) > 64:
-                raise ValueError("missing or too long InvoiceNo")
-            if not code or len(code) > 64:
-                raise ValueError("missing or too long StockCode")
-            quantity = parse_count(row["Quantity"], "quantity", minimum=1)
-            created = parse_timestamp(row["InvoiceDate"])
-            try:
-                price = Decimal(row["UnitPrice"].strip())
-                if not price.is_finite():
-                    raise InvalidOperation
-            except InvalidOperation:
-                raise ValueError(f"UnitPrice {row['UnitPrice']!r} is not a number") from None
+            quantity, created, price = _retail_values(row, invoice, code)
         except ValueError as exc:
             report.bad_row(line, str(exc))
             continue
@@ -181,6 +164,34 @@ def _parse_retail(rows: Rows, report: ImportReport):
             continue
         hint = (row["Description"], price)
         yield Event(line, username, "", code, "purchase", created, quantity, invoice, hint)
+
+
+def _retail_skip(row: dict) -> str:
+    """Why a retail row is not an event (a cancellation, a guest, a fee), or ""."""
+    if is_cancellation(row["InvoiceNo"].strip()):
+        return "cancellation"
+    if not _retail_customer(row["CustomerID"]):
+        return "no CustomerID"
+    if is_retail_fee(row["StockCode"].strip()):
+        return "fee or postage"
+    return ""
+
+
+def _retail_values(row: dict, invoice: str, code: str) -> tuple[int, datetime, Decimal]:
+    """(quantity, time, unit price) of a retail row; ValueError naming a bad field."""
+    if not invoice or len(invoice) > 64:
+        raise ValueError("missing or too long InvoiceNo")
+    if not code or len(code) > 64:
+        raise ValueError("missing or too long StockCode")
+    quantity = parse_count(row["Quantity"], "quantity", minimum=1)
+    created = parse_timestamp(row["InvoiceDate"])
+    try:
+        price = Decimal(row["UnitPrice"].strip())
+        if not price.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValueError(f"UnitPrice {row['UnitPrice']!r} is not a number") from None
+    return quantity, created, price
 
 
 def _parse_diginetica(rows: Rows, report: ImportReport):

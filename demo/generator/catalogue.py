@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +16,12 @@ DAY = 86_400.0
 NEIGHBOURS = 6  # per product: 3 of the same type, 2 of the same brand, 1 of the category
 PARTNERS = 3  # complementary products bought with it
 SIZE_PRICE = (1.0, 1.8, 3.2)  # price multiplier of the 1st, 2nd, 3rd pack size
+# Tiny words a description may say more than once; any other word is said once.
+STOP_WORDS = frozenset(
+    ["a", "an", "and", "at", "by", "for", "from", "in", "it", "its", "of", "on", "or", "the"]
+    + ["to", "with"]
+)
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 
 
 @dataclass
@@ -74,63 +81,13 @@ def build_catalogue(
 
     counts = _allocate(rng, n_products, len(specs))
     category = np.repeat(np.arange(len(specs)), counts)
-    n = n_products
-    noun = np.empty(n, dtype=np.int64)
-    brand = np.empty(n, dtype=np.int64)
-    price = np.empty(n)
-    consumable = np.zeros(n, dtype=bool)
-    rank = np.empty(n)
-    names: list[str] = []
-    skus: list[str] = []
-    descriptions: list[str] = []
-    tags: list[str] = []
-    seen: set[str] = set()
-    u = rng.random((n, 8)).tolist()
-    spread = rng.lognormal(0.0, 0.35, n)
-    i = 0
-    for c, spec in enumerate(specs):
-        k = counts[c]
-        local_noun = rng.integers(0, len(spec.nouns), k)
-        local_brand = cumulative_choice(rng.dirichlet(np.full(len(spec.brands), 2.0)), k, rng)
-        rank[i : i + k] = rng.permutation(k)
-        noun[i : i + k] = noun_base[c] + local_noun
-        brand[i : i + k] = brand_base[c] + local_brand
-        for j, (ln, lb) in enumerate(zip(local_noun.tolist(), local_brand.tolist(), strict=True)):
-            nspec, b = spec.nouns[ln], spec.brands[lb]
-            name, size_idx, descriptor, adjective = _name(spec, nspec, b, u[i], seen)
-            seen.add(name)
-            names.append(name)
-            skus.append(f"{spec.code}-{j + 1:06d}")
-            descriptions.append(_describe(spec, nspec, b, adjective, u[i], size_idx))
-            tags.append(_tags(spec, nspec, descriptor, u[i]))
-            consumable[i] = nspec.consumable
-            price[i] = (
-                spec.median_price
-                * nspec.price_factor
-                * (SIZE_PRICE[size_idx] if size_idx >= 0 else 1.0)
-            )
-            i += 1
-    price *= brand_level[brand] * spread
-
-    ending = np.where(rng.random(n) < 0.7, 99, 49)
-    price_cents = np.floor(price).astype(np.int64) * 100 + ending
-    logp = np.log(price_cents / 100.0)
-    mean = np.bincount(category, weights=logp) / counts
-    sd = np.sqrt(np.bincount(category, weights=(logp - mean[category]) ** 2) / counts)
-    price_z = (logp - mean[category]) / np.where(sd > 0, sd, 1.0)[category]
-
-    # Zipf popularity within each category, bent by brand pull.
-    popularity = brand_pull[brand] / (rank + 1.0) ** 0.9
-    new = (rng.random(n) < 0.02) & (counts[category] >= 10) & (rank > 0)
-    popularity[new] = 0.0
-    created_offset = np.where(
-        new,
-        -rng.uniform(0.5, 6.0, n) * DAY,
-        -(days + rng.uniform(1.0, 400.0, n)) * DAY,
+    items = _draw_products(rng, specs, counts, noun_base, brand_base)
+    noun, brand = items.noun, items.brand
+    items.price *= brand_level[brand] * items.spread
+    price_cents, price_z = _prices(rng, items.price, category, counts)
+    popularity, created_offset, stock, active = _arrivals(
+        rng, brand_pull[brand], items.rank, counts[category], days
     )
-    out_of_stock = rng.random(n) < 0.03
-    stock = np.where(out_of_stock, 0, np.ceil(rng.lognormal(3.2, 0.9, n))).astype(np.int64)
-    active = (rng.random(n) >= 0.01) | new
 
     by_category = GroupSampler(category, popularity, len(specs))
     by_noun = GroupSampler(noun, popularity, int(noun_base[-1]))
@@ -146,31 +103,153 @@ def build_catalogue(
         price_cents=price_cents,
         price_z=price_z,
         popularity=popularity,
-        consumable=consumable,
+        consumable=items.consumable,
         stock=stock,
         active=active,
         created_offset=created_offset,
         neighbours=neighbours,
         partners=partners,
-        sku=skus,
-        name=names,
-        slug=_unique_slugs(names),
-        description=descriptions,
-        tags=tags,
+        sku=items.skus,
+        name=items.names,
+        slug=_unique_slugs(items.names),
+        description=items.descriptions,
+        tags=items.tags,
         brand_names=brand_names,
         brand_category=brand_category,
         by_category=by_category,
     )
 
 
+@dataclass
+class _Drawn:
+    """Products as drawn per category: type, brand, texts and a base price."""
+
+    noun: np.ndarray
+    brand: np.ndarray
+    price: np.ndarray  # before the brand's price level and the product's spread
+    spread: np.ndarray  # per-product price spread
+    consumable: np.ndarray
+    rank: np.ndarray  # popularity rank within its category
+    names: list[str]
+    skus: list[str]
+    descriptions: list[str]
+    tags: list[str]
+
+
+def _draw_products(
+    rng: np.random.Generator,
+    specs: list[CategorySpec],
+    counts: np.ndarray,
+    noun_base: np.ndarray,
+    brand_base: np.ndarray,
+) -> _Drawn:
+    """Each category's ``counts`` products: a type and brand each, named and described."""
+    n = int(counts.sum())
+    out = _Drawn(
+        noun=np.empty(n, dtype=np.int64),
+        brand=np.empty(n, dtype=np.int64),
+        price=np.empty(n),
+        spread=np.empty(0),
+        consumable=np.zeros(n, dtype=bool),
+        rank=np.empty(n),
+        names=[],
+        skus=[],
+        descriptions=[],
+        tags=[],
+    )
+    seen: set[str] = set()
+    u = rng.random((n, 8)).tolist()
+    out.spread = rng.lognormal(0.0, 0.35, n)
+    i = 0
+    for c, spec in enumerate(specs):
+        k = counts[c]
+        local_noun = rng.integers(0, len(spec.nouns), k)
+        local_brand = cumulative_choice(rng.dirichlet(np.full(len(spec.brands), 2.0)), k, rng)
+        out.rank[i : i + k] = rng.permutation(k)
+        out.noun[i : i + k] = noun_base[c] + local_noun
+        out.brand[i : i + k] = brand_base[c] + local_brand
+        for j, (ln, lb) in enumerate(zip(local_noun.tolist(), local_brand.tolist(), strict=True)):
+            _add_product(out, i, spec, spec.nouns[ln], spec.brands[lb], u[i], seen)
+            out.skus.append(f"{spec.code}-{j + 1:06d}")
+            i += 1
+    return out
+
+
+def _add_product(
+    out: _Drawn,
+    i: int,
+    spec: CategorySpec,
+    nspec: NounSpec,
+    brand: str,
+    row: list[float],
+    seen: set[str],
+) -> None:
+    """Name, describe, tag and price product ``i`` from its uniform draws ``row``."""
+    name, size_idx, descriptor, adjective = _name(spec, nspec, brand, row, seen)
+    seen.add(name)
+    out.names.append(name)
+    out.descriptions.append(_describe(spec, nspec, brand, adjective, row, size_idx))
+    out.tags.append(_tags(spec, nspec, descriptor, row))
+    out.consumable[i] = nspec.consumable
+    out.price[i] = (
+        spec.median_price * nspec.price_factor * (SIZE_PRICE[size_idx] if size_idx >= 0 else 1.0)
+    )
+
+
+def _prices(
+    rng: np.random.Generator, price: np.ndarray, category: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(price in cents ending in 99 or 49, log price standardised within its category)."""
+    ending = np.where(rng.random(len(price)) < 0.7, 99, 49)
+    price_cents = np.floor(price).astype(np.int64) * 100 + ending
+    logp = np.log(price_cents / 100.0)
+    mean = np.bincount(category, weights=logp) / counts
+    sd = np.sqrt(np.bincount(category, weights=(logp - mean[category]) ** 2) / counts)
+    price_z = (logp - mean[category]) / np.where(sd > 0, sd, 1.0)[category]
+    return price_cents, price_z
+
+
+def _arrivals(
+    rng: np.random.Generator,
+    pull: np.ndarray,
+    rank: np.ndarray,
+    category_size: np.ndarray,
+    days: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(popularity, created offset, stock, active) per product: Zipf popularity within
+    the category bent by the brand's ``pull``; a few new arrivals without history."""
+    n = len(rank)
+    popularity = pull / (rank + 1.0) ** 0.9
+    new = (rng.random(n) < 0.02) & (category_size >= 10) & (rank > 0)
+    popularity[new] = 0.0
+    created_offset = np.where(
+        new,
+        -rng.uniform(0.5, 6.0, n) * DAY,
+        -(days + rng.uniform(1.0, 400.0, n)) * DAY,
+    )
+    out_of_stock = rng.random(n) < 0.03
+    stock = np.where(out_of_stock, 0, np.ceil(rng.lognormal(3.2, 0.9, n))).astype(np.int64)
+    active = (rng.random(n) >= 0.01) | new
+    return popularity, created_offset, stock, active
+
+
 def _pick(options: tuple[str, ...], x: float) -> str:
     return options[min(int(x * len(options)), len(options) - 1)]
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text``, lower-cased ("chef's" is one word, "glass-top" two)."""
+    return set(_WORD.findall(text.lower()))
 
 
 def _name(
     spec: CategorySpec, nspec: NounSpec, brand: str, row: list[float], seen: set[str]
 ) -> tuple[str, int, str, str]:
-    """A product name, its pack-size index (-1 if none), descriptor and adjective."""
+    """A product name, its pack-size index (-1 if none), descriptor and adjective.
+
+    The brand, type and pack size are always named; a model, descriptor, adjective or
+    colour only when it adds a word the name does not have yet.
+    """
     size_idx = min(int(row[5] * len(nspec.sizes)), len(nspec.sizes) - 1) if nspec.sizes else -1
     for attempt in range(8):
         x = [(v + attempt * 0.618034) % 1.0 for v in row]  # deterministic re-rolls on a clash
@@ -178,19 +257,18 @@ def _name(
         adjective = _pick(spec.adjectives, x[1])
         model = _pick(spec.models, x[2])
         style = int(x[3] * 3)
-        words = [brand]
-        if spec.colours and x[4] < 0.4:
-            words.append(model)
-        words += [[descriptor], [adjective, descriptor], [adjective]][style]
-        words.append(nspec.name)
-        name = " ".join(w for w in words if w)
-        if size_idx >= 0:
-            size = nspec.sizes[size_idx]
+        size = nspec.sizes[size_idx] if size_idx >= 0 else ""
+        used = _words(f"{brand} {nspec.name} {size}")
+        front = [model] if spec.colours and x[4] < 0.4 else []
+        front += [[descriptor], [adjective, descriptor], [adjective]][style]
+        words = [brand, *_new_words(front, used), nspec.name]
+        name = " ".join(words)
+        if size:
             name += f", {size[0].upper()}{size[1:]}"
         elif not spec.colours and x[4] < 0.3:
-            name += f", {model}"
+            name += "".join(f", {m}" for m in _new_words([model], used))
         elif spec.colours and x[6] < 0.25:
-            name += f", {_pick(COLOURS, x[7])}"
+            name += "".join(f", {c}" for c in _new_words([_pick(COLOURS, x[7])], used))
         if name not in seen:
             return name, size_idx, descriptor, adjective
     number = 2
@@ -199,21 +277,75 @@ def _name(
     return f"{name} No. {number}", size_idx, descriptor, adjective
 
 
+def _new_words(options: list[str], used: set[str]) -> list[str]:
+    """The ``options`` that share no word with ``used`` or an earlier one (added to it)."""
+    kept = []
+    for option in options:
+        words = _words(option)
+        if words and not words & used:
+            kept.append(option)
+            used |= words
+    return kept
+
+
 def _describe(
     spec: CategorySpec, nspec: NounSpec, brand: str, adjective: str, row: list[float], size_idx: int
 ) -> str:
-    """Two or three sentences: what it is, then category copy."""
-    adjective = _soft_lower(adjective)
+    """Two or three sentences: what it is, then category copy; no word said twice
+    (but STOP_WORDS), so copy that would repeat one gives way to the next sentence."""
+    noun = _soft_lower(nspec.name)
+    used = _words(f"{noun} {brand}")
+    adjective = _soft_lower(_fresh_adjective(spec, adjective, used))
+    used |= _words(adjective)
     article = "An" if adjective[0] in "aeiou" else "A"
-    first = f"{article} {adjective} take on the {_soft_lower(nspec.name)}, from {brand}."
     a = int(row[2] * len(spec.sentences)) % len(spec.sentences)
     b = (a + 1 + int(row[3] * (len(spec.sentences) - 1))) % len(spec.sentences)
-    sentences = [first, spec.sentences[a].format(brand=brand)]
-    if row[6] < 0.6:
-        sentences.append(spec.sentences[b].format(brand=brand))
-    elif size_idx >= 0:
-        sentences.append(f"Available in: {', '.join(nspec.sizes)}.")
+    starts = [a, b] if row[6] < 0.6 else [a]
+    copy, names_brand = [], False
+    for start in starts:
+        for k in range(len(spec.sentences)):
+            template = spec.sentences[(start + k) % len(spec.sentences)]
+            words = _words(template.format(brand="")) - STOP_WORDS
+            if template in copy or words & used or (names_brand and "{brand}" in template):
+                continue
+            copy.append(template)
+            used |= words
+            names_brand |= "{brand}" in template
+            break
+    if row[6] >= 0.6 and size_idx >= 0:
+        sizes = f"Available in: {_size_list(nspec.sizes)}."
+        if not (_words(sizes) - STOP_WORDS) & used:
+            copy.append(sizes)
+    # The brand is named once: in the copy that names it, else in the first sentence.
+    first = f"{article} {adjective} take on the {noun}" + (
+        "." if names_brand else f", from {brand}."
+    )
+    sentences = [first, *(t.format(brand=brand) for t in copy)]
     return " ".join(sentences).replace("..", ".")  # brands such as "Crema Co."
+
+
+def _fresh_adjective(spec: CategorySpec, adjective: str, used: set[str]) -> str:
+    """``adjective``, or the next of the category's that shares no word with ``used``."""
+    at = spec.adjectives.index(adjective)
+    for k in range(len(spec.adjectives)):
+        option = spec.adjectives[(at + k) % len(spec.adjectives)]
+        if not _words(option) & used:
+            return option
+    return adjective
+
+
+def _size_list(sizes: tuple[str, ...]) -> str:
+    """Pack sizes with each unit said once: "250/500 g, 1 kg"."""
+    groups: list[tuple[list[str], str]] = []
+    for size in sizes:
+        amount, _, unit = size.partition(" ")
+        if not (unit and amount.isdigit()):
+            groups.append(([size], ""))
+        elif groups and groups[-1][1] == unit:
+            groups[-1][0].append(amount)
+        else:
+            groups.append(([amount], unit))
+    return ", ".join(f"{'/'.join(amounts)} {unit}".strip() for amounts, unit in groups)
 
 
 def _tags(spec: CategorySpec, nspec: NounSpec, descriptor: str, row: list[float]) -> str:

@@ -36,14 +36,41 @@ def build_shoppers(
     rng: np.random.Generator, n_users: int, catalogue: Catalogue, taken: set[str] = frozenset()
 ) -> Shoppers:
     """Generate ``n_users`` shoppers with 2-3 favourite categories each."""
-    first_idx = rng.integers(0, len(FIRST_NAMES), n_users)
-    last_idx = rng.integers(0, len(LAST_NAMES), n_users)
-    street_idx = rng.integers(0, len(STREETS), n_users)
-    town_idx = rng.integers(0, len(TOWNS), n_users)
+    usernames, firsts, lasts, emails, addresses = _identities(rng, n_users, taken)
+    n_cat = len(catalogue.specs)
+    weights, top = _category_tastes(rng, n_users, n_cat)
+    brands_per_cat = np.bincount(catalogue.brand_category, minlength=n_cat)
+    brand_base = np.concatenate(([0], np.cumsum(brands_per_cat)[:-1]))
+    brand_pref = brand_base[None, :] + (
+        rng.random((n_users, n_cat)) * brands_per_cat[None, :]
+    ).astype(np.int64)
+
+    return Shoppers(
+        username=usernames,
+        first_name=firsts,
+        last_name=lasts,
+        email=emails,
+        address=addresses,
+        category_cum=np.cumsum(weights, axis=1),
+        top_categories=top,
+        brand_pref=brand_pref,
+        loyalty=rng.beta(2.0, 3.0, n_users) * 2.5,
+        sensitivity=rng.normal(0.3, 0.8, n_users),
+        activity=rng.lognormal(0.0, 1.0, n_users),
+    )
+
+
+def _identities(
+    rng: np.random.Generator, n_users: int, taken: set[str]
+) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """(usernames, first names, last names, emails, postal addresses); usernames are
+    unique and avoid ``taken``."""
+    first_idx = rng.integers(0, len(FIRST_NAMES), n_users).tolist()
+    last_idx = rng.integers(0, len(LAST_NAMES), n_users).tolist()
+    street_idx = rng.integers(0, len(STREETS), n_users).tolist()
+    town_idx = rng.integers(0, len(TOWNS), n_users).tolist()
     house = rng.integers(1, 180, n_users).tolist()
     postcode = rng.integers(0, 26 * 26 * 100, n_users).tolist()
-    first_idx, last_idx = first_idx.tolist(), last_idx.tolist()
-    street_idx, town_idx = street_idx.tolist(), town_idx.tolist()
     usernames, firsts, lasts, emails, addresses = [], [], [], [], []
     used = set(taken)
     suffix: dict[str, int] = {}
@@ -65,9 +92,14 @@ def build_shoppers(
             f"{chr(65 + p // 2600)}{chr(65 + p // 100 % 26)}{p % 100} {p % 9 + 1}"
             f"{chr(65 + p % 23)}{chr(65 + p % 19)}"
         )
+    return usernames, firsts, lasts, emails, addresses
 
-    n_cat = len(catalogue.specs)
-    # Some categories are more popular than others; favourites follow that.
+
+def _category_tastes(
+    rng: np.random.Generator, n_users: int, n_cat: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(session-category weights, top 3 favourite categories) per shopper: 2 or 3
+    favourites take 88% of sessions; popular categories are favoured more often."""
     cat_pop = rng.dirichlet(np.full(n_cat, 3.0))
     keys = np.log(cat_pop)[None, :] + rng.gumbel(size=(n_users, n_cat))
     top = np.argsort(-keys, axis=1)[:, : min(3, n_cat)]
@@ -79,23 +111,4 @@ def build_shoppers(
     fav_share = 0.88 * fav_share / fav_share.sum(axis=1, keepdims=True)
     np.add.at(weights, (np.arange(n_users)[:, None], top), fav_share)
     top = np.pad(top, ((0, 0), (0, 3 - top.shape[1])), mode="edge")
-
-    brands_per_cat = np.bincount(catalogue.brand_category, minlength=n_cat)
-    brand_base = np.concatenate(([0], np.cumsum(brands_per_cat)[:-1]))
-    brand_pref = brand_base[None, :] + (
-        rng.random((n_users, n_cat)) * brands_per_cat[None, :]
-    ).astype(np.int64)
-
-    return Shoppers(
-        username=usernames,
-        first_name=firsts,
-        last_name=lasts,
-        email=emails,
-        address=addresses,
-        category_cum=np.cumsum(weights, axis=1),
-        top_categories=top,
-        brand_pref=brand_pref,
-        loyalty=rng.beta(2.0, 3.0, n_users) * 2.5,
-        sensitivity=rng.normal(0.3, 0.8, n_users),
-        activity=rng.lognormal(0.0, 1.0, n_users),
-    )
+    return weights, top

@@ -61,7 +61,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         code="KIT",
         description="Knives, pans and tools for people who cook every day.",
         median_price=34.0,
-        brands=_t("Hearthstone, Copperfield, Maple & Main, Ironvale, Saltbox, Kitchen Theory"),
+        brands=_t("Hearthstone, Copperfield, Maple & Main, Ironvale, Saltbox, Larder Theory"),
         adjectives=_t("Professional, Everyday, Classic, Compact, Heavy-Duty, Nonstick, Nordic"),
         nouns=(
             N("Chef's Knife", 1.6, "8-Inch, Damascus, Forged, Japanese-Style"),
@@ -90,7 +90,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         code="COF",
         description="Beans, leaves, grinders and brewers for a better cup at home.",
         median_price=22.0,
-        brands=_t("Brewline, Roastwell, Kettle & Leaf, Morning Ritual, Crema Co., Highland Tea"),
+        brands=_t("Brewline, Roastwell, Steep & Sip, Morning Ritual, Crema Co., Highland Estate"),
         adjectives=_t("Barista, Slow, Artisan, Smooth, Bold, Morning, Small-Batch"),
         nouns=(
             N("Burr Grinder", 4.0, "Conical, Flat, Hand, Electric"),
@@ -244,7 +244,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         code="GAR",
         description="Tools, seeds and planters for balconies, beds and allotments.",
         median_price=24.0,
-        brands=_t("Greenhollow, Fieldmark, Potting Shed Co., Bramble & Bloom, Tillwell"),
+        brands=_t("Greenhollow, Fieldmark, Shedworks Co., Bramble & Bloom, Tillwell"),
         adjectives=_t("Heavy-Duty, Ergonomic, Organic, Weatherproof, Compact, Heritage"),
         nouns=(
             N("Pruning Shears", 1.2, "Bypass, Anvil, Ratchet"),
@@ -274,7 +274,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         sentences=(
             "Made for seasons of digging, planting and harvesting.",
             "Gardeners love how comfortable it is for long sessions.",
-            "Tough enough for the allotment, neat enough for a balcony.",
+            "Tough enough for the allotment, neat on a balcony.",
             "A good match for other {brand} tools.",
         ),
         related=_t("Outdoor, Kitchen, Books"),
@@ -339,7 +339,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         code="TOY",
         description="Board games, puzzles and building sets for family evenings.",
         median_price=26.0,
-        brands=_t("Meeple & Co., Brightbox, Puzzlewood, Tinker Town, Game Night Studio"),
+        brands=_t("Meeple & Co., Brightbox, Puzzlewood, Tinker Town, Rainy Day Studio"),
         adjectives=_t("Family, Cooperative, Strategy, Classic, Deluxe, Pocket"),
         nouns=(
             N("Board Game", 1.5, "Worker-Placement, Deck-Building, Trading, Dungeon"),

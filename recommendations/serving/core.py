@@ -24,6 +24,7 @@ from django.db.models.base import ModelState
 
 from shop.models import Category, Product
 
+from .. import reasons
 from ..diversity import mmr_rerank
 from .cache import ActiveVersion, page_memo, ranked_get, ranked_set, serving_version
 from .sources import (
@@ -40,7 +41,6 @@ SESSION_WEIGHT = 0.7  # share of the score from this session's products when the
 DEMOTE = 0.3  # score factor of close neighbours of a product marked "not interested"
 POOL = 3  # candidates considered per slot by the diversity re-ranking
 CONTENT_POOL = 60
-TRENDING = "Trending now"
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
@@ -178,6 +178,51 @@ class _Candidate:
     reason: tuple  # ("text", str) | ("product", verb, pid) | ("category",) | ("trending",)
 
 
+@dataclass
+class _Slot:
+    """One request to fill: what is asked for and what is known of the shopper."""
+
+    widget: str
+    page_id: int | None
+    page_category: int | None  # the page product's category, if the caller passed a Product
+    cart_ids: list[int]
+    limit: int
+    rules: Rules
+    version: ActiveVersion | None
+    state: ShopperState
+    hot: list  # trending (product id, category id, score), as deep as this slot needs
+    diversity: float  # 0: no re-ranking
+
+    @property
+    def context_ids(self) -> list[int]:
+        """This session's products, the cart's and the page's: they explain and steer."""
+        ids = [pid for pid, _ in self.state.recent] + self.cart_ids
+        return ids if self.page_id is None else [*ids, self.page_id]
+
+    @property
+    def want(self) -> int:
+        """Candidates to gather: more than the limit when re-ranking picks among them."""
+        return self.limit * POOL if self.diversity else self.limit
+
+    @property
+    def fills(self) -> bool:
+        """Whether trending may top the list up (not for a product's own related lists)."""
+        return self.widget not in ("bought-together", "also-viewed")
+
+
+@dataclass
+class _Shown:
+    """The fresh facts read in this request and what they block."""
+
+    rows: dict[int, Fact]
+    blocked: set[int]
+    rules: Rules
+
+    def eligible(self, pid: int) -> Fact | None:
+        """The product's facts if it may be shown in this slot."""
+        return _eligible(self.rows.get(pid), self.blocked, self.rules)
+
+
 def recommend(
     shopper: Shopper,
     widget: str,
@@ -192,12 +237,7 @@ def recommend(
     ``product``: the page's product (similar / bought-together / also-viewed need it);
     ``cart``: product ids in the cart (complete-order uses them; all widgets exclude them).
     """
-    if widget not in WIDGETS:
-        raise ValueError(f"unknown widget {widget!r}; choose from {', '.join(WIDGETS)}")
-    page_id = getattr(product, "pk", product)
-    page_id = int(page_id) if page_id is not None else None
-    if widget in PRODUCT_WIDGETS and page_id is None:
-        raise ValueError(f"the {widget} widget needs a product")
+    page_id = _page_id(widget, product)
     rules = rules or Rules()
     cart_ids = [int(pid) for pid in cart]
     version = serving_version(shopper.user_id, shopper.anonymous_id)  # A/B arm or active
@@ -205,122 +245,189 @@ def recommend(
     if limit == 0:
         return Served(widget=widget, version_id=version.id if version else None)
     state = shopper_state(shopper, version)
-
     hot = trending()
     again = _ranking_key(widget, shopper, state, version, limit, rules, cart_ids, hot)
     if again is not None:
         served = _reuse(again, widget, version, state, cart_ids, rules, hot)
         if served is not None:
             return served
+    slot = _Slot(
+        widget=widget,
+        page_id=page_id,
+        page_category=getattr(product, "category_id", None),
+        cart_ids=cart_ids,
+        limit=limit,
+        rules=rules,
+        version=version,
+        state=state,
+        hot=hot[: _depth(limit) * 2],
+        diversity=_diversity() if widget in DIVERSE_WIDGETS else 0.0,
+    )
+    related = related_lists(version, [*slot.context_ids, *state.hidden])
+    primary = _primary(slot, related)
+    shown, newest = _read_fresh_facts(slot, primary, related)
+    chosen = _choose_primary(slot, primary, shown)
+    _add_content_neighbours(slot, chosen, shown, bool(primary), newest)
+    _fill_from_trending(slot, chosen, shown, primary)
+    ranked = _rerank(slot, chosen, shown.rows)
+    if again is not None:
+        ranked_set(again, ranked)
+    return _served_list(widget, version, ranked, shown.rows)
 
-    # 1-2. primary candidates: precomputed lists blended with this session's neighbours
-    context_ids = [pid for pid, _ in state.recent] + cart_ids
-    if page_id is not None:
-        context_ids.append(page_id)
-    related = related_lists(version, [*context_ids, *state.hidden])
-    if widget == "for-you":
-        primary = _for_you(state, related)
-    elif widget == "trending":
+
+def _page_id(widget: str, product: Product | int | None) -> int | None:
+    """The page product's id; ValueError for an unknown widget or a missing product."""
+    if widget not in WIDGETS:
+        raise ValueError(f"unknown widget {widget!r}; choose from {', '.join(WIDGETS)}")
+    page_id = getattr(product, "pk", product)
+    page_id = int(page_id) if page_id is not None else None
+    if widget in PRODUCT_WIDGETS and page_id is None:
+        raise ValueError(f"the {widget} widget needs a product")
+    return page_id
+
+
+def _primary(slot: _Slot, related: dict) -> list[_Candidate]:
+    """The widget's own candidates, best first: the precomputed list blended with this
+    session's neighbours (for-you), the cart's (complete-order) or the page's."""
+    if slot.widget == "for-you":
+        primary = _for_you(slot.state, related)
+    elif slot.widget == "trending":
         primary = []
-    elif widget == "complete-order":
-        primary = _complete_order(cart_ids, related)
+    elif slot.widget == "complete-order":
+        primary = _complete_order(slot.cart_ids, related)
     else:
-        primary = _related(widget, page_id, related)
-    _demote(primary, state.hidden, related)
+        primary = _related(slot.widget, slot.page_id, related)
+    _demote(primary, slot.state.hidden, related)
+    return sorted(primary, key=lambda c: (-c.score, c.pid))[: _depth(slot.limit) * 3]
 
-    # 3. fresh facts (the few columns a card needs) of the best candidates, the context
-    # and every product a reason may name, in one query; more only if filters leave too
-    # few (inactive, sold out, per-request rules)
-    content_q = widget == "similar"
-    diversity = _diversity() if widget in DIVERSE_WIDGETS else 0.0
-    want = limit * POOL if diversity else limit
-    fills = widget not in ("bought-together", "also-viewed")
-    depth = _depth(limit)
-    primary = sorted(primary, key=lambda c: (-c.score, c.pid))[: depth * 3]
-    hot = hot[: depth * 2]
-    skip = _blocked(state, cart_ids, page_id, widget) | rules.exclude
-    best = [c.pid for c in primary if c.pid not in skip][: 2 * want]
-    ids = set(best) | set(context_ids)
-    if fills and len(best) < 2 * want:  # the list alone will not fill: trending is needed
-        ids |= {pid for pid, _, _ in hot}
-    # the page's other related widgets will want their lists' facts: read them in this
-    # one query (only when the page's widgets share a memo)
-    ahead = set()
-    if page_id is not None and page_memo() is not None:
-        ahead = {pid for pids, _ in related.get(page_id, {}).values() for pid in pids}
-    if widget == "for-you":  # the home page shows trending too
-        ahead = {pid for pid, _, _ in hot}
-    # new products of the page's category (cold start of "similar"): read with the facts
-    newest = None
-    page_category = getattr(product, "category_id", None)
-    if content_q and primary and version is not None and page_category is not None:
-        newest = Newest(category_id=page_category, since=version.created, page=page_id)
-    rows, read = _fresh_facts(ids, ahead, newest)
-    blocked = _blocked(state, cart_ids, page_id, widget, rows)
 
-    def eligible(pid: int) -> Fact | None:
-        return _eligible(rows.get(pid), blocked, rules)
+def _read_fresh_facts(
+    slot: _Slot, primary: list[_Candidate], related: dict
+) -> tuple[_Shown, list[Fact] | None]:
+    """Fresh facts (the few columns a card needs) of the best candidates, the context and
+    every product a reason may name, in one query; and the page category's newest
+    products when "similar" needs them (None: not read)."""
+    skip = _blocked(slot.state, slot.cart_ids, slot.page_id, slot.widget) | slot.rules.exclude
+    best = [c.pid for c in primary if c.pid not in skip][: 2 * slot.want]
+    ids = set(best) | set(slot.context_ids)
+    if slot.fills and len(best) < 2 * slot.want:  # the list alone will not fill
+        ids |= {pid for pid, _, _ in slot.hot}
+    newest = _newest_query(slot, primary)
+    rows, read = _fresh_facts(ids, _ahead(slot, related), newest)
+    blocked = _blocked(slot.state, slot.cart_ids, slot.page_id, slot.widget, rows)
+    shown = _Shown(rows=rows, blocked=blocked, rules=slot.rules)
+    return shown, (None if newest is None else _newest_read(slot, read))
 
-    chosen = {c.pid: c for c in primary if c.pid in rows and eligible(c.pid)}
-    if len(chosen) < want:  # filters took too many: the rest of the list, and trending
-        more = {c.pid for c in primary} | ({pid for pid, _, _ in hot} if fills else set())
-        rows.update(_fresh_facts(more - skip - rows.keys())[0])
-        chosen = {c.pid: c for c in primary if eligible(c.pid)}
-    page = rows.get(page_id) if page_id is not None else None
-    if content_q and page is not None:
-        pool = None
-        if newest is not None and page.category_id == page_category:
-            # what the subquery selected (the facts query may have read more rows)
-            pool = sorted(
-                (
-                    f
-                    for f in read.values()
-                    if f.category_id == page_category
-                    and f.created > version.created
-                    and f.active
-                    and f.stock > 0
-                    and f.pk != page.pk
-                ),
-                key=lambda f: (f.created, f.pk),
-                reverse=True,
-            )[:CONTENT_POOL]
-        for cand in _content(page, version, rows, bool(primary), pool):
-            if cand.pid not in chosen and eligible(cand.pid) and cand.pid != page_id:
-                chosen[cand.pid] = cand
-    # 4. top up from trending: first in the shopper's (or page's, cart's) categories
-    if len(chosen) < want and widget not in ("bought-together", "also-viewed"):
-        categories = {rows[pid].category_id for pid in context_ids if pid in rows}
-        categories |= {rows[c.pid].category_id for c in primary[:10] if c.pid in rows}
-        top = max((c.score for c in chosen.values()), default=1.0) or 1.0
-        fill = [(pid, cat, score) for pid, cat, score in hot if pid not in chosen]
-        if widget != "trending":
-            fill.sort(key=lambda row: row[1] not in categories)  # stable: popularity order
-        for rank, (pid, cat, _) in enumerate(fill):
-            if len(chosen) >= want:
-                break
-            if eligible(pid):
-                reason = ("category",) if cat in categories and widget != "trending" else None
-                score = top * 0.5 * (1.0 - rank / (len(fill) + 1))
-                if widget == "trending":
-                    score = 1.0 - rank / (len(fill) + 1)
-                chosen[pid] = _Candidate(pid, score, reason or ("trending",))
 
-    # 5. diversity, then reasons
+def _ahead(slot: _Slot, related: dict) -> set[int]:
+    """Products the page's other widgets will want facts of (read in the same query,
+    only when the page's widgets share a memo)."""
+    if slot.widget == "for-you":  # the home page shows trending too
+        return {pid for pid, _, _ in slot.hot}
+    if slot.page_id is not None and page_memo() is not None:
+        return {pid for pids, _ in related.get(slot.page_id, {}).values() for pid in pids}
+    return set()
+
+
+def _newest_query(slot: _Slot, primary: list[_Candidate]) -> Newest | None:
+    """New products of the page's category, read with the facts: the cold start of
+    "similar" for products created after the version learned its neighbours."""
+    if slot.widget != "similar" or not primary or slot.version is None:
+        return None
+    if slot.page_category is None:
+        return None
+    return Newest(category_id=slot.page_category, since=slot.version.created, page=slot.page_id)
+
+
+def _newest_read(slot: _Slot, read: dict[int, Fact]) -> list[Fact]:
+    """What the Newest subquery selected (the facts query may have read more rows)."""
+    since = slot.version.created
+    return sorted(
+        (
+            f
+            for f in read.values()
+            if f.category_id == slot.page_category
+            and f.created > since
+            and f.active
+            and f.stock > 0
+            and f.pk != slot.page_id
+        ),
+        key=lambda f: (f.created, f.pk),
+        reverse=True,
+    )[:CONTENT_POOL]
+
+
+def _choose_primary(slot: _Slot, primary: list[_Candidate], shown: _Shown) -> dict[int, _Candidate]:
+    """The primary candidates that may be shown; when filters (inactive, sold out,
+    per-request rules) took too many, the rest of the list and trending are read too."""
+    chosen = {c.pid: c for c in primary if c.pid in shown.rows and shown.eligible(c.pid)}
+    if len(chosen) < slot.want:
+        skip = _blocked(slot.state, slot.cart_ids, slot.page_id, slot.widget)
+        skip |= slot.rules.exclude
+        more = {c.pid for c in primary}
+        if slot.fills:
+            more |= {pid for pid, _, _ in slot.hot}
+        shown.rows.update(_fresh_facts(more - skip - shown.rows.keys())[0])
+        chosen = {c.pid: c for c in primary if shown.eligible(c.pid)}
+    return chosen
+
+
+def _add_content_neighbours(
+    slot: _Slot,
+    chosen: dict[int, _Candidate],
+    shown: _Shown,
+    learned: bool,
+    newest: list[Fact] | None,
+) -> None:
+    """Content neighbours of the page's product for "similar" (its cold start)."""
+    page = shown.rows.get(slot.page_id) if slot.page_id is not None else None
+    if slot.widget != "similar" or page is None:
+        return
+    pool = newest if page.category_id == slot.page_category else None
+    for cand in _content(page, slot.version, shown.rows, learned, pool):
+        if cand.pid not in chosen and shown.eligible(cand.pid) and cand.pid != slot.page_id:
+            chosen[cand.pid] = cand
+
+
+def _fill_from_trending(
+    slot: _Slot, chosen: dict[int, _Candidate], shown: _Shown, primary: list[_Candidate]
+) -> None:
+    """Top up from trending, first in the shopper's (or page's, cart's) categories."""
+    if len(chosen) >= slot.want or not slot.fills:
+        return
+    rows = shown.rows
+    categories = {rows[pid].category_id for pid in slot.context_ids if pid in rows}
+    categories |= {rows[c.pid].category_id for c in primary[:10] if c.pid in rows}
+    top = max((c.score for c in chosen.values()), default=1.0) or 1.0
+    fill = [(pid, cat, score) for pid, cat, score in slot.hot if pid not in chosen]
+    trending_slot = slot.widget == "trending"
+    if not trending_slot:
+        fill.sort(key=lambda row: row[1] not in categories)  # stable: popularity order
+    for rank, (pid, cat, _) in enumerate(fill):
+        if len(chosen) >= slot.want:
+            break
+        if shown.eligible(pid):
+            reason = ("category",) if cat in categories and not trending_slot else None
+            score = top * 0.5 * (1.0 - rank / (len(fill) + 1))
+            if trending_slot:
+                score = 1.0 - rank / (len(fill) + 1)
+            chosen[pid] = _Candidate(pid, score, reason or ("trending",))
+
+
+def _rerank(slot: _Slot, chosen: dict[int, _Candidate], rows: dict) -> list[_Candidate]:
+    """The best ``limit`` candidates, re-ranked for variety where the widget wants it."""
     ranked = sorted(chosen.values(), key=lambda c: (-c.score, c.pid))
-    if diversity > 0 and len(ranked) > 1:
+    if slot.diversity > 0 and len(ranked) > 1:
         similarity = _similarities([rows[c.pid] for c in ranked])
         picked = mmr_rerank(
             np.arange(len(ranked)),
             np.array([c.score for c in ranked]),
             similarity,
-            diversity,
-            limit,
+            slot.diversity,
+            slot.limit,
         )
         ranked = [ranked[p] for p in picked]
-    ranked = ranked[:limit]
-    if again is not None:
-        ranked_set(again, ranked)
-    return _served_list(widget, version, ranked, rows)
+    return ranked[: slot.limit]
 
 
 def _depth(limit: int) -> int:
@@ -644,16 +751,17 @@ def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
     if kind in ("product", "page"):
         named = rows.get(cand.reason[2])
         if named is not None:
-            verb = cand.reason[1]
-            if kind == "product":
-                return f"Because you {'added' if verb == 'carted' else 'viewed'} {named.name}" + (
-                    " to your cart" if verb == "carted" else ""
-                )
-            return {
-                "similar": f"Similar to {named.name}",
-                "bought": f"Bought together with {named.name}",
-                "also": f"Often viewed with {named.name}",
-            }[verb]
+            return _NAMING[kind, cand.reason[1]](named.name)
     if kind in ("category", "product", "page"):
-        return f"Popular in {product.category}"
-    return TRENDING
+        return reasons.popular_in(product.category)
+    return reasons.TRENDING
+
+
+# (candidate source, verb) -> the reason naming the product it came from
+_NAMING = {
+    ("product", "viewed"): reasons.because_viewed,
+    ("product", "carted"): reasons.because_added,
+    ("page", "similar"): reasons.similar_to,
+    ("page", "bought"): reasons.bought_with,
+    ("page", "also"): reasons.viewed_with,
+}

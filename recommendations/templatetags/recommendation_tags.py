@@ -24,6 +24,7 @@ from shop.images import image_version
 from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
+from ..reasons import TRENDING
 from ..serving import Rules, Served, Shopper, recommend
 from ..serving.cache import page_scope, request_memo
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 TITLES = {
     "for-you": "Recommended for you",
-    "trending": "Trending now",
+    "trending": TRENDING,
     "similar": "Similar products",
     "bought-together": "Frequently bought together",
     "also-viewed": "Shoppers also viewed",

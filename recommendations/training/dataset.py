@@ -144,18 +144,8 @@ def build_dataset(
         now = float(times.max()) if len(times) else 0.0
 
     user_keys, user_idx = np.unique(users.astype(str), return_inverse=True)
-    sorter = np.argsort(item_ids, kind="stable")
-    pos = np.searchsorted(item_ids, items, sorter=sorter)
-    pos = np.clip(pos, 0, max(len(item_ids) - 1, 0))
-    item_idx = sorter[pos] if len(item_ids) else pos
-    if len(items) and not np.array_equal(item_ids[item_idx], items):
-        raise ValueError("events reference items missing from item_ids")
-
-    weight_by_kind = np.array(
-        [KIND_WEIGHTS[k] for k in sorted(KIND_CODES, key=KIND_CODES.get)], dtype=np.float32
-    )
-    decay = np.power(0.5, (now - times) / (half_life_days * 86400.0)).astype(np.float32)
-    weights = weight_by_kind[kinds] * np.minimum(decay, 1.0)
+    item_idx = _columns(item_ids, items)
+    weights = _event_weights(kinds, times, now, half_life_days)
     shape = (len(user_keys), len(item_ids))
     matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
     matrix.sum_duplicates()
@@ -164,21 +154,8 @@ def build_dataset(
     seq_indptr = np.zeros(len(user_keys) + 1, dtype=np.int64)
     np.cumsum(np.bincount(user_idx, minlength=len(user_keys)), out=seq_indptr[1:])
 
-    basket_matrix = sp.csr_matrix((0, len(item_ids)), dtype=np.float32)
     if basket_window_seconds > 0 and len(items):
         baskets = infer_baskets(user_idx, kinds, times, baskets, basket_window_seconds)
-    if baskets is not None and len(baskets):
-        baskets = np.asarray(baskets, dtype=object).astype(str)
-        bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")
-        if bought.any():
-            _, basket_idx = np.unique(baskets[bought], return_inverse=True)
-            basket_matrix = sp.csr_matrix(
-                (np.ones(bought.sum(), dtype=np.float32), (basket_idx, item_idx[bought])),
-                shape=(basket_idx.max() + 1, len(item_ids)),
-            )
-            basket_matrix.sum_duplicates()
-            basket_matrix.data[:] = 1.0
-
     return Dataset(
         matrix=matrix,
         user_keys=user_keys.astype(object),
@@ -187,7 +164,50 @@ def build_dataset(
         seq_items=item_idx[order].astype(np.int32),
         seq_times=times[order],
         seq_kinds=kinds[order],
-        baskets=basket_matrix,
+        baskets=_basket_matrix(baskets, kinds, item_idx, len(item_ids)),
         now=float(now),
         features=features,
     )
+
+
+def _columns(item_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """The column of each event's item in ``item_ids``; ValueError for a missing one."""
+    sorter = np.argsort(item_ids, kind="stable")
+    pos = np.searchsorted(item_ids, items, sorter=sorter)
+    pos = np.clip(pos, 0, max(len(item_ids) - 1, 0))
+    item_idx = sorter[pos] if len(item_ids) else pos
+    if len(items) and not np.array_equal(item_ids[item_idx], items):
+        raise ValueError("events reference items missing from item_ids")
+    return item_idx
+
+
+def _event_weights(
+    kinds: np.ndarray, times: np.ndarray, now: float, half_life_days: float
+) -> np.ndarray:
+    """Each event's weight: its kind's KIND_WEIGHTS, halved every ``half_life_days``."""
+    weight_by_kind = np.array(
+        [KIND_WEIGHTS[k] for k in sorted(KIND_CODES, key=KIND_CODES.get)], dtype=np.float32
+    )
+    decay = np.power(0.5, (now - times) / (half_life_days * 86400.0)).astype(np.float32)
+    return weight_by_kind[kinds] * np.minimum(decay, 1.0)
+
+
+def _basket_matrix(
+    baskets: np.ndarray | None, kinds: np.ndarray, item_idx: np.ndarray, n_items: int
+) -> sp.csr_matrix:
+    """baskets x items, 1 where the order holds the item (purchases with a basket key)."""
+    empty = sp.csr_matrix((0, n_items), dtype=np.float32)
+    if baskets is None or not len(baskets):
+        return empty
+    baskets = np.asarray(baskets, dtype=object).astype(str)
+    bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")
+    if not bought.any():
+        return empty
+    _, basket_idx = np.unique(baskets[bought], return_inverse=True)
+    basket_matrix = sp.csr_matrix(
+        (np.ones(bought.sum(), dtype=np.float32), (basket_idx, item_idx[bought])),
+        shape=(basket_idx.max() + 1, n_items),
+    )
+    basket_matrix.sum_duplicates()
+    basket_matrix.data[:] = 1.0
+    return basket_matrix

@@ -356,22 +356,10 @@ def evaluate(
         algorithm.fit(split.train)
     fit_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    lists = np.full((len(rows), k), -1, dtype=np.int64)
-    rank_rows, ranks = [], []
-    for start in range(0, len(rows), batch_size):
-        users = split.test_users[rows[start : start + batch_size]]
-        scores = _mask_seen(algorithm.score(users, split.train), users, split.train)
-        idx, top = top_k(scores, k)
-        lists[start : start + len(users), : idx.shape[1]] = np.where(np.isfinite(top), idx, -1)
-        if ties == "optimistic":
-            r, rank = _optimistic_ranks(scores, test_items[start : start + len(users)])
-            rank_rows.append(r + start)
-            ranks.append(rank)
+    lists, ranked = _rank_test_users(algorithm, split, rows, test_items, k, batch_size, ties)
     score_seconds = time.perf_counter() - started
     if ties == "optimistic":
-        ranking = metrics_from_ranks(
-            np.concatenate(rank_rows), np.concatenate(ranks), np.diff(test_items.indptr), k
-        )
+        ranking = metrics_from_ranks(*ranked, np.diff(test_items.indptr), k)
     else:
         ranking = ranking_metrics(lists, test_items, k)
     result = {f"{name}@{k}": float(values.mean()) for name, values in ranking.items()}
@@ -384,6 +372,34 @@ def evaluate(
         result["per_user"] = ranking
         result["rows"] = rows
     return result
+
+
+def _rank_test_users(
+    algorithm: Recommender,
+    split: Split,
+    rows: np.ndarray,
+    test_items: sp.csr_matrix,
+    k: int,
+    batch_size: int,
+    ties: str,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Top-k lists (-1 = none) of the test users at ``rows``, scored in batches with
+    their seen items excluded; with optimistic ``ties``, also (rows, ranks) of their
+    held-out items (else None)."""
+    lists = np.full((len(rows), k), -1, dtype=np.int64)
+    rank_rows, ranks = [], []
+    for start in range(0, len(rows), batch_size):
+        users = split.test_users[rows[start : start + batch_size]]
+        scores = _mask_seen(algorithm.score(users, split.train), users, split.train)
+        idx, top = top_k(scores, k)
+        lists[start : start + len(users), : idx.shape[1]] = np.where(np.isfinite(top), idx, -1)
+        if ties == "optimistic":
+            r, rank = _optimistic_ranks(scores, test_items[start : start + len(users)])
+            rank_rows.append(r + start)
+            ranks.append(rank)
+    if ties != "optimistic":
+        return lists, None
+    return lists, (np.concatenate(rank_rows), np.concatenate(ranks))
 
 
 # ---------------------------------------------------------------- noise

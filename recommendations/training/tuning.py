@@ -148,34 +148,19 @@ def tune(
     fixed = dict(params or {})
     out = Tuned(name=name, params=fixed)
     started = time.perf_counter()
+    space = SEARCH_SPACES.get(name, {}) if search else {}
     try:
-        best_model = make_algorithm(name, **fixed)
-        first, _ = _evaluate(best_model, split, metric, trial_users, True, seed)
-        best_score = first[metric]
-        out.trials.append((dict(fixed), best_score))
-        first_cost = time.perf_counter() - started
-        budget = max(min_budget, budget_factor * first_cost)
-        space = SEARCH_SPACES.get(name, {}) if search else {}
-        last_cost = first_cost
-        for key, values in space.items():
-            for value in values:
-                current = {**best_model.params, key: value}
-                if key in fixed or value == best_model.params.get(key):
-                    continue
-                if time.perf_counter() - started + last_cost > budget:
-                    raise _BudgetSpent
-                trial_start = time.perf_counter()
-                candidate_params = {**fixed, **_diff(current, best_model.defaults)}
-                model = make_algorithm(name, **candidate_params)
-                result, _ = _evaluate(model, split, metric, trial_users, True, seed)
-                last_cost = time.perf_counter() - trial_start
-                out.trials.append((candidate_params, result[metric]))
-                if result[metric] > best_score + 1e-12:
-                    best_model, best_score = model, result[metric]
-                else:
-                    del model
-    except _BudgetSpent:
-        log.info("tune %s: budget spent after %d trials", name, len(out.trials))
+        best_model = _coordinate_search(
+            name,
+            split,
+            metric,
+            fixed,
+            space,
+            out.trials,
+            (budget_factor, min_budget),
+            trial_users=trial_users,
+            seed=seed,
+        )
     except Exception as exc:  # one broken candidate must not stop the others
         log.exception("candidate %s failed", name)
         out.error = f"{type(exc).__name__}: {exc}"
@@ -185,18 +170,61 @@ def tune(
     out.tuned = search and len(out.trials) > 1
     t0 = time.perf_counter()
     out.metrics, out.per_user = _evaluate(best_model, split, metric, max_users, False, seed)
-    out.model = best_model
+    return _finish(out, best_model, tune_seconds, t0)
+
+
+def _coordinate_search(
+    name: str,
+    split: Split,
+    metric: str,
+    fixed: dict[str, Any],
+    space: dict[str, list],
+    trials: list[tuple[dict, float]],
+    budget: tuple[float, float],
+    *,
+    trial_users: int,
+    seed: int,
+) -> Recommender:
+    """The best model found from ``fixed`` by changing one parameter of ``space`` at a
+    time, within ``max(min_budget, budget_factor x cost of the first trial)`` seconds
+    (``budget`` = (budget_factor, min_budget)); every trial is appended to ``trials``."""
+    started = time.perf_counter()
+    best_model = make_algorithm(name, **fixed)
+    first, _ = _evaluate(best_model, split, metric, trial_users, True, seed)
+    best_score = first[metric]
+    trials.append((dict(fixed), best_score))
+    last_cost = time.perf_counter() - started
+    seconds = max(budget[1], budget[0] * last_cost)
+    for key, value in ((key, value) for key, values in space.items() for value in values):
+        current = {**best_model.params, key: value}
+        if key in fixed or value == best_model.params.get(key):
+            continue
+        if time.perf_counter() - started + last_cost > seconds:
+            log.info("tune %s: budget spent after %d trials", name, len(trials))
+            break
+        trial_start = time.perf_counter()
+        candidate_params = {**fixed, **_diff(current, best_model.defaults)}
+        model = make_algorithm(name, **candidate_params)
+        result, _ = _evaluate(model, split, metric, trial_users, True, seed)
+        last_cost = time.perf_counter() - trial_start
+        trials.append((candidate_params, result[metric]))
+        if result[metric] > best_score + 1e-12:
+            best_model, best_score = model, result[metric]
+        else:
+            del model
+    return best_model
+
+
+def _finish(out: Tuned, model: Recommender, tune_seconds: float, evaluated_from: float) -> Tuned:
+    """``out`` with its model and timings; fit and score times are not metrics here."""
+    out.model = model
     out.timings = {
         "tune": round(tune_seconds, 3),
-        "evaluate": round(time.perf_counter() - t0, 3),
+        "evaluate": round(time.perf_counter() - evaluated_from, 3),
     }
     out.metrics.pop("fit_seconds", None)
     out.metrics.pop("score_seconds", None)
     return out
-
-
-class _BudgetSpent(Exception):
-    pass
 
 
 def _diff(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -307,54 +335,16 @@ def tune_hybrid(
     comps.sort(key=lambda c: -c.metrics.get(metric, 0.0))
     rows = _hybrid_users(split, len(comps), max_users, seed)
     users = split.test_users[rows]
-    test_items = split.test_items[rows]
-    seen = np.zeros((len(users), split.train.n_items), dtype=bool)
-    seen_rows = split.train.matrix[users]
-    seen[np.repeat(np.arange(len(users)), np.diff(seen_rows.indptr)), seen_rows.indices] = True
-    best_weights = {c.name: 0.0 for c in comps}
-    best_weights[comps[0].name] = 1.0
+    sample = (users, split.test_items[rows], _seen(split, users))
+    best_weights = _alone(comps)
     best_norm, best_score = HYBRID_NORMALISATIONS[0], -1.0
     for norm in HYBRID_NORMALISATIONS:
-        # Scored again per normalisation (seconds) rather than keeping a raw copy of
-        # every component's scores beside the normalised one (HYBRID_CACHE_BYTES more).
-        cache = {
-            c.name: normalise_scores(c.model.score(users, split.train), norm, inplace=True)
-            for c in comps
-        }
-        blends = _Blends(cache, seen, test_items, metric)
-        weights = {c.name: 0.0 for c in comps}
-        weights[comps[0].name] = 1.0
-        blends.set_base(weights)
-        score = blends.judge()
-        out.trials.append(({"normalise": norm, "components": dict(weights)}, score))
-        for _ in range(2):
-            before = score
-            for c in comps:
-                blends.set_base(weights, without=c.name)  # the others' weights stay put
-                for w in HYBRID_WEIGHTS:
-                    if w == weights[c.name]:
-                        continue
-                    trial = {**weights, c.name: w}
-                    if not any(trial.values()):
-                        continue
-                    s = blends.judge(c.name, w)
-                    out.trials.append(({"normalise": norm, "components": trial}, s))
-                    if s > score * (1.0 + HYBRID_MIN_GAIN) + 1e-12:
-                        weights, score = trial, s
-            if score <= before + 1e-12:
-                break  # a pass that changed nothing: another one would repeat it
+        weights, score = _search_weights(comps, split, sample, metric, norm, out.trials)
         if score > best_score + 1e-12:
             best_norm, best_weights, best_score = norm, weights, score
-        del cache, blends
     used = {name: w for name, w in best_weights.items() if w > 0}
     by_name = {c.name: c for c in comps}
-    hybrid = Hybrid(
-        components=used,
-        params={name: by_name[name].params for name in used},
-        normalise=best_norm,
-    )
-    hybrid.models = {name: by_name[name].model for name in used}
-    hybrid.data = split.train
+    hybrid = _hybrid(used, by_name, best_norm, split)
     tune_seconds = time.perf_counter() - started
     t0 = time.perf_counter()
     out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
@@ -362,23 +352,97 @@ def tune_hybrid(
     best_comp = comps[0]
     if out.metrics[metric] < best_comp.metrics[metric]:
         used = {best_comp.name: 1.0}
-        hybrid = Hybrid(
-            components=used, params={best_comp.name: best_comp.params}, normalise=best_norm
-        )
-        hybrid.models = {best_comp.name: best_comp.model}
-        hybrid.data = split.train
+        hybrid = _hybrid(used, by_name, best_norm, split)
         out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
     out.params = {
         "components": used,
         "params": {name: by_name[name].params for name in used},
         "normalise": best_norm,
     }
-    out.model = hybrid
     out.tuned = True
-    out.timings = {"tune": round(tune_seconds, 3), "evaluate": round(time.perf_counter() - t0, 3)}
-    out.metrics.pop("fit_seconds", None)
-    out.metrics.pop("score_seconds", None)
-    return out
+    return _finish(out, hybrid, tune_seconds, t0)
+
+
+def _seen(split: Split, users: np.ndarray) -> np.ndarray:
+    """users x items: True where the shopper already has the item in ``split.train``."""
+    seen = np.zeros((len(users), split.train.n_items), dtype=bool)
+    seen_rows = split.train.matrix[users]
+    seen[np.repeat(np.arange(len(users)), np.diff(seen_rows.indptr)), seen_rows.indices] = True
+    return seen
+
+
+def _alone(comps: list[Tuned]) -> dict[str, float]:
+    """Weights of the first (best) component alone."""
+    weights = {c.name: 0.0 for c in comps}
+    weights[comps[0].name] = 1.0
+    return weights
+
+
+def _search_weights(
+    comps: list[Tuned],
+    split: Split,
+    sample: tuple[np.ndarray, Any, np.ndarray],
+    metric: str,
+    norm: str,
+    trials: list[tuple[dict, float]],
+) -> tuple[dict[str, float], float]:
+    """The best weights with normalisation ``norm`` and their score: up to two coordinate
+    passes from the best component alone over ``sample`` (users, held-out items, seen)."""
+    users, test_items, seen = sample
+    # Scored again per normalisation (seconds) rather than keeping a raw copy of
+    # every component's scores beside the normalised one (HYBRID_CACHE_BYTES more).
+    cache = {
+        c.name: normalise_scores(c.model.score(users, split.train), norm, inplace=True)
+        for c in comps
+    }
+    blends = _Blends(cache, seen, test_items, metric)
+    weights = _alone(comps)
+    blends.set_base(weights)
+    score = blends.judge()
+    trials.append(({"normalise": norm, "components": dict(weights)}, score))
+    for _ in range(2):
+        before = score
+        for c in comps:
+            weights, score = _search_weight(blends, c.name, weights, score, norm, trials)
+        if score <= before + 1e-12:
+            break  # a pass that changed nothing: another one would repeat it
+    return weights, score
+
+
+def _search_weight(
+    blends: _Blends,
+    name: str,
+    weights: dict[str, float],
+    score: float,
+    norm: str,
+    trials: list[tuple[dict, float]],
+) -> tuple[dict[str, float], float]:
+    """Try every HYBRID_WEIGHTS value for component ``name``, the others' kept; a change
+    is kept only when it gains at least HYBRID_MIN_GAIN."""
+    blends.set_base(weights, without=name)  # the others' weights stay put
+    for w in HYBRID_WEIGHTS:
+        if w == weights[name]:
+            continue
+        trial = {**weights, name: w}
+        if not any(trial.values()):
+            continue
+        s = blends.judge(name, w)
+        trials.append(({"normalise": norm, "components": trial}, s))
+        if s > score * (1.0 + HYBRID_MIN_GAIN) + 1e-12:
+            weights, score = trial, s
+    return weights, score
+
+
+def _hybrid(used: dict[str, float], by_name: dict[str, Tuned], norm: str, split: Split) -> Hybrid:
+    """A Hybrid over the fitted components ``used`` (name -> weight)."""
+    hybrid = Hybrid(
+        components=used,
+        params={name: by_name[name].params for name in used},
+        normalise=norm,
+    )
+    hybrid.models = {name: by_name[name].model for name in used}
+    hybrid.data = split.train
+    return hybrid
 
 
 def tune_candidates(
@@ -400,47 +464,26 @@ def tune_candidates(
     results (``model``) for the caller to use or drop.
     """
     params = params or {}
+    budget = {"budget_factor": budget_factor, "min_budget": min_budget}
+    common = {"max_users": max_users, "seed": seed}
     out: dict[str, Tuned] = {}
     for name in names:
         if name != "hybrid":
+            search_it = search and name not in params
             out[name] = tune(
-                name,
-                split,
-                metric,
-                params=params.get(name),
-                search=search and name not in params,
-                budget_factor=budget_factor,
-                min_budget=min_budget,
-                max_users=max_users,
-                seed=seed,
+                name, split, metric, params=params.get(name), search=search_it, **budget, **common
             )
-    if "hybrid" in names:
-        if "hybrid" in params or not search:
-            out["hybrid"] = tune(
-                "hybrid",
-                split,
-                metric,
-                params=params.get("hybrid"),
-                search=False,
-                max_users=max_users,
-                seed=seed,
-            )
-        else:
-            pool = [t for n, t in out.items() if n in COMPLEXITY and t.model is not None]
-            if not pool:
-                pool = [
-                    tune(
-                        n,
-                        split,
-                        metric,
-                        budget_factor=budget_factor,
-                        min_budget=min_budget,
-                        max_users=max_users,
-                        seed=seed,
-                    )
-                    for n in Hybrid.defaults["components"]
-                ]
-            out["hybrid"] = tune_hybrid(pool, split, metric, max_users=max_users, seed=seed)
+    if "hybrid" not in names:
+        return out
+    if "hybrid" in params or not search:
+        out["hybrid"] = tune(
+            "hybrid", split, metric, params=params.get("hybrid"), search=False, **common
+        )
+        return out
+    pool = [t for n, t in out.items() if n in COMPLEXITY and t.model is not None]
+    if not pool:
+        pool = [tune(n, split, metric, **budget, **common) for n in Hybrid.defaults["components"]]
+    out["hybrid"] = tune_hybrid(pool, split, metric, **common)
     return out
 
 

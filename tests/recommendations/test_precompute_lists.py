@@ -7,7 +7,8 @@ import pytest
 from django.test import override_settings
 
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
-from recommendations.training import precompute
+from recommendations.reasons import TRENDING
+from recommendations.training import lists, precompute
 from recommendations.training.algorithms import make_algorithm
 from recommendations.training.dataset import KIND_CODES, build_dataset
 from tests.factories import ProductFactory, UserFactory
@@ -37,7 +38,7 @@ def _context(model, n_items: int, seed: int = 2):
     rng = np.random.default_rng(seed)
     categories = [["Kitchen", "Garden", "", None][i % 4] for i in range(n_items)]
     active = rng.random(n_items) > 0.2
-    return precompute.build_context(
+    return lists.build_context(
         model,
         names=[f"P{i}" for i in range(n_items)],
         categories=categories,
@@ -63,7 +64,7 @@ def reference_lists(ctx, users, data, n, k):
         seq = data.sequence(user)
         kinds = data.seq_kinds[data.seq_indptr[user] : data.seq_indptr[user + 1]]
         recent, first = np.unique(seq[::-1], return_index=True)
-        history = recent[np.argsort(first)[: precompute.HISTORY_FOR_REASONS]]
+        history = recent[np.argsort(first)[: lists.HISTORY_FOR_REASONS]]
         bought = {int(i) for i in seq[kinds == KIND_CODES["purchase"]]}
         user_categories = {ctx.categories[i] for i in history if ctx.categories[i]}
         sims = np.zeros((0, len(items)))
@@ -78,7 +79,7 @@ def reference_lists(ctx, users, data, n, k):
             elif ctx.categories[item] in user_categories:
                 reasons.append(f"Popular in {ctx.categories[item]}")
             else:
-                reasons.append(precompute.TRENDING)
+                reasons.append(TRENDING)
         out.append(
             (
                 str(data.user_keys[user]),
@@ -97,14 +98,14 @@ def test_batched_lists_and_reasons_match_the_per_shopper_rule(name, n):
     ctx = _context(make_algorithm(name).fit(data), data.n_items)
     users = np.arange(data.n_users)
     k = min(data.n_items, 2 * n + 10)
-    got = precompute._user_batch(ctx, users, data, n, k)
+    got = lists._user_batch(ctx, users, data, n, k)
     expected = reference_lists(ctx, users, data, n, k)
     assert got == expected
     # Every kind of reason occurs (long lists reach past the strong neighbours).
     reasons = [r for _, _, _, rs in got for r in rs]
     assert any(r.startswith("Because you bought") for r in reasons) or name == "popularity"
     if n == 30:
-        assert any(r.startswith("Popular in") for r in reasons) and precompute.TRENDING in reasons
+        assert any(r.startswith("Popular in") for r in reasons) and TRENDING in reasons
     assert "Popular in None" not in reasons and "Popular in " not in reasons
 
 
@@ -112,10 +113,10 @@ def test_batched_lists_and_reasons_match_the_per_shopper_rule(name, n):
 def test_user_lists_in_batches_equal_one_batch(monkeypatch, db):
     data = _log(seed=4)
     ctx = _context(make_algorithm("cooccurrence").fit(data), data.n_items)
-    monkeypatch.setattr(precompute, "refresh_availability", lambda ctx: ctx)
-    one = precompute._user_batch(ctx, np.arange(data.n_users), data, 10, 30)
-    monkeypatch.setattr(precompute, "SCORE_BATCH", 7)
-    assert precompute.user_lists(ctx, np.arange(data.n_users), n=10) == one
+    monkeypatch.setattr(lists, "refresh_availability", lambda ctx: ctx)
+    one = lists._user_batch(ctx, np.arange(data.n_users), data, 10, 30)
+    monkeypatch.setattr(lists, "SCORE_BATCH", 7)
+    assert lists.user_lists(ctx, np.arange(data.n_users), n=10) == one
 
 
 def test_written_rows_read_back_exactly_and_replace_earlier_ones(db):
@@ -123,7 +124,7 @@ def test_written_rows_read_back_exactly_and_replace_earlier_ones(db):
     user = UserFactory()
     products = [ProductFactory(), ProductFactory()]
     nasty = 'Because you viewed Mug "big", 1\\2\nline\ttab ü'
-    lists = [
+    entries = [
         (
             f"u:{user.pk}",
             [products[0].pk, products[1].pk],
@@ -133,15 +134,15 @@ def test_written_rows_read_back_exactly_and_replace_earlier_ones(db):
         ("a:guest1", [products[1].pk], [1e-06], ["Popular in A, B"]),
         ("u:999999", [products[0].pk], [0.1], ["x"]),  # account deleted since the extract
     ]
-    assert precompute.write_user_lists(version.pk, lists) == 2
-    assert precompute.write_user_lists(version.pk, lists[:2]) == 2  # idempotent
+    assert precompute.write_user_lists(version.pk, entries) == 2
+    assert precompute.write_user_lists(version.pk, entries[:2]) == 2  # idempotent
     rows = UserRecommendations.objects.filter(version=version)
     assert rows.count() == 2
     mine = rows.get(user=user)
     assert (mine.product_ids, mine.scores, mine.reasons, mine.anonymous_id) == (
-        lists[0][1],
-        lists[0][2],
-        lists[0][3],
+        entries[0][1],
+        entries[0][2],
+        entries[0][3],
         "",
     )
     guest = rows.get(user=None)

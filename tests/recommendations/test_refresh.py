@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from recommendations import registry
 from recommendations.models import Interaction, RelatedProducts, UserRecommendations
-from recommendations.training import pipeline, precompute
+from recommendations.training import lists, pipeline, precompute
 from tests.factories import UserFactory
 from tests.recommendations.pipeline_support import seed_log
 
@@ -71,26 +71,26 @@ def test_refresh_picks_up_an_event_stored_during_activation(log_, monkeypatch):
 
 def test_long_lived_context_never_lists_unavailable_products(log_):
     version = pipeline.run_pipeline(algorithms=["cooccurrence"]).winner
-    ctx = precompute.context(version.pk)  # cached for the worker's lifetime
+    ctx = lists.context(version.pk)  # cached for the worker's lifetime
     gone, sold_out = log_["groups"][0][2], log_["groups"][0][3]
     gone.active = False
     gone.save()
     sold_out.stock = 0
     sold_out.save()
-    assert precompute.context(version.pk) is ctx
-    lists = precompute.user_lists(ctx, np.arange(ctx.data.n_users))
-    listed = {pid for _, ids, _, _ in lists for pid in ids}
+    assert lists.context(version.pk) is ctx
+    user_rows = lists.user_lists(ctx, np.arange(ctx.data.n_users))
+    listed = {pid for _, ids, _, _ in user_rows for pid in ids}
     assert listed and not listed & {gone.pk, sold_out.pk}
-    related = precompute.related_lists(ctx, {}, np.arange(ctx.data.n_items))
+    related = lists.related_lists(ctx, {}, np.arange(ctx.data.n_items))
     assert not {pid for _, _, ids, _ in related for pid in ids} & {gone.pk, sold_out.pk}
 
 
 def test_reasons_name_only_strong_neighbours(log_):
     version = pipeline.run_pipeline(algorithms=["cooccurrence"]).winner
-    ctx = precompute.context(version.pk)
+    ctx = lists.context(version.pk)
     per_row = np.diff(ctx.similar.indptr)
-    assert per_row.max() <= precompute.REASON_NEIGHBOURS
-    assert ctx.similar.data.min() >= precompute.REASON_MIN_SIMILARITY
+    assert per_row.max() <= lists.REASON_NEIGHBOURS
+    assert ctx.similar.data.min() >= lists.REASON_MIN_SIMILARITY
     column = {int(pid): i for i, pid in enumerate(ctx.data.item_ids)}
     by_name = {name: i for i, name in enumerate(ctx.names)}
     named = 0
@@ -99,7 +99,7 @@ def test_reasons_name_only_strong_neighbours(log_):
             for verb in ("Because you viewed ", "Because you bought "):
                 if reason.startswith(verb):
                     x = by_name[reason.removeprefix(verb)]
-                    assert ctx.similar[x, column[pid]] >= precompute.REASON_MIN_SIMILARITY
+                    assert ctx.similar[x, column[pid]] >= lists.REASON_MIN_SIMILARITY
                     named += 1
     assert named  # the check above ran
     assert RelatedProducts.objects.filter(version=version).exists()

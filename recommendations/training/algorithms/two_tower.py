@@ -219,6 +219,15 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         raise ValueError(f"{name}: encoder must be 'attention' or 'mean', got {p['encoder']!r}")
     if p["embedding_dim"] % p["heads"]:
         raise ValueError(f"{name}: embedding_dim must be a multiple of heads")
+    _check_ranges(name, p)
+    if not isinstance(p["threads"], int) or p["threads"] < 0:
+        raise ValueError(f"{name}: threads must be a non-negative integer")
+    if int(p.get("patience", 0)) < 0 or int(p.get("early_stopping_users", 1)) < 1:
+        raise ValueError(f"{name}: patience must be >= 0 and early_stopping_users >= 1")
+
+
+def _check_ranges(name: str, p: dict[str, Any]) -> None:
+    """ValueError on a rate, weight or decay out of its range."""
     for key in ("dropout", "id_dropout"):
         if not 0.0 <= float(p[key]) < 1.0:
             raise ValueError(f"{name}: {key} must be in [0, 1), got {p[key]!r}")
@@ -229,10 +238,6 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         raise ValueError(f"{name}: logq_weight must be in [0, 2], got {p['logq_weight']!r}")
     if not 0.0 < float(p["recency_decay"]) <= 1.0:
         raise ValueError(f"{name}: recency_decay must be in (0, 1], got {p['recency_decay']!r}")
-    if not isinstance(p["threads"], int) or p["threads"] < 0:
-        raise ValueError(f"{name}: threads must be a non-negative integer")
-    if int(p.get("patience", 0)) < 0 or int(p.get("early_stopping_users", 1)) < 1:
-        raise ValueError(f"{name}: patience must be >= 0 and early_stopping_users >= 1")
 
 
 def _collapse_repeats(indptr: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

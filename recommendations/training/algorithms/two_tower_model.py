@@ -245,6 +245,24 @@ def train(
     configure_runtime(int(cfg.get("threads", 0)))
     keras.utils.set_random_seed(int(cfg["seed"]))
     net = build_net(tables, cfg)
+    step = _train_step(net, cfg, log_q)
+    rng = np.random.default_rng(int(cfg["seed"]))
+    lengths = (targets >= 0).sum(axis=1)
+    steps_per_epoch, epochs = _schedule(lengths, cfg)
+    patience = int(cfg.get("patience", 0)) if validation is not None else 0
+    stopper = _EarlyStopping(net, validation, patience, steps_per_epoch)
+    for epoch in range(epochs):
+        batches = _batches(lengths, int(cfg["batch_size"]), rng)
+        if _run_epoch(step, (inputs, targets, lengths), batches, (epoch, epochs), stopper):
+            break
+    if stopper.best_weights is not None:
+        net.set_weights(stopper.best_weights)
+    return net
+
+
+def _train_step(net: TwoTowerNet, cfg: dict[str, Any], log_q: np.ndarray) -> Any:
+    """One compiled update: in-batch softmax over the batch's distinct targets, logQ
+    corrected, applied by a LazyAdam over the network's variables; returns the loss."""
     optimizer = LazyAdam(net.trainable_variables, float(cfg["learning_rate"]))
     inv_temp = 1.0 / float(cfg["temperature"])
     log_q_t = tf.constant(log_q.astype(np.float32) * float(cfg["logq_weight"]))
@@ -266,9 +284,12 @@ def train(
         optimizer.apply(grads)
         return loss
 
-    rng = np.random.default_rng(int(cfg["seed"]))
-    lengths = (targets >= 0).sum(axis=1)
-    # Small data: more epochs, so that even a few thousand events get min_steps updates.
+    return step
+
+
+def _schedule(lengths: np.ndarray, cfg: dict[str, Any]) -> tuple[int, int]:
+    """(steps per epoch, epochs): small data gets more epochs, so that even a few
+    thousand events get min_steps updates."""
     steps_per_epoch = max(1, -(-int(lengths.sum()) // int(cfg["batch_size"])))
     epochs = max(int(cfg["epochs"]), -(-int(cfg["min_steps"]) // steps_per_epoch))
     logger.info(
@@ -278,59 +299,82 @@ def train(
         epochs,
         steps_per_epoch,
     )
-    patience = int(cfg.get("patience", 0)) if validation is not None else 0
-    # Judge every ~CHECK_STEPS updates: every few epochs on small logs, several times an
-    # epoch on large ones (at 1M events the best weights come within the first epoch, so
-    # waiting for whole epochs trained two more of ~30 s each to no use).
-    check_every = max(1, -(-CHECK_STEPS // steps_per_epoch))
-    checks_per_epoch = max(1, steps_per_epoch // CHECK_STEPS)
-    best_score, best_weights, waited = -1.0, None, 0
-    net.best_epoch = None
+    return steps_per_epoch, epochs
 
-    def check(epoch: int, at_step: int) -> bool:
+
+class _EarlyStopping:
+    """Judges the weights on the validation histories every ~CHECK_STEPS updates and
+    keeps the best; stops after ``patience`` checks without improvement (0: never)."""
+
+    def __init__(
+        self, net: TwoTowerNet, validation: tuple | None, patience: int, steps_per_epoch: int
+    ):
+        self.net, self.validation, self.patience = net, validation, patience
+        # Every few epochs on small logs, several times an epoch on large ones (at 1M
+        # events the best weights come within the first epoch, so waiting for whole
+        # epochs trained two more of ~30 s each to no use).
+        self.check_every = max(1, -(-CHECK_STEPS // steps_per_epoch))
+        self.checks_per_epoch = max(1, steps_per_epoch // CHECK_STEPS)
+        self.best_score, self.best_weights, self.waited = -1.0, None, 0
+        net.best_epoch = None
+
+    def inner_steps(self, n_batches: int) -> set[int]:
+        """Steps within an epoch after which to check (large logs only): after every
+        n_batches/checks_per_epoch batches."""
+        per = self.checks_per_epoch
+        return {n_batches * (j + 1) // per for j in range(per - 1)} if self.patience else set()
+
+    def at_epoch_end(self, epoch: int, epochs: int, steps: int) -> bool:
+        """Check at the end of every check_every-th epoch and of the last one."""
+        if not self.patience:
+            return False
+        last = epoch + 1 == epochs
+        return ((epoch + 1) % self.check_every == 0 or last) and self.check(epoch, steps)
+
+    def check(self, epoch: int, at_step: int) -> bool:
         """Judge the current weights; True when training should stop."""
-        nonlocal best_score, best_weights, waited
-        score = _validation_ndcg(net, *validation)
+        score = _validation_ndcg(self.net, *self.validation)
         logger.info(
             "two_tower epoch %d step %d: early-stopping NDCG@10 %.4f", epoch + 1, at_step, score
         )
-        if score > best_score:
-            best_score, best_weights, waited = score, net.get_weights(), 0
-            net.best_epoch = epoch + 1
+        if score > self.best_score:
+            self.best_score, self.best_weights, self.waited = score, self.net.get_weights(), 0
+            self.net.best_epoch = epoch + 1
             return False
-        waited += 1
-        return waited >= patience
+        self.waited += 1
+        return self.waited >= self.patience
 
-    stop = False
-    for epoch in range(epochs):
-        started = time.monotonic()
-        total, steps = 0.0, 0
-        batches = _batches(lengths, int(cfg["batch_size"]), rng)
-        # Within an epoch (large logs only): after every len/checks_per_epoch batches.
-        inner = {len(batches) * (j + 1) // checks_per_epoch for j in range(checks_per_epoch - 1)}
-        for idx in batches:
-            width = int(lengths[idx].max())
-            total += float(step(inputs[idx, :width], targets[idx, :width]))
-            steps += 1
-            if patience and steps in inner and check(epoch, steps):
-                stop = True
-                break
-        logger.info(
-            "two_tower epoch %d/%d: loss %.4f, %d steps, %.1f s",
-            epoch + 1,
-            epochs,
-            total / max(steps, 1),
-            steps,
-            time.monotonic() - started,
-        )
-        if stop:
+
+def _run_epoch(
+    step: Any,
+    windows: tuple[np.ndarray, np.ndarray, np.ndarray],
+    batches: list,
+    at: tuple[int, int],
+    stopper: _EarlyStopping,
+) -> bool:
+    """Train on ``batches`` of ``windows`` (inputs, targets, lengths) in epoch ``at``
+    (epoch, epochs); True when early stopping ends training."""
+    inputs, targets, lengths = windows
+    epoch, epochs = at
+    started = time.monotonic()
+    total, steps, stop = 0.0, 0, False
+    inner = stopper.inner_steps(len(batches))
+    for idx in batches:
+        width = int(lengths[idx].max())
+        total += float(step(inputs[idx, :width], targets[idx, :width]))
+        steps += 1
+        if steps in inner and stopper.check(epoch, steps):
+            stop = True
             break
-        last = epoch + 1 == epochs
-        if patience and ((epoch + 1) % check_every == 0 or last) and check(epoch, steps):
-            break
-    if best_weights is not None:
-        net.set_weights(best_weights)
-    return net
+    logger.info(
+        "two_tower epoch %d/%d: loss %.4f, %d steps, %.1f s",
+        epoch + 1,
+        epochs,
+        total / max(steps, 1),
+        steps,
+        time.monotonic() - started,
+    )
+    return stop or stopper.at_epoch_end(epoch, epochs, steps)
 
 
 def _validation_ndcg(

@@ -1,0 +1,44 @@
+"""The reason texts shown under a recommended product, in one place.
+
+Pure strings: precompute writes them into lists and serving makes them at render
+time, so neither imports the other (this module imports nothing of theirs).
+"""
+
+from __future__ import annotations
+
+TRENDING = "Trending now"
+
+
+def because_viewed(name: str) -> str:
+    """The shopper viewed ``name`` and the item is among its strong neighbours."""
+    return f"Because you viewed {name}"
+
+
+def because_added(name: str) -> str:
+    """The shopper just put ``name`` in the cart."""
+    return f"Because you added {name} to your cart"
+
+
+def because_bought(name: str) -> str:
+    """The shopper bought ``name``."""
+    return f"Because you bought {name}"
+
+
+def popular_in(category: str) -> str:
+    """A popular item of a category the shopper (or the page) has shown interest in."""
+    return f"Popular in {category}"
+
+
+def similar_to(name: str) -> str:
+    """A neighbour of the page's product ``name``."""
+    return f"Similar to {name}"
+
+
+def bought_with(name: str) -> str:
+    """Often in the same order as ``name``."""
+    return f"Bought together with {name}"
+
+
+def viewed_with(name: str) -> str:
+    """Often viewed in the same session as ``name``."""
+    return f"Often viewed with {name}"
