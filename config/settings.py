@@ -12,6 +12,11 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from config.caches import caches_from_url
@@ -27,11 +32,24 @@ DEBUG = env.bool("DEBUG", default=True)  # unset: local development and tests
 DEV_SECRET_KEY = "dev-insecure-key-change-me-in-production-0123456789"
 KNOWN_DEFAULT_KEYS = {DEV_SECRET_KEY, "change-me-in-production", "change-me"}
 SECRET_KEY = env("SECRET_KEY", default="") or (DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_DEFAULT_KEYS):
+
+
+def _weak_key(key: str) -> bool:
+    """Django's `check --deploy` rule (security.W009): short, repetitive or insecure-prefixed."""
+    return (
+        len(key) < SECRET_KEY_MIN_LENGTH
+        or len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or key.startswith(SECRET_KEY_INSECURE_PREFIX)
+    )
+
+
+if not DEBUG and (SECRET_KEY in KNOWN_DEFAULT_KEYS or _weak_key(SECRET_KEY)):
     raise ImproperlyConfigured(
-        "SECRET_KEY is missing or a known default while DEBUG is off. Set SECRET_KEY to a "
-        'long random value, e.g. the output of: python -c "from django.core.management.'
-        'utils import get_random_secret_key as k; print(k())"'
+        "SECRET_KEY is missing or a known default, or weak (under "
+        f"{SECRET_KEY_MIN_LENGTH} characters or {SECRET_KEY_MIN_UNIQUE_CHARACTERS} distinct "
+        "ones), while DEBUG is off. Set SECRET_KEY to a long random value, e.g. the output "
+        'of: python -c "from django.core.management.utils import get_random_secret_key as '
+        'k; print(k())"'
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -93,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "shop.shoppers.ShopperCookieMiddleware",  # outside all that mint a guest id
     "recommendations.middleware.ImpressionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires

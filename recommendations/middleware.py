@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from shop.shoppers import keeps_cookies
+
 from . import tracking
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,10 @@ class ImpressionMiddleware:
     """Hand the page's noted impressions to the batched writer, or insert them once the
     page is sent.
 
+    Only for signed-in shoppers and guests that keep cookies (``_recorded_client``).
     Whose they are (a guest's new anonymous id, kept in the session) is settled here,
-    while the response can still change: it sits inside SessionMiddleware, so the id is saved.
+    while the response can still change: it sits inside SessionMiddleware, so the id is
+    saved, and inside ShopperCookieMiddleware, which binds a new id to the browser.
     Without batching the insert runs when the server closes the response (WSGI
     ``close()``, after the last byte is written; the test client closes it too), before
     Django's ``request_finished`` handlers, so the request's database connection is
@@ -46,7 +50,7 @@ class ImpressionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         shown = getattr(request, ATTRIBUTE, None)
-        if shown and response.status_code == 200:
+        if shown and response.status_code == 200 and _recorded_client(request):
             try:
                 owner = tracking.impression_owner(request)
                 queued = tracking.queue_impressions(owner, shown)
@@ -57,6 +61,13 @@ class ImpressionMiddleware:
                     # Django's hook for work at close(): FileResponse closes its file there.
                     response._resource_closers.append(lambda: _write(owner, shown))
         return response
+
+
+def _recorded_client(request: HttpRequest) -> bool:
+    """Signed in (a session or an API token), or a guest that keeps cookies: a crawler's
+    cookie-less visit gets no impressions (and so no guest id and no session)."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated) or keeps_cookies(request)
 
 
 def _write(owner: tuple, shown: list) -> None:

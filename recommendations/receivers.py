@@ -12,7 +12,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from shop import signals
+from shop import shoppers, signals
 
 from . import tracking
 from .models import ABTest, ModelVersion
@@ -73,7 +73,12 @@ def on_order_placed(sender, order, request=None, user=None, anonymous_id=None, *
 @receiver(user_logged_in, dispatch_uid="recommendations.user_logged_in")
 @_never_raise
 def on_user_logged_in(sender, request=None, user=None, **kwargs):
-    """A shopper signed in -> their anonymous browsing becomes theirs."""
+    """A shopper signed in -> their anonymous browsing becomes theirs.
+
+    Only a guest id this browser minted: a planted session's history stays its guest's.
+    """
+    if request is not None and shoppers.drop_foreign_guest_id(request):
+        logger.info("login: guest id not minted by this browser; history not merged")
     tracking.attach_on_login(request, user)
 
 

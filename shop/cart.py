@@ -1,8 +1,9 @@
 """The session cart: ``request.session["cart"] = {product_id (str): quantity}``.
 
-Each cart also has a random token (``request.session["cart_token"]``): checkout writes
-it on the order under a unique constraint, so one cart can become at most one order
-however often, and however concurrently, it is submitted.
+Each cart also has a random token (``request.session["cart_token"]``), stored with its
+first item: checkout writes it on the order under a unique constraint, so one cart can
+become at most one order however often, and however concurrently, it is submitted. (A
+token made at checkout time would differ between concurrent submits of one session.)
 
 The cart only stores ids and quantities; prices and stock are read fresh from the
 database every time, so a price change or a sold-out product shows up at once.
@@ -63,7 +64,15 @@ class Cart:
 
     def _save(self) -> None:
         self.session[SESSION_KEY] = dict(self._items)
+        if self._items and self._stored_token() is None:
+            self.session[TOKEN_KEY] = uuid.uuid4().hex
         self.session.modified = True
+
+    def _stored_token(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(self.session[TOKEN_KEY]))
+        except (KeyError, ValueError):
+            return None
 
     def quantity_of(self, product: Product | int) -> int:
         """How many of this product are in the cart (0 when absent)."""
@@ -94,13 +103,13 @@ class Cart:
 
     @property
     def token(self) -> uuid.UUID:
-        """This cart's one-time checkout token (created on first use)."""
-        try:
-            return uuid.UUID(str(self.session[TOKEN_KEY]))
-        except (KeyError, ValueError):
+        """This cart's one-time checkout token (stored with the cart's first item)."""
+        token = self._stored_token()
+        if token is None:
+            # Only a cart saved before tokens came with the first item lacks one.
             token = uuid.uuid4()
             self.session[TOKEN_KEY] = token.hex
-            return token
+        return token
 
     def __len__(self) -> int:
         """Number of items (sum of quantities)."""

@@ -5,7 +5,8 @@ Every signal is sent with ``sender`` = the view/service class or function name a
 - ``request``: the HttpRequest, may be None
 - ``user``: the authenticated user or None
 - ``anonymous_id``: the guest's random shopper id (shoppers.py; never the session
-  key, which is a credential), "" for signed-in shoppers
+  key, which is a credential), "" for signed-in shoppers; a client that keeps no
+  cookies (a crawler) gets a new one per request, never stored in a session
 """
 
 import django.dispatch

@@ -196,9 +196,20 @@ def test_https_settings_can_be_switched_off_for_plain_http():
 
 @pytest.mark.parametrize(
     "key",
-    [None, "", "change-me-in-production", "dev-insecure-key-change-me-in-production-0123456789"],
+    [
+        None,
+        "",
+        "change-me-in-production",
+        "dev-insecure-key-change-me-in-production-0123456789",
+        # Weak, as Django's `check --deploy` (security.W009) judges: short or repetitive.
+        " ",
+        "abc",
+        REAL_KEY[:49],
+        "abcd" * 20,
+        "django-insecure-" + REAL_KEY,
+    ],
 )
-def test_debug_off_refuses_a_missing_or_default_secret_key(key):
+def test_debug_off_refuses_a_missing_default_or_weak_secret_key(key):
     env = {"DEBUG": "0"} | ({"SECRET_KEY": key} if key is not None else {})
     clean = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     out = subprocess.run(

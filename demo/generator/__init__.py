@@ -17,7 +17,15 @@ from shop.models import Category, Order, OrderLine, Product
 
 from .generate import DemoOptions, DemoShop, generate
 from .shoppers import DEMO_EMAIL_DOMAIN
-from .store import Log, Tick, demo_users, reset_demo_data, write_shop
+from .store import (
+    DemoDataInUse,
+    Log,
+    Tick,
+    check_no_clash,
+    demo_users,
+    reset_demo_data,
+    write_shop,
+)
 
 __all__ = [
     "DEMO_EMAIL_DOMAIN",
@@ -25,12 +33,14 @@ __all__ = [
     "DemoOptions",
     "DemoShop",
     "DemoDataExists",
+    "DemoDataInUse",
     "anchor_now",
     "generate",
     "seed_demo_data",
 ]
 
-DEMO_SHOPPER_PASSWORD = "shopper-demo-pass"  # every demo shopper's password (README)
+# Every demo shopper's password in a local demo (README); see demo/passwords.py.
+DEMO_SHOPPER_PASSWORD = "shopper-demo-pass"
 
 
 class DemoDataExists(Exception):
@@ -54,8 +64,12 @@ def seed_demo_data(
     log: Log = print,
     anchor: datetime | None = None,
     progress: Tick | None = None,
+    shopper_password: str = DEMO_SHOPPER_PASSWORD,
 ) -> dict[str, int]:
     """Generate and insert a demo shop in one transaction; return row counts.
+
+    ``reset`` first removes what an earlier seed made (``reset_demo_data``). Raises
+    ``DemoDataExists`` or ``DemoDataInUse`` and changes nothing when it cannot seed.
 
     ``progress(done, total)`` follows the interaction rows being written."""
     options.validate()
@@ -72,7 +86,8 @@ def seed_demo_data(
         elif Product.objects.exists() or demo_users().exists():
             raise DemoDataExists(
                 f"the database already has {Product.objects.count():,} products and "
-                f"{demo_users().count():,} demo shoppers; pass --reset to replace them"
+                f"{demo_users().count():,} demo shoppers; pass --reset to replace the demo "
+                "data (rows the generator did not make are kept)"
             )
         taken = set(get_user_model().objects.values_list("username", flat=True))
         stage(
@@ -80,11 +95,12 @@ def seed_demo_data(
             f"{options.interactions:,} interactions over {options.days} days (seed {options.seed})"
         )
         shop = generate(options, taken)
+        check_no_clash(shop)
         stage(
             f"generated {len(shop.events):,} events in {len(shop.session_keys):,} sessions "
             f"and {len(shop.orders):,} orders; writing"
         )
-        counts = write_shop(shop, anchor, make_password(DEMO_SHOPPER_PASSWORD), stage, progress)
+        counts = write_shop(shop, anchor, make_password(shopper_password), stage, progress)
     analyze(*SEEDED_MODELS)  # committed: the planner sees the new rows from the first query
     stage("done")
     counts["seconds"] = round(time.perf_counter() - started, 1)

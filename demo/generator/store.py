@@ -16,6 +16,7 @@ from config.pg_copy import copy_rows, copy_text
 from recommendations.models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from shop.models import Category, Order, OrderLine, Product
 
+from ..models import DemoCategory, DemoProduct, demo_categories, demo_products
 from .behaviour import KIND_NAMES
 from .generate import DemoShop
 from .shoppers import DEMO_EMAIL_DOMAIN
@@ -44,26 +45,85 @@ def demo_users() -> models.QuerySet:
     return get_user_model().objects.filter(email__iendswith=f"@{DEMO_EMAIL_DOMAIN}")
 
 
-def reset_demo_data(log: Log) -> None:
-    """Delete the catalogue, orders, events, trained models and demo shoppers.
+class DemoDataInUse(Exception):
+    """Rows the generator did not make stand in the way of a reset or a seed."""
 
-    Orders and model versions go too: order lines protect products, and models and
-    precomputed lists only make sense for the catalogue they were trained on.
-    Other accounts (staff, real sign-ups) are kept.
+
+def reset_demo_data(log: Log) -> None:
+    """Delete what seed_demo made; keep every other row and log how many were kept.
+
+    Demo rows: shoppers (by e-mail domain) with their orders and events, the products and
+    categories marked in demo/models.py, and events with the generator's source. Events of other
+    shoppers on demo products go with those products. Trained models and their lists are
+    dropped only when no product is left (they describe a catalogue that is gone).
+    Raises ``DemoDataInUse`` (nothing deleted) when a kept order bought a demo product.
     """
-    for label, queryset in (
-        ("interactions", Interaction.objects.all()),
-        ("related-product lists", RelatedProducts.objects.all()),
-        ("user recommendation lists", UserRecommendations.objects.all()),
-        ("model versions", ModelVersion.objects.all()),
-        ("order lines", OrderLine.objects.all()),
-        ("orders", Order.objects.all()),
-        ("products", Product.objects.all()),
-        ("categories", Category.objects.all()),
-        ("demo shoppers", demo_users()),
-    ):
+    products = demo_products()
+    in_use = OrderLine.objects.filter(product__in=products).exclude(order__user__in=demo_users())
+    if in_use.exists():
+        orders = in_use.values("order").distinct().count()
+        raise DemoDataInUse(
+            f"{orders:,} orders not made by the generator bought demo products; delete "
+            "them (admin) or keep the demo data"
+        )
+    removed = (
+        ("generated interactions", Interaction.objects.filter(source=SOURCE)),
+        ("demo shoppers' orders", Order.objects.filter(user__in=demo_users())),
+        ("demo shoppers (with their events)", demo_users()),
+        ("demo products (with events on them)", products),
+        ("demo categories", demo_categories()),
+    )
+    for label, queryset in removed:
         deleted, _ = queryset.delete()
-        log(f"  deleted {deleted:,} {label}")
+        log(f"  deleted {deleted:,} rows: {label}")
+    if not Product.objects.exists():
+        for label, queryset in (
+            ("user recommendation lists", UserRecommendations.objects.all()),
+            ("related-product lists", RelatedProducts.objects.all()),
+            ("model versions", ModelVersion.objects.all()),
+        ):
+            deleted, _ = queryset.delete()
+            log(f"  deleted {deleted:,} rows: {label} (no catalogue left)")
+    log("  kept (not made by the generator): " + _kept_counts())
+
+
+def _kept_counts() -> str:
+    """What a reset left in place, e.g. "3 products, 1 categories, 2 orders, ..."."""
+    kept = {
+        "products": Product.objects.count(),
+        "categories": Category.objects.count(),
+        "orders": Order.objects.count(),
+        "accounts": get_user_model().objects.count(),
+        "interactions": Interaction.objects.count(),
+        "model versions": ModelVersion.objects.count(),
+    }
+    return ", ".join(f"{n:,} {label}" for label, n in kept.items())
+
+
+def check_no_clash(shop: DemoShop) -> None:
+    """Raise ``DemoDataInUse`` when kept rows hold the SKUs, slugs or names the demo needs."""
+    cat = shop.catalogue
+    wanted_categories = {s.name for s in cat.specs} | set(_category_slugs(shop))
+    wanted_products = set(cat.sku) | set(cat.slug)
+    clashes = {
+        "categories": sum(
+            bool(wanted_categories & {name, slug})
+            for name, slug in Category.objects.values_list("name", "slug").iterator()
+        ),
+        "products": sum(
+            bool(wanted_products & {sku, slug})
+            for sku, slug in Product.objects.values_list("sku", "slug").iterator()
+        ),
+    }
+    if any(clashes.values()):
+        found = " and ".join(f"{n:,} {label}" for label, n in clashes.items() if n)
+        raise DemoDataInUse(
+            f"{found} not made by the generator use the demo's names, SKUs or slugs"
+        )
+
+
+def _category_slugs(shop: DemoShop) -> list[str]:
+    return [slugify(s.name.replace("&", "and")) for s in shop.catalogue.specs]
 
 
 @contextmanager
@@ -103,6 +163,14 @@ def _insert(model: type[models.Model], columns: dict[str, list]) -> np.ndarray:
     return np.array([o.pk for o in created], dtype=np.int64)
 
 
+def _mark(model: type[models.Model], field: str, ids: np.ndarray) -> None:
+    """Record that the generator made the rows ``ids`` (DemoCategory / DemoProduct)."""
+    if _is_postgres():
+        _copy(model, {field: ids.tolist()})
+    else:
+        model.objects.bulk_create([model(**{field: i}) for i in ids.tolist()], batch_size=BATCH)
+
+
 def _reserve_ids(model: type[models.Model], n: int) -> np.ndarray:
     """Take ``n`` fresh ids from the primary key's sequence (safe alongside other writers)."""
     opts = model._meta
@@ -138,7 +206,7 @@ def write_shop(
         Category,
         {
             "name": [s.name for s in cat.specs],
-            "slug": [slugify(s.name.replace("&", "and")) for s in cat.specs],
+            "slug": _category_slugs(shop),
             "description": [s.description for s in cat.specs],
         },
     )
@@ -162,6 +230,8 @@ def write_shop(
             "image": [""] * n,
         },
     )
+    _mark(DemoCategory, "category_id", category_ids)
+    _mark(DemoProduct, "product_id", product_ids)
     log(f"  {len(product_ids):,} products")
 
     users = shop.shoppers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -20,8 +21,16 @@ from demo.generator.behaviour import PURCHASE, VIEW
 from demo.generator.store import SOURCE, demo_users
 from demo.management.commands import seed_demo as seed_demo_command
 from demo.management.commands.setup_demo import ADMIN_PASSWORD, ADMIN_USERNAME
+from demo.models import demo_categories, demo_products
 from recommendations.models import Interaction, ModelVersion
 from shop.models import Category, Order, OrderLine, Product
+from tests.factories import (
+    InteractionFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    UserFactory,
+)
 
 SMALL = {"products": 60, "categories": 5, "users": 30, "interactions": 2000, "days": 30}
 # Enough categories that "events concentrate in two of them" cannot happen by chance.
@@ -34,6 +43,12 @@ pytestmark = pytest.mark.django_db
 def _fast_hasher(settings):
     """The one shared shopper hash and the admin hash: fast in tests."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def local_demo(settings):
+    """A local demo (DEBUG on), where the README's published passwords apply."""
+    settings.DEBUG = True
 
 
 def seed(*, seed: int = 42, reset: bool = False, **sizes: int) -> str:
@@ -114,6 +129,53 @@ def test_reset_keeps_other_accounts():
     seed(reset=True)
     assert get_user_model().objects.filter(pk=staff.pk).exists()
     assert demo_users().count() == 30
+
+
+def real_rows() -> dict:
+    """Rows the generator did not make: an imported product, a guest order, an event."""
+    imported = ProductFactory(sku="IMP-1", name="Imported Kettle", slug="imported-kettle")
+    guest_order = OrderFactory(user=None, anonymous_id="f" * 32, email="guest@example.com")
+    OrderLineFactory(order=guest_order, product=imported)
+    event = InteractionFactory(user=UserFactory(), product=imported)
+    return {
+        "product": imported,
+        "category": imported.category,
+        "order": guest_order,
+        "event": event,
+    }
+
+
+def test_reset_removes_only_what_the_generator_made_and_says_what_it_kept():
+    seed()
+    real = real_rows()
+    output = seed(reset=True)
+    for row in real.values():
+        assert type(row).objects.filter(pk=row.pk).exists(), row
+    assert Product.objects.exclude(pk__in=demo_products()).get() == real["product"]
+    assert demo_products().count() == 60
+    assert demo_categories().count() == 5
+    assert Order.objects.filter(user__isnull=True).get() == real["order"]
+    kept = "1 products, 1 categories, 1 orders, 1 accounts, 1 interactions, 0 model versions"
+    assert f"kept (not made by the generator): {kept}" in output
+
+
+def test_reset_refuses_while_a_real_order_holds_a_demo_product():
+    seed()
+    OrderLineFactory(order=OrderFactory(user=None), product=demo_products()[0])
+    before = (Product.objects.count(), Interaction.objects.count(), Order.objects.count())
+    with pytest.raises(CommandError, match="bought demo products"):
+        seed(reset=True)
+    assert (Product.objects.count(), Interaction.objects.count(), Order.objects.count()) == before
+
+
+def test_seed_refuses_when_a_real_product_has_a_demo_sku():
+    seed()
+    taken = demo_products().order_by("sku").values_list("sku", flat=True)[0]
+    store.reset_demo_data(log=lambda line: None)
+    ProductFactory(sku=taken)
+    with pytest.raises(CommandError, match="1 products not made by the generator"):
+        seed(reset=True)
+    assert Product.objects.count() == 1 and not demo_users().exists()
 
 
 def test_shoppers_concentrate_in_their_favourite_categories():
@@ -231,7 +293,9 @@ def setup_demo(*args: str) -> str:
     return out.getvalue()
 
 
-def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(monkeypatch, popularity_only):
+def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(
+    monkeypatch, popularity_only, local_demo
+):
     monkeypatch.setattr(seed_demo_command, "DEFAULTS", DemoOptions(**SMALL))
     first = setup_demo()
     assert "seeding demo data" in first
@@ -269,7 +333,44 @@ def test_setup_demo_never_changes_an_existing_accounts_password():
     assert "left unchanged" in output
 
 
-def test_demo_shoppers_can_log_in(client):
+def test_debug_off_never_gives_an_account_a_published_password(monkeypatch):
+    monkeypatch.setattr(seed_demo_command, "DEFAULTS", DemoOptions(**SMALL))
+    output = setup_demo("--skip-training")  # tests run with DEBUG off, as production
+    admin = get_user_model().objects.get(username=ADMIN_USERNAME)
+    assert not admin.check_password(ADMIN_PASSWORD)
+    printed = re.search(r"with the random password '([^']+)'", output).group(1)
+    assert admin.check_password(printed)
+    shopper = demo_users().order_by("pk").first()
+    assert not shopper.check_password(DEMO_SHOPPER_PASSWORD)
+    printed = re.search(r"shoppers \(password '([^']+)'\)", output).group(1)
+    assert shopper.check_password(printed)
+
+
+def test_debug_off_takes_passwords_from_the_environment(monkeypatch):
+    monkeypatch.setattr(seed_demo_command, "DEFAULTS", DemoOptions(**SMALL))
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "chosen-admin-pass-1")
+    monkeypatch.setenv("DEMO_SHOPPER_PASSWORD", "chosen-shopper-pass-1")
+    output = setup_demo("--skip-training")
+    assert (
+        get_user_model().objects.get(username=ADMIN_USERNAME).check_password("chosen-admin-pass-1")
+    )
+    assert demo_users().first().check_password("chosen-shopper-pass-1")
+    assert "chosen-" not in output
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEMO_ADMIN_PASSWORD", ADMIN_PASSWORD), ("DEMO_SHOPPER_PASSWORD", DEMO_SHOPPER_PASSWORD)],
+)
+def test_debug_off_refuses_a_published_password_and_changes_nothing(monkeypatch, name, value):
+    monkeypatch.setattr(seed_demo_command, "DEFAULTS", DemoOptions(**SMALL))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(CommandError, match="published demo password"):
+        setup_demo("--skip-training")
+    assert not get_user_model().objects.exists() and not Product.objects.exists()
+
+
+def test_demo_shoppers_can_log_in(client, local_demo):
     seed()
     username = demo_users().order_by("pk").values_list("username", flat=True).first()
     assert client.login(username=username, password=DEMO_SHOPPER_PASSWORD)

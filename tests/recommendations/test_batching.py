@@ -15,6 +15,7 @@ from recommendations.batching import BackgroundBatches
 from recommendations.models import Interaction
 from shop.shoppers import SHOPPER_ID_KEY
 from tests.recommendations.serving_support import build_world
+from tests.shop.browsers import returning
 
 
 def wait_for(condition, seconds: float = 5.0) -> bool:
@@ -89,6 +90,7 @@ class TestBatchedImpressionsOnPages:
     def test_a_page_queues_its_impressions_instead_of_inserting_them(self, client, batched):
         from django.test.utils import CaptureQueriesContext
 
+        returning(client)  # impressions are kept for browsers that keep cookies
         world = build_world()
         with CaptureQueriesContext(connection) as ctx:
             home = client.get("/")
@@ -104,6 +106,7 @@ class TestBatchedImpressionsOnPages:
         assert {(r.anonymous_id, r.model_version_id) for r in rows} == {(guest, world.version.pk)}
 
     def test_a_click_right_after_the_page_is_credited(self, client, batched):
+        returning(client)
         world = build_world()
         home = client.get("/")
         link = re.search(r'href="(/products/[^"]+\?src=[^"]+)"', home.content.decode()).group(1)

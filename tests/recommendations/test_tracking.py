@@ -6,8 +6,6 @@ import logging
 
 import pytest
 from django.contrib.auth import login
-from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection
 from django.db.models.signals import pre_save
 from django.test import RequestFactory
@@ -17,8 +15,9 @@ from recommendations import tracking
 from recommendations.models import Interaction, ModelVersion
 from shop import signals
 from shop.models import Product
-from shop.shoppers import SHOPPER_ID_KEY, anonymous_id
+from shop.shoppers import SHOPPER_ID_KEY
 from tests.factories import OrderFactory, OrderLineFactory, ProductFactory, UserFactory
+from tests.shop.browsers import guest_request, returning
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +44,7 @@ needs_shop_views = pytest.mark.skipif(
 @pytest.fixture
 def anon_request(rf: RequestFactory):
     """A request with a saved anonymous session and shopper id, as the shop sends."""
-    request = rf.get("/")
-    SessionMiddleware(lambda r: None).process_request(request)
-    request.user = AnonymousUser()
-    anonymous_id(request)
-    request.session.save()
-    return request
+    return guest_request(rf.get("/"))
 
 
 def _send_view(request, product, user=None, source=""):
@@ -254,6 +248,7 @@ class TestThroughShopViews:
     """The same events, sent by the real shop pages."""
 
     def test_view_cart_purchase_and_login(self, client, django_capture_on_commit_callbacks):
+        returning(client)  # a browser that keeps cookies (crawlers: tests/shop/test_shoppers.py)
         product = ProductFactory(stock=10)
         response = client.get(reverse("shop:product", args=[product.slug]) + "?src=home:top")
         assert response.status_code == 200
@@ -269,7 +264,12 @@ class TestThroughShopViews:
         assert view.anonymous_id and view.anonymous_id != client.session.session_key
 
         user = UserFactory()
-        client.force_login(user)  # Django's login(): history follows the shopper
+        # The real login form (force_login sends no browser cookies): history follows.
+        response = client.post(
+            reverse("shop:login"),
+            {"username": user.username, "password": "correct-horse-battery"},
+        )
+        assert response.status_code == 302
         assert Interaction.objects.filter(user=user).count() == 2
 
         with django_capture_on_commit_callbacks(execute=True):

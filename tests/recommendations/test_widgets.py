@@ -13,6 +13,7 @@ from django.urls import reverse
 from recommendations.models import Interaction, UserRecommendations
 from shop.shoppers import SHOPPER_ID_KEY
 from tests.recommendations.serving_support import build_world
+from tests.shop.browsers import SEEN_COOKIE, returning
 
 pytestmark = pytest.mark.django_db
 WIDGET = re.compile(r'data-widget="([a-z-]+)"')
@@ -25,6 +26,12 @@ def _clean_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _returning_browser(client):
+    """Guests here browse as browsers that keep cookies (crawlers: tests/shop/test_shoppers.py)."""
+    returning(client)
 
 
 @pytest.fixture
@@ -203,6 +210,7 @@ class TestImpressionsAndClicks:
         from recommendations.middleware import ImpressionMiddleware, note_impressions
 
         request = RequestFactory().get("/")
+        request.COOKIES[SEEN_COOKIE] = "1"  # a browser that keeps cookies
         request.user, request.session = AnonymousUser(), SessionStore()
         pids = [p.pk for p in world.kitchen[:3]]
 

@@ -58,14 +58,25 @@ def test_someone_elses_token_is_not_an_order_of_mine(client, product):
     assert Order.objects.count() == 1
 
 
+@pytest.mark.django_db
+def test_the_cart_token_exists_with_the_first_item(client, product):
+    fill_cart(client, (product, 1))
+    token = client.session.get("cart_token")
+    assert token
+    fill_cart(client, (product, 1))
+    assert client.session["cart_token"] == token  # one token for the life of the cart
+
+
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_checkout_from_one_session_places_one_order():
+@pytest.mark.parametrize("opened_checkout", [True, False], ids=["checkout-page", "no-page"])
+def test_concurrent_checkout_from_one_session_places_one_order(opened_checkout):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locks (set DATABASE_URL)")
     product = ProductFactory(stock=5)
     client = Client()
     fill_cart(client, (product, 2))
-    form = _checkout_form(client)
+    # A script (or a stale tab) may post the form without ever opening the page.
+    form = _checkout_form(client) if opened_checkout else dict(DETAILS)
     submits = 4
     barrier = threading.Barrier(submits)
     results: list = []

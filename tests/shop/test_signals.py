@@ -7,6 +7,7 @@ from shop import signals
 from shop.models import Order
 from shop.shoppers import SHOPPER_ID_KEY
 from tests.factories import UserFactory
+from tests.shop.browsers import returning
 
 pytestmark = pytest.mark.django_db
 
@@ -14,6 +15,7 @@ DETAILS = {"full_name": "Ada Lovelace", "email": "ada@example.com", "address": "
 
 
 def test_product_viewed_for_anonymous_visitor_with_source(client, product, signal_calls):
+    returning(client)  # a browser that keeps cookies: its guest id is kept in the session
     with signal_calls(signals.product_viewed) as calls:
         client.get(product.get_absolute_url(), {"src": "rec:home:v3"})
     assert len(calls) == 1

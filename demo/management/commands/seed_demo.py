@@ -10,9 +10,11 @@ from config.progress import Progress
 from demo.generator import (
     DEMO_SHOPPER_PASSWORD,
     DemoDataExists,
+    DemoDataInUse,
     DemoOptions,
     seed_demo_data,
 )
+from demo.passwords import PublishedPassword, demo_password
 
 DEFAULTS = DemoOptions()
 
@@ -20,7 +22,9 @@ DEFAULTS = DemoOptions()
 class Command(BaseCommand):
     help = (
         "Generate deterministic demo data (same --seed, same shop). --reset first deletes "
-        "the catalogue, orders, interactions, trained models and demo shoppers."
+        "what an earlier seed made (demo products, categories, shoppers with their orders "
+        "and events) and keeps every other row; trained models go only when no product is "
+        "left."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,7 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=DEFAULTS.users)
         parser.add_argument("--interactions", type=int, default=DEFAULTS.interactions)
         parser.add_argument("--days", type=int, default=DEFAULTS.days)
-        parser.add_argument("--reset", action="store_true", help="delete existing demo data first")
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="delete earlier demo data first (other rows are kept)",
+        )
 
     def handle(self, *args, **opts) -> None:
         options = DemoOptions(
@@ -44,6 +52,10 @@ class Command(BaseCommand):
         try:
             options.validate()
         except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        try:
+            password, made_up = demo_password(DEMO_SHOPPER_PASSWORD, "DEMO_SHOPPER_PASSWORD")
+        except PublishedPassword as exc:
             raise CommandError(str(exc)) from exc
         verbose = opts["verbosity"] >= 1
 
@@ -64,14 +76,22 @@ class Command(BaseCommand):
                 bar.close()
 
         try:
-            counts = seed_demo_data(options, reset=opts["reset"], log=log, progress=tick)
-        except DemoDataExists as exc:
+            counts = seed_demo_data(
+                options,
+                reset=opts["reset"],
+                log=log,
+                progress=tick,
+                shopper_password=password,
+            )
+        except (DemoDataExists, DemoDataInUse) as exc:
             raise CommandError(f"Refusing to seed: {exc}.") from exc
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        secret = made_up or password == DEMO_SHOPPER_PASSWORD  # shown; else the user's own
+        shown = f"password {password!r}" if secret else "password from DEMO_SHOPPER_PASSWORD"
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {counts['products']:,} products in {counts['categories']} categories, "
-                f"{counts['users']:,} shoppers (password {DEMO_SHOPPER_PASSWORD!r}), "
+                f"{counts['users']:,} shoppers ({shown}), "
                 f"{counts['interactions']:,} interactions and {counts['orders']:,} orders "
                 f"in {counts['seconds']}s (peak memory {peak_mb:,.0f} MB)."
             )
