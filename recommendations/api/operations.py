@@ -103,7 +103,8 @@ def ingest_events(
                 "errors": errors,
             }
         )
-    return tracking.record_batch(rows)
+    sender = tracking.sender_of(user.pk if user else None, "" if user else anonymous_id)
+    return tracking.record_batch(rows, sender=sender)
 
 
 # EventSerializer's text fields: (max_length, blank allowed, default when absent)
