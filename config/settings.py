@@ -351,4 +351,9 @@ RECOMMENDATIONS = {
     # Share of shoppers (0-1, by a stable hash of user or guest id) an A/B test started
     # from the admin serves from its challenger; the rest see the active version.
     "AB_SHARE": env.float("RECS_AB_SHARE", default=0.5),
+    # POST /api/events/: the largest quantity of one event, and the units of views, carts
+    # and purchases one shopper or guest may send for themselves in 24 hours (staff
+    # server-to-server batches are exempt), so one client cannot outweigh the crowd.
+    "API_MAX_QUANTITY": env.int("RECS_API_MAX_QUANTITY", default=100),
+    "API_DAILY_QUANTITY": env.int("RECS_API_DAILY_QUANTITY", default=1000),
 }

@@ -299,7 +299,16 @@ class EventsView(APIView):
 
     The shopper is the token's or session's user, or this session's guest; a staff
     client may name ``user`` (a username) per event. Resending an event with the same
-    ``client_event_id`` stores it once (it counts under ``duplicates``).
+    ``client_event_id`` from the same sender (the token's or session's user, or the
+    guest session) stores it once (it counts under ``duplicates``); ids are scoped to
+    their sender, so nobody can block another's events.
+
+    So that no single client outweighs the crowd in Trending and the models:
+    ``purchase`` events come only from staff tokens (server to server; the shop records
+    its own checkouts), ``quantity`` is at most RECS_API_MAX_QUANTITY (default 100),
+    and a shopper's or guest's own views, carts and purchases count against
+    RECS_API_DAILY_QUANTITY units per 24 hours (default 1,000). An event that breaks a
+    rule is refused with a field error (400), and then nothing is stored.
     """
 
     def post(self, request: Request) -> Response:
