@@ -85,6 +85,7 @@ MIDDLEWARE = [
     # First: a load balancer's probe of /healthz skips host checks, redirects and logs.
     "config.health.HealthCheckMiddleware",
     "config.request_id.RequestIdMiddleware",  # first: every later log line carries the id
+    "config.errors.DatabaseLockedMiddleware",  # a locked SQLite database: 503, not 500
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -247,7 +248,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["recommendations.api.auth.GuestWritesNeedCSRF"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a depth limit (deep nesting would exhaust the stack).
+    "DEFAULT_PARSER_CLASSES": ["recommendations.api.parsers.JSONParser"],
+    # Every error JSON, an unexpected exception too (500), a locked SQLite database 503.
+    "EXCEPTION_HANDLER": "recommendations.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "recommendations.api.throttling.AnonThrottle",
         "recommendations.api.throttling.UserThrottle",
@@ -263,7 +267,10 @@ SPECTACULAR_SETTINGS = {
         "front ends. Authenticate with `Authorization: Token <key>` (keys are issued in the "
         "admin or with `manage.py issue_api_token USERNAME`) or with the shop's session "
         "cookie plus the CSRF header for unsafe methods. Errors are JSON: "
-        '`{"detail": "..."}` or `{"field": ["message", ...]}`.'
+        '`{"detail": "..."}` or `{"field": ["message", ...]}`, a server error too (500); '
+        "a write the embedded SQLite database could not lock in time answers 503 with "
+        "`Retry-After`. Events: `purchase` only from staff tokens, quantities capped per "
+        "event and per shopper and day (see POST /api/events/)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

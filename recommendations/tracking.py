@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
     from .serving.types import Shopper
 
-# "rec:<widget>:v<version id>" marks views/carts that followed a recommendation.
-_SOURCE_VERSION = re.compile(r"^rec:.*:v(\d+)$")
+# "rec:<widget>:v<version id>" marks views/carts that followed a recommendation. At most
+# 18 digits: any such id fits a 64-bit column (a longer one would overflow SQLite's).
+_SOURCE_VERSION = re.compile(r"^rec:.*:v(\d{1,18})$")
 
 # Senders (Interaction.sender) that no API client can be: the shop's own purchase rows
 # and the event importer's. A client is "user:<pk>" or "guest:<id>" (``sender_of``).

@@ -66,6 +66,7 @@ NOT_FOUND = _error("No such object")
 THROTTLED = _error("Too many requests; retry after the Retry-After header's seconds")
 UNSUPPORTED = _error("Body is not application/json")
 TOO_LARGE = _error("More than 1,000 events")
+BUSY = _error("The database is busy with other writes: retry after Retry-After seconds")
 COMMON = {401: UNAUTHORIZED, 429: THROTTLED}
 
 
@@ -270,6 +271,7 @@ EVENTS_BODY = PolymorphicProxySerializer(
         403: FORBIDDEN,
         413: TOO_LARGE,
         415: UNSUPPORTED,
+        503: BUSY,
         **COMMON,
     },
     examples=[
