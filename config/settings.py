@@ -139,6 +139,19 @@ ASGI_APPLICATION = "config.asgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default under concurrent writes: WAL lets readers and one writer work
+    # at once; IMMEDIATE takes the write lock when a transaction starts, so two
+    # transactions that read and then write queue for it (up to the timeout) instead of
+    # deadlocking on the upgrade (synchronous=NORMAL is safe in WAL mode: a power cut
+    # may lose the last commits, never the file). A write still waiting answers 503
+    # with Retry-After (config.errors), not a 500.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.float("SQLITE_TIMEOUT", default=10.0),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # redis:// selects django-redis (django-environ prefers it when installed): it keeps one
