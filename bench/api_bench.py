@@ -259,6 +259,7 @@ def main() -> None:
         ),
         "API_THROTTLE_ANON": "1000000/s",  # measure the API, not the throttle's refusals
         "API_THROTTLE_USER": "1000000/s",
+        "RECS_API_DAILY_QUANTITY": "100000000",  # one shopper posts every batch
         "LOG_LEVEL": "WARNING",
         # Plain http on 127.0.0.1: without this every request is a 301 to https.
         "SECURE_SSL_REDIRECT": "0",

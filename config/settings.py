@@ -103,6 +103,7 @@ MIDDLEWARE = [
     # First: a load balancer's probe of /healthz skips host checks, redirects and logs.
     "config.health.HealthCheckMiddleware",
     "config.request_id.RequestIdMiddleware",  # first: every later log line carries the id
+    "config.errors.DatabaseLockedMiddleware",  # a locked SQLite database: 503, not 500
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -157,6 +158,19 @@ ASGI_APPLICATION = "config.asgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default under concurrent writes: WAL lets readers and one writer work
+    # at once; IMMEDIATE takes the write lock when a transaction starts, so two
+    # transactions that read and then write queue for it (up to the timeout) instead of
+    # deadlocking on the upgrade (synchronous=NORMAL is safe in WAL mode: a power cut
+    # may lose the last commits, never the file). A write still waiting answers 503
+    # with Retry-After (config.errors), not a 500.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.float("SQLITE_TIMEOUT", default=10.0),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # redis:// selects django-redis (django-environ prefers it when installed): it keeps one
@@ -266,7 +280,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["recommendations.api.auth.GuestWritesNeedCSRF"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a depth limit (deep nesting would exhaust the stack).
+    "DEFAULT_PARSER_CLASSES": ["recommendations.api.parsers.JSONParser"],
+    # Every error JSON, an unexpected exception too (500), a locked SQLite database 503.
+    "EXCEPTION_HANDLER": "recommendations.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "recommendations.api.throttling.AnonThrottle",
         "recommendations.api.throttling.UserThrottle",
@@ -282,7 +299,10 @@ SPECTACULAR_SETTINGS = {
         "front ends. Authenticate with `Authorization: Token <key>` (keys are issued in the "
         "admin or with `manage.py issue_api_token USERNAME`) or with the shop's session "
         "cookie plus the CSRF header for unsafe methods. Errors are JSON: "
-        '`{"detail": "..."}` or `{"field": ["message", ...]}`.'
+        '`{"detail": "..."}` or `{"field": ["message", ...]}`, a server error too (500); '
+        "a write the embedded SQLite database could not lock in time answers 503 with "
+        "`Retry-After`. Events: `purchase` only from staff tokens, quantities capped per "
+        "event and per shopper and day (see POST /api/events/)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -370,4 +390,9 @@ RECOMMENDATIONS = {
     # Share of shoppers (0-1, by a stable hash of user or guest id) an A/B test started
     # from the admin serves from its challenger; the rest see the active version.
     "AB_SHARE": env.float("RECS_AB_SHARE", default=0.5),
+    # POST /api/events/: the largest quantity of one event, and the units of views, carts
+    # and purchases one shopper or guest may send for themselves in 24 hours (staff
+    # server-to-server batches are exempt), so one client cannot outweigh the crowd.
+    "API_MAX_QUANTITY": env.int("RECS_API_MAX_QUANTITY", default=100),
+    "API_DAILY_QUANTITY": env.int("RECS_API_DAILY_QUANTITY", default=1000),
 }

@@ -9,3 +9,6 @@ urlpatterns = [
     path("", include("recommendations.urls")),
     path("", include("shop.urls")),
 ]
+
+# JSON {"detail"} under /api/, the site's page elsewhere; a locked database 503.
+handler500 = "config.errors.server_error"

@@ -47,6 +47,7 @@ from shop.models import Product
 from shop.retail_format import RETAIL_COLUMNS, is_cancellation, is_retail_fee
 
 from .models import Interaction
+from .tracking import IMPORT_SENDER
 
 CSV_COLUMNS = ("user", "sku", "kind", "timestamp")
 CSV_OPTIONAL = ("quantity", "basket")
@@ -302,7 +303,7 @@ class _Importer:
             self.seen.add(event_id)
             fresh[event_id] = event
         for chunk in chunked(list(fresh)):
-            stored = Interaction.objects.filter(client_event_id__in=chunk)
+            stored = Interaction.objects.filter(sender=IMPORT_SENDER, client_event_id__in=chunk)
             for event_id in stored.values_list("client_event_id", flat=True):
                 del fresh[event_id]
                 self.report.skip("already imported")
@@ -318,6 +319,7 @@ class _Importer:
                 basket=e.basket,
                 source=source,
                 client_event_id=event_id,
+                sender=IMPORT_SENDER,
             )
             for event_id, e in fresh.items()
         ]

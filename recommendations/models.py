@@ -22,7 +22,7 @@ class Interaction(models.Model):
 
     # Indexes: every one costs each insert (events arrive in batches of up to 1,000), so
     # none that another covers: user and model_version lead the composite indexes below,
-    # and client_event_id is unique by a constraint, which needs no LIKE index beside it.
+    # and (sender, client_event_id) is unique by a constraint, which needs no index beside it.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -58,6 +58,12 @@ class Interaction(models.Model):
     basket = models.CharField(max_length=64, blank=True, default="")
     # Set by clients and importers so that sending the same event twice stores it once.
     client_event_id = models.CharField(max_length=128, null=True, blank=True)
+    # Who sent the event, the scope of client_event_id: "user:<pk>" (the API caller: the
+    # shopper, or the staff token's owner for server-to-server batches), "guest:<id>",
+    # "shop" (the shop's own purchase rows) or "import". One sender cannot suppress
+    # another's events by reusing their ids. Blank on rows without a client_event_id.
+    # A database default too: raw COPY loaders (seed_demo) leave it out.
+    sender = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created"]
@@ -68,7 +74,9 @@ class Interaction(models.Model):
             models.Index(fields=["model_version", "kind"], name="interaction_version_kind"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["client_event_id"], name="interaction_client_event_id")
+            models.UniqueConstraint(
+                fields=["sender", "client_event_id"], name="interaction_sender_event_id"
+            )
         ]
 
     def __str__(self) -> str:

@@ -33,8 +33,19 @@ if TYPE_CHECKING:
 
     from .serving.types import Shopper
 
-# "rec:<widget>:v<version id>" marks views/carts that followed a recommendation.
-_SOURCE_VERSION = re.compile(r"^rec:.*:v(\d+)$")
+# "rec:<widget>:v<version id>" marks views/carts that followed a recommendation. At most
+# 18 digits: any such id fits a 64-bit column (a longer one would overflow SQLite's).
+_SOURCE_VERSION = re.compile(r"^rec:.*:v(\d{1,18})$")
+
+# Senders (Interaction.sender) that no API client can be: the shop's own purchase rows
+# and the event importer's. A client is "user:<pk>" or "guest:<id>" (``sender_of``).
+SHOP_SENDER = "shop"
+IMPORT_SENDER = "import"
+
+
+def sender_of(user_id: int | None, anonymous_id: str) -> str:
+    """The sender that scopes a client's event ids: its user, else its guest id."""
+    return f"user:{user_id}" if user_id is not None else f"guest:{anonymous_id}"
 
 
 def _user_or_none(user: Any) -> Any:
@@ -111,6 +122,7 @@ def record_event(
             model_version_id=version_id,
             basket=basket,
             client_event_id=client_event_id,
+            sender=sender_of(getattr(user, "pk", None), anonymous_id) if client_event_id else "",
         )
     if kind in (Interaction.Kind.VIEW, Interaction.Kind.CART):
         remember_event(getattr(user, "pk", None), anonymous_id, product.pk, kind, request)
@@ -209,8 +221,10 @@ def record_order(
             created=now,
             quantity=line.quantity,
             basket=str(order.pk),
-            # A resent signal must not count the purchase twice.
+            # A resent signal must not count the purchase twice. The shop's own sender:
+            # no client can take these (guessable) ids first.
             client_event_id=f"order-{order.pk}-line-{line.pk}",
+            sender=SHOP_SENDER,
         )
         for line in order.lines.all()
     ]
@@ -311,9 +325,9 @@ def impression_rows(
     user_id = user.pk if user is not None else None
     now = timezone.now()
     kind = Interaction.Kind.IMPRESSION.value
-    # quantity, basket and client_event_id as defaulted
+    # quantity, basket, sender and client_event_id as defaulted
     return [
-        (user_id, guest, pid, kind, now, 1, source[:100], version_id, "", None)
+        (user_id, guest, pid, kind, now, 1, source[:100], version_id, "", "", None)
         for version_id, source, ids in shown
         for pid in ids
     ]
@@ -391,13 +405,14 @@ def clear_history(shopper: Shopper) -> int:
     return deleted
 
 
-def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
+def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int]:
     """Store many events in one insert and one transaction; returns (stored, duplicates).
 
     Each event is a dict of Interaction fields (``product_id``, ``kind``, ``created``,
     ``user_id`` or ``anonymous_id``, ``quantity``, ``basket``, ``source``,
-    ``client_event_id``). An event whose ``client_event_id`` is already stored, or
-    repeats one earlier in the batch, is skipped and counted as a duplicate. A
+    ``client_event_id``); ``sender`` sent them all (``sender_of`` the API caller). An
+    event whose ``client_event_id`` this sender already stored, or that repeats one
+    earlier in the batch, is skipped and counted as a duplicate. A
     "rec:<widget>:v<id>" source credits version <id> under the rule of
     ``credited_version`` (that version showed this shopper this product recently),
     checked for the whole batch in one query.
@@ -423,7 +438,7 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
             created = event.get("created") or now
             if timezone.is_naive(created):
                 created = timezone.make_aware(created, timezone.get_default_timezone())
-            # in the order of _BATCH_COLUMNS
+            # in the order of _BATCH_FIELDS
             rows.append(
                 (
                     user_id,
@@ -435,14 +450,15 @@ def record_batch(events: list[dict[str, Any]]) -> tuple[int, int]:
                     source,
                     version_id,
                     event.get("basket") or "",
+                    sender if key is not None else "",
                     key,
                 )
             )
         if connection.vendor == "postgresql":
-            stored = _store_new(rows, keys)
+            stored = _store_new(rows, sender, keys)
         else:
             seen = set(
-                Interaction.objects.filter(client_event_id__in=keys).values_list(
+                Interaction.objects.filter(sender=sender, client_event_id__in=keys).values_list(
                     "client_event_id", flat=True
                 )
                 if keys
@@ -470,13 +486,14 @@ _BATCH_FIELDS = (
     "source",
     "model_version_id",
     "basket",
-    "client_event_id",
+    "sender",
+    "client_event_id",  # last: row[-1] is the key
 )
 
 
-def _store_new(rows: list[tuple], keys: set[str]) -> int:
-    """PostgreSQL: store the rows whose client_event_id is not stored yet; returns how
-    many were stored.
+def _store_new(rows: list[tuple], sender: str, keys: set[str]) -> int:
+    """PostgreSQL: store the rows whose client_event_id ``sender`` has not stored yet;
+    returns how many were stored.
 
     The stored ids are looked up first and the others go in with one COPY (about half
     the time of the INSERT below for 1,000 rows). If a concurrent request stores one of
@@ -489,8 +506,8 @@ def _store_new(rows: list[tuple], keys: set[str]) -> int:
             cursor.execute(
                 f"SELECT {_quoted('client_event_id')} FROM "
                 f"{connection.ops.quote_name(Interaction._meta.db_table)} "
-                f"WHERE {_quoted('client_event_id')} = ANY(%s)",
-                [list(keys)],
+                f"WHERE {_quoted('sender')} = %s AND {_quoted('client_event_id')} = ANY(%s)",
+                [sender, list(keys)],
             )
             stored = {key for (key,) in cursor.fetchall()}
     new = [row for row in rows if row[-1] is None or row[-1] not in stored]
@@ -507,8 +524,8 @@ def _quoted(field: str) -> str:
 
 
 def _insert_new(rows: list[tuple]) -> int:
-    """PostgreSQL: INSERT the rows in one statement, skipping any whose client_event_id
-    is stored already; returns how many were stored.
+    """PostgreSQL: INSERT the rows in one statement, skipping any whose (sender,
+    client_event_id) is stored already; returns how many were stored.
 
     Django's bulk_create compiles every value of every row through its field machinery
     (longer than the insert itself for 1,000 events); the values here are already what

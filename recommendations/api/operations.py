@@ -3,16 +3,19 @@ each, then hand the rows to tracking.record_batch (the only writer of behaviour 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 
 from shop.models import Product
 
 from .. import tracking
+from ..models import Interaction
 from .serializers import CLOCK_SKEW, EVENT_KINDS, MAX_BATCH, EventSerializer
 
 
@@ -32,10 +35,28 @@ def ingest_events(
     """Store one event or a list of them, all or nothing; returns (accepted, duplicates).
 
     The events belong to ``user`` (or the guest ``anonymous_id``) unless an item names
-    another shopper by username, which only ``staff`` may do. Raises ValidationError
-    with ``errors`` keyed by item index, BatchTooLarge or PermissionDenied; nothing is
-    written then.
+    another shopper by username, which only ``staff`` may do. Purchases come only from
+    staff (server to server); others' events count against a daily quantity
+    (``check_daily_quantity``). Raises ValidationError with ``errors`` keyed by item
+    index, BatchTooLarge or PermissionDenied; nothing is written then.
     """
+    items = _items(payload, staff)
+    events, errors = _validate(items)
+    rows = _rows(events, errors, user=user, anonymous_id=anonymous_id, staff=staff)
+    if not staff and not errors:
+        check_daily_quantity(rows, errors)
+    if errors:
+        raise serializers.ValidationError(
+            {
+                "detail": f"{len(errors)} of {len(items)} events are invalid; nothing was stored.",
+                "errors": errors,
+            }
+        )
+    sender = tracking.sender_of(user.pk if user else None, "" if user else anonymous_id)
+    return tracking.record_batch([row for _, row in rows], sender=sender)
+
+
+def _items(payload: Any, staff: bool) -> list[Any]:
     items = [payload] if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         raise _invalid("Send one event object or a list of them.")
@@ -45,7 +66,11 @@ def ingest_events(
         raise BatchTooLarge()
     if not staff and any(isinstance(item, dict) and "user" in item for item in items):
         raise exceptions.PermissionDenied("Only staff may send events for other shoppers.")
+    return items
 
+
+def _validate(items: list[Any]) -> tuple[list[dict[str, Any] | None], dict[str, Any]]:
+    """Each item's validated data (None when invalid) and the errors by item index."""
     child = EventSerializer()
     events: list[dict[str, Any] | None] = []
     errors: dict[str, Any] = {}
@@ -64,10 +89,22 @@ def ingest_events(
             errors[str(index)] = (
                 detail if isinstance(detail, dict) else {"non_field_errors": detail}
             )
+    return events, errors
 
+
+def _rows(
+    events: list[dict[str, Any] | None],
+    errors: dict[str, Any],
+    *,
+    user: Any,
+    anonymous_id: str,
+    staff: bool,
+) -> list[tuple[int, dict[str, Any]]]:
+    """(item index, tracking.record_batch row) per valid event; adds the others' errors."""
     products, users = _resolve([e for e in events if e is not None])
     now = timezone.now()
-    rows: list[dict[str, Any]] = []
+    most = settings.RECOMMENDATIONS.get("API_MAX_QUANTITY", 100)
+    rows: list[tuple[int, dict[str, Any]]] = []
     for index, event in enumerate(events):
         if event is None:
             continue
@@ -80,30 +117,70 @@ def ingest_events(
                 problems["user"] = [f"No user {event['user']!r}."]
         if owner_id is None and not owner_anonymous and "user" not in problems:
             problems["non_field_errors"] = ["No shopper: send a token or a session cookie."]
+        if event["kind"] == "purchase" and not staff:
+            problems["kind"] = [PURCHASE_NEEDS_STAFF]
+        if event["quantity"] > most:
+            problems["quantity"] = [f"At most {most} per event (RECS_API_MAX_QUANTITY)."]
         if problems:
             errors[str(index)] = problems
             continue
-        rows.append(
-            {
-                "product_id": product_id,
-                "kind": event["kind"],
-                "created": event.get("timestamp") or now,
-                "quantity": event["quantity"],
-                "basket": event["basket"],
-                "source": event["source"],
-                "client_event_id": event.get("client_event_id") or None,
-                "user_id": owner_id,
-                "anonymous_id": "" if owner_id else owner_anonymous,
+        row = {
+            "product_id": product_id,
+            "kind": event["kind"],
+            "created": event.get("timestamp") or now,
+            "quantity": event["quantity"],
+            "basket": event["basket"],
+            "source": event["source"],
+            "client_event_id": event.get("client_event_id") or None,
+            "user_id": owner_id,
+            "anonymous_id": "" if owner_id else owner_anonymous,
+        }
+        rows.append((index, row))
+    return rows
+
+
+PURCHASE_NEEDS_STAFF = (
+    "Purchases are recorded by the shop at checkout, or sent server to server with a staff token."
+)
+# The kinds Trending and the models weigh: what the daily quantity counts.
+WEIGHED_KINDS = ("view", "cart", "purchase")
+
+
+def check_daily_quantity(rows: list[tuple[int, dict[str, Any]]], errors: dict[str, Any]) -> None:
+    """Add an error to each event that takes its shopper over RECS_API_DAILY_QUANTITY.
+
+    The limit is on the quantities of the shopper's views, carts and purchases stored
+    in the last 24 hours (``ingested``, whatever the events' timestamps) plus this
+    batch's: one guest or shopper cannot outweigh many real ones in Trending or the
+    models. For events a shopper (or guest) sends for themselves; not for staff.
+    """
+    weighed = [(index, row) for index, row in rows if row["kind"] in WEIGHED_KINDS]
+    if not weighed:
+        return
+    limit = settings.RECOMMENDATIONS.get("API_DAILY_QUANTITY", 1000)
+    first = weighed[0][1]
+    owner = (
+        Q(user_id=first["user_id"])
+        if first["user_id"]
+        else Q(user__isnull=True, anonymous_id=first["anonymous_id"])
+    )
+    total = (
+        Interaction.objects.filter(
+            owner,
+            kind__in=WEIGHED_KINDS,
+            ingested__gte=timezone.now() - timedelta(days=1),
+        ).aggregate(total=Sum("quantity"))["total"]
+        or 0
+    )
+    for index, row in weighed:
+        total += row["quantity"]
+        if total > limit:
+            errors[str(index)] = {
+                "quantity": [
+                    f"Over this shopper's {limit} units a day of views, carts and "
+                    "purchases (RECS_API_DAILY_QUANTITY)."
+                ]
             }
-        )
-    if errors:
-        raise serializers.ValidationError(
-            {
-                "detail": f"{len(errors)} of {len(items)} events are invalid; nothing was stored.",
-                "errors": errors,
-            }
-        )
-    return tracking.record_batch(rows)
 
 
 # EventSerializer's text fields: (max_length, blank allowed, default when absent)

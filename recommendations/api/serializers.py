@@ -252,11 +252,27 @@ class EventSerializer(serializers.Serializer):
 
     product = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     sku = serializers.CharField(max_length=64, required=False)
-    kind = serializers.ChoiceField(choices=EVENT_KINDS)
+    kind = serializers.ChoiceField(
+        choices=EVENT_KINDS,
+        help_text=(
+            '"purchase" only from a staff token (server to server): the shop records its '
+            "own checkouts, and a shopper's or guest's purchase is refused (400)"
+        ),
+    )
     timestamp = serializers.DateTimeField(
         required=False, help_text="ISO 8601, not in the future (default: now)"
     )
-    quantity = serializers.IntegerField(min_value=1, max_value=10_000, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000,
+        default=1,
+        help_text=(
+            "At most RECS_API_MAX_QUANTITY (default 100) per event; the views, carts and "
+            "purchases a shopper or guest sends for themselves count against "
+            "RECS_API_DAILY_QUANTITY units per 24 hours (default 1,000), beyond which "
+            "events are refused (400)"
+        ),
+    )
     basket = serializers.CharField(max_length=64, allow_blank=True, default="")
     source = serializers.CharField(
         max_length=100,
@@ -268,7 +284,10 @@ class EventSerializer(serializers.Serializer):
         max_length=128,
         required=False,
         allow_null=True,
-        help_text="Sending the same id again stores the event once",
+        help_text=(
+            "Sending the same id again from the same sender (token or session user, "
+            "guest session) stores the event once; other senders' ids never clash"
+        ),
     )
     user = serializers.CharField(
         max_length=150,

@@ -66,6 +66,7 @@ NOT_FOUND = _error("No such object")
 THROTTLED = _error("Too many requests; retry after the Retry-After header's seconds")
 UNSUPPORTED = _error("Body is not application/json")
 TOO_LARGE = _error("More than 1,000 events")
+BUSY = _error("The database is busy with other writes: retry after Retry-After seconds")
 COMMON = {401: UNAUTHORIZED, 429: THROTTLED}
 
 
@@ -270,6 +271,7 @@ EVENTS_BODY = PolymorphicProxySerializer(
         403: FORBIDDEN,
         413: TOO_LARGE,
         415: UNSUPPORTED,
+        503: BUSY,
         **COMMON,
     },
     examples=[
@@ -299,7 +301,16 @@ class EventsView(APIView):
 
     The shopper is the token's or session's user, or this session's guest; a staff
     client may name ``user`` (a username) per event. Resending an event with the same
-    ``client_event_id`` stores it once (it counts under ``duplicates``).
+    ``client_event_id`` from the same sender (the token's or session's user, or the
+    guest session) stores it once (it counts under ``duplicates``); ids are scoped to
+    their sender, so nobody can block another's events.
+
+    So that no single client outweighs the crowd in Trending and the models:
+    ``purchase`` events come only from staff tokens (server to server; the shop records
+    its own checkouts), ``quantity`` is at most RECS_API_MAX_QUANTITY (default 100),
+    and a shopper's or guest's own views, carts and purchases count against
+    RECS_API_DAILY_QUANTITY units per 24 hours (default 1,000). An event that breaks a
+    rule is refused with a field error (400), and then nothing is stored.
     """
 
     def post(self, request: Request) -> Response:

@@ -61,3 +61,51 @@ def test_session_keys_become_random_ids_consistently():
 def _leaf(app: str) -> str:
     executor = MigrationExecutor(connection)
     return max(name for a, name in executor.loader.graph.leaf_nodes() if a == app)
+
+
+def test_stored_event_ids_get_the_sender_a_resend_would_come_from():
+    """0008 scopes client_event_id to its sender; existing rows stay valid and a resend
+    after the migration is still a duplicate."""
+    old = _migrate([("recommendations", "0007_lean_interaction_indexes")])
+    try:
+        Category = old.get_model("shop", "Category")
+        Product = old.get_model("shop", "Product")
+        User = old.get_model("auth", "User")
+        Interaction = old.get_model("recommendations", "Interaction")
+        cat = Category.objects.create(name="C", slug="c")
+        product = Product.objects.create(
+            sku="S1", name="P", slug="p", price="1.00", category=cat, stock=1
+        )
+        user = User.objects.create(username="u1")
+        now = timezone.now()
+        for who, guest, key, source in (
+            (user, "", "app-1", ""),
+            (None, "g" * 32, "app-2", ""),
+            (None, "", "imp-abc", "import:csv"),
+            (user, "", None, ""),
+        ):
+            Interaction.objects.create(
+                user=who,
+                anonymous_id=guest,
+                product=product,
+                kind="view",
+                created=now,
+                client_event_id=key,
+                source=source,
+            )
+
+        new = _migrate([("recommendations", "0008_interaction_sender")])
+        Interaction = new.get_model("recommendations", "Interaction")
+        senders = dict(Interaction.objects.values_list("client_event_id", "sender"))
+        assert senders == {
+            "app-1": f"user:{user.pk}",
+            "app-2": "guest:" + "g" * 32,
+            "imp-abc": "import",
+            None: "",
+        }
+        from recommendations.tracking import sender_of  # what the API names senders now
+
+        assert senders["app-1"] == sender_of(user.pk, "")
+        assert senders["app-2"] == sender_of(None, "g" * 32)
+    finally:
+        _migrate([("recommendations", _leaf("recommendations")), ("shop", _leaf("shop"))])
