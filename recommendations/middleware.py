@@ -1,5 +1,5 @@
 """Writes the impressions of every widget a page rendered once the page is settled:
-queued for this process's batched insert (RECS_IMPRESSIONS_FLUSH_MS, see batching.py),
+queued for this process's batched insert (RECS_IMPRESSIONS_FLUSH_MS, see tracking/background.py),
 or in one insert per page after the page has been sent."""
 
 from __future__ import annotations

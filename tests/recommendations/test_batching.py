@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.db import connection
 
 from recommendations import tracking
-from recommendations.batching import BackgroundBatches
 from recommendations.models import Interaction
+from recommendations.tracking.background import BackgroundBatches
 from shop.shoppers import SHOPPER_ID_KEY
 from tests.recommendations.serving_support import build_world
 from tests.shop.browsers import returning

@@ -22,16 +22,16 @@ from config.pg_copy import copy_rows
 from shop import shoppers
 from shop.shoppers import SHOPPER_ID_KEY
 
-from .batching import BackgroundBatches
-from .models import Interaction, ModelVersion, UserRecommendations
-from .serving.cache import forget_shopper, remember_event, shopper_key
+from ..models import Interaction, ModelVersion, UserRecommendations
+from ..serving.cache import forget_shopper, remember_event, shopper_key
+from .background import BackgroundBatches
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from shop.models import Order, Product
 
-    from .serving.types import Shopper
+    from ..serving.types import Shopper
 
 # "rec:<widget>:v<version id>" marks views/carts that followed a recommendation. At most
 # 18 digits: any such id fits a 64-bit column (a longer one would overflow SQLite's).

@@ -1,0 +1,28 @@
+"""The behaviour log: the only writer of Interaction rows (see events.py)."""
+
+from .events import (  # noqa: F401
+    IMPORT_SENDER,
+    QUEUED_IMPRESSIONS,
+    SHOP_SENDER,
+    _insert_new,
+    _store_new,
+    attach_guest_history,
+    attach_on_login,
+    clear_history,
+    credited_version,
+    impression_owner,
+    impression_rows,
+    insert_impression_rows,
+    queue_impressions,
+    record_add_to_cart,
+    record_batch,
+    record_event,
+    record_impressions,
+    record_not_interested,
+    record_order,
+    record_recommendation_events,
+    record_view,
+    sender_of,
+    version_from_source,
+    write_impressions,
+)
