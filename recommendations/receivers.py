@@ -1,4 +1,4 @@
-"""Connects the shop's signals (and login) to the behaviour log (see tracking.py).
+"""Connects the shop's signals (and login) to the behaviour log (see tracking/).
 
 Receivers are thin and never raise: a failure to record is logged, and the page
 that sent the signal renders as usual.

@@ -295,18 +295,18 @@ def test_an_id_stored_between_the_lookup_and_the_copy_is_skipped_not_an_error(al
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from recommendations import tracking
+    from recommendations.tracking import batches, sender_of
 
     if connection.vendor != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's")
     now = timezone.now()
-    sender = tracking.sender_of(alice.pk, "")
+    sender = sender_of(alice.pk, "")
     row = (alice.pk, "", catalogue[0].pk, "view", now, 1, "", None, "", sender, "raced-1")
-    tracking._insert_new([row])  # "the other request" stored raced-1 already
+    batches._insert_new([row])  # "the other request" stored raced-1 already
     other = (alice.pk, "", catalogue[1].pk, "view", now, 1, "", None, "", sender, "raced-2")
     with transaction.atomic():
         # as if the lookup had run before the other request's commit: it found nothing
-        assert tracking._store_new([row, other], sender, keys=set()) == 1
+        assert batches._store_new([row, other], sender, keys=set()) == 1
     assert sorted(Interaction.objects.values_list("client_event_id", flat=True)) == [
         "raced-1",
         "raced-2",
