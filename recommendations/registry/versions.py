@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ABTest, ModelVersion, RelatedProducts, UserRecommendations
+from ..models import ABTest, ModelVersion, RelatedProducts, UserRecommendations
 
 log = logging.getLogger(__name__)
 # One line per stage boundary of a run, with stage/done/total/detail as extra fields
