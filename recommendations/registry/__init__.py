@@ -6,33 +6,33 @@ for its share of shoppers), so swapping versions is one small transaction (old a
 retired, new -> active) and nothing half-written is visible.
 Imports only models: promotion that refits or precomputes lives in training.promotion.
 
-Callers use the names below: ``from recommendations import registry; registry.promote(...)``.
+Split by job: artifacts.py (files and their cache), versions.py (active version,
+progress, promote, cleanup), abtests.py (tests and their arms). Callers use the names
+below: ``from recommendations import registry; registry.promote(...)``.
 """
 
-from .versions import (
-    active_version,
+from .abtests import (
     challenger_ready,
-    cleanup_retired,
-    delete_rows,
     end_tests_of,
-    fail_stale,
-    has_artifact,
-    has_rows,
     in_challenger_arm,
     live_test,
-    load_artifact,
-    model_path,
+    promote_challenger,
+    running_test,
+    serving_version_for,
+    start_ab_test,
+    stop_ab_test,
+)
+from .artifacts import has_artifact, load_artifact, model_path, save_artifact, version_dir
+from .versions import (
+    active_version,
+    cleanup_retired,
+    delete_rows,
+    fail_stale,
+    has_rows,
     primary_metric,
     progress_log,
     promote,
-    promote_challenger,
-    running_test,
-    save_artifact,
-    serving_version_for,
     set_progress,
-    start_ab_test,
-    stop_ab_test,
-    version_dir,
 )
 
 __all__ = [

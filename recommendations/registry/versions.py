@@ -1,28 +1,22 @@
-"""Model registry, the bottom of the stack: artifacts, the active version, promote, cleanup,
-and A/B tests (which version serves which shopper; start, stop, promote the challenger).
+"""Versions: the active one, a run's progress, promote, stale and retired cleanup.
 
-Serving reads only the *active* version's rows (and, during an A/B test, the challenger's
-for its share of shoppers), so swapping versions is one small transaction (old active ->
-retired, new -> active) and nothing half-written is visible.
-Imports only models: promotion that refits or precomputes lives in training.promotion.
+``_end_tests`` lives here, not in abtests.py: promoting or abandoning a challenger
+closes its tests in the same transaction, and abtests.py builds on this module.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import pickle
 import shutil
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import ABTest, ModelVersion, RelatedProducts, UserRecommendations
+from .artifacts import version_dir
 
 log = logging.getLogger(__name__)
 # One line per stage boundary of a run, with stage/done/total/detail as extra fields
@@ -31,52 +25,6 @@ progress_log = logging.getLogger("recommendations.progress")
 Status = ModelVersion.Status
 TestStatus = ABTest.Status
 LIVE = (TestStatus.STARTING, TestStatus.RUNNING)
-
-# Loaded artifacts per process: path -> (mtime_ns, object). Precompute chunks of one
-# version run many times in the same worker; reading a large pickle once is enough.
-_ARTIFACT_CACHE: dict[str, tuple[int, Any]] = {}
-_ARTIFACT_CACHE_SIZE = 4
-
-
-def version_dir(version_id: int) -> Path:
-    """MODEL_DIR/<version id>/ (created on save)."""
-    return Path(settings.MODEL_DIR) / str(version_id)
-
-
-def model_path(version_id: int) -> Path:
-    """Where a version's fitted model is pickled."""
-    return version_dir(version_id) / "model.pkl"
-
-
-def save_artifact(version_id: int, name: str, obj: Any) -> Path:
-    """Pickle ``obj`` as MODEL_DIR/<version id>/<name>, atomically (write then rename)."""
-    path = version_dir(version_id) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return path
-
-
-def load_artifact(path: Path) -> Any:
-    """Unpickle ``path``, reusing this process's copy while the file is unchanged."""
-    path = Path(path)
-    mtime = path.stat().st_mtime_ns
-    hit = _ARTIFACT_CACHE.get(str(path))
-    if hit is not None and hit[0] == mtime:
-        return hit[1]
-    with open(path, "rb") as fh:
-        obj = pickle.load(fh)
-    while len(_ARTIFACT_CACHE) >= _ARTIFACT_CACHE_SIZE:
-        _ARTIFACT_CACHE.pop(next(iter(_ARTIFACT_CACHE)))
-    _ARTIFACT_CACHE[str(path)] = (mtime, obj)
-    return obj
-
-
-def has_artifact(version: ModelVersion) -> bool:
-    """Whether the version's model file exists."""
-    return bool(version.artifact_path) and Path(version.artifact_path).is_file()
 
 
 def has_rows(version: ModelVersion) -> bool:
@@ -220,155 +168,6 @@ def cleanup_retired(keep: int = 2) -> list[int]:
         _discard(version)
         cleaned.append(version.pk)
     return cleaned
-
-
-# ---------------------------------------------------------------- A/B tests
-
-
-def live_test() -> ABTest | None:
-    """The A/B test starting or running, if any (there is one at a time)."""
-    return ABTest.objects.filter(status__in=LIVE).select_related("challenger", "control").first()
-
-
-def running_test() -> ABTest | None:
-    """The A/B test whose challenger serves its share of shoppers now, if any."""
-    return (
-        ABTest.objects.filter(status=TestStatus.RUNNING, challenger__status=Status.CHALLENGER)
-        .select_related("challenger")
-        .first()
-    )
-
-
-def in_challenger_arm(
-    test_id: int, share: float, user_id: int | None, anonymous_id: str = ""
-) -> bool:
-    """Whether a shopper is in test ``test_id``'s challenger share: the same on every call.
-
-    SHA-256 of the test id and the shopper key ("u:<user id>" or "a:<anonymous id>") read
-    as a fraction of 2**64, below ``share``. A guest who signs in is hashed anew as the
-    user; a shopper with no identity is always in the control arm.
-    """
-    if user_id is not None:
-        key = f"u:{user_id}"
-    elif anonymous_id:
-        key = f"a:{anonymous_id}"
-    else:
-        return False
-    digest = hashlib.sha256(f"{test_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < share
-
-
-def serving_version_for(user_id: int | None = None, anonymous_id: str = "") -> ModelVersion | None:
-    """The version that serves this shopper now: a running test's challenger, else the active.
-
-    Uncached (admin, reports, tests); serving.cache keeps a short per-process copy.
-    """
-    test = running_test()
-    if test is not None and in_challenger_arm(test.pk, test.share, user_id, anonymous_id):
-        return test.challenger
-    return active_version()
-
-
-def start_ab_test(version_id: int, share: float) -> ABTest:
-    """Record a starting test of ``version_id`` against the active version.
-
-    Nobody is served from it until its lists are precomputed beside the active ones
-    (training.promotion.start_challenger, then ``challenger_ready``). ValueError when
-    there is no active version, the version cannot be a challenger, or a test is live.
-    """
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"the challenger's share must be above 0 and at most 1, not {share}")
-    with transaction.atomic():  # the active row is the lock: one start at a time
-        control = ModelVersion.objects.select_for_update().filter(status=Status.ACTIVE).first()
-        if control is None:
-            raise ValueError("there is no active version to test a challenger against")
-        version = ModelVersion.objects.select_for_update().get(pk=version_id)
-        if version.pk == control.pk:
-            raise ValueError(f"#{version.pk} is the active version; choose another challenger")
-        if version.status not in (Status.EVALUATED, Status.RETIRED):
-            raise ValueError(
-                f"#{version.pk} is {version.status}; only an evaluated or retired version "
-                "can be a challenger"
-            )
-        live = live_test()
-        if live is not None:
-            raise ValueError(f"A/B test #{live.pk} is {live.status}; stop it first")
-        test = ABTest.objects.create(challenger=version, control=control, share=share)
-    log.info("A/B test #%s started: #%s vs #%s", test.pk, version.pk, control.pk)
-    return test
-
-
-def challenger_ready(version: ModelVersion) -> ModelVersion:
-    """The challenger's lists are complete: its test runs from now on.
-
-    If its test was stopped meanwhile, the lists are deleted and the version goes back
-    to evaluated (precompute.finalize_version calls this instead of activating).
-    """
-    with transaction.atomic():
-        test = (
-            ABTest.objects.select_for_update()
-            .filter(challenger_id=version.pk, status=TestStatus.STARTING)
-            .first()
-        )
-        if test is None:
-            delete_rows(version.pk)
-            version.move_to(
-                Status.EVALUATED,
-                "Precomputed as an A/B challenger after its test ended; its lists were deleted.",
-            )
-            return version
-        version.refreshed = None  # the refresh watermark restarts with these lists
-        version.move_to(
-            Status.CHALLENGER,
-            f"A/B challenger of test #{test.pk}: serves {test.share:.0%} of shoppers.",
-            fields=["refreshed"],
-        )
-        test.status = TestStatus.RUNNING
-        test.running_since = timezone.now()
-        test.save(update_fields=["status", "running_since"])
-    log.info("A/B test #%s running", test.pk)
-    return version
-
-
-def stop_ab_test(test_id: int, note: str = "Stopped from the admin.") -> ABTest:
-    """End a live test: the challenger's lists are deleted, the version stays (evaluated).
-
-    A challenger still precomputing is cleaned up when its precompute finishes
-    (``challenger_ready``) or fails.
-    """
-    with transaction.atomic():
-        test = ABTest.objects.select_for_update().get(pk=test_id)
-        if not test.live:
-            raise ValueError(f"A/B test #{test.pk} is {test.status}; there is nothing to stop")
-        challenger = ModelVersion.objects.select_for_update().get(pk=test.challenger_id)
-        if challenger.status == Status.CHALLENGER:
-            delete_rows(challenger.pk)
-            challenger.move_to(
-                Status.EVALUATED, f"A/B test #{test.pk} stopped; its lists were deleted."
-            )
-        _end_tests(challenger.pk, TestStatus.STOPPED, note)
-        test.refresh_from_db()
-    log.info("A/B test #%s stopped", test.pk)
-    return test
-
-
-def promote_challenger(test_id: int, note: str = "") -> ModelVersion:
-    """Make a running test's challenger the active version (``promote`` ends the test)."""
-    test = ABTest.objects.select_related("challenger").get(pk=test_id)
-    if test.status != TestStatus.RUNNING:
-        raise ValueError(
-            f"A/B test #{test.pk} is {test.status}; only a running test's "
-            "challenger can be promoted"
-        )
-    version = promote(test.challenger, note or f"Promoted from A/B test #{test.pk}.")
-    cleanup_retired()
-    return version
-
-
-def end_tests_of(version_id: int, note: str) -> int:
-    """Stop the live tests of a challenger that failed; returns how many."""
-    with transaction.atomic():
-        return _end_tests(version_id, TestStatus.STOPPED, note)
 
 
 def _end_tests(version_id: int, status: str, note: str) -> int:
