@@ -35,7 +35,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -48,6 +48,9 @@ from .algorithms.base import Recommender
 from .algorithms.hybrid import Hybrid
 from .dataset import Dataset
 from .extract import load_dataset
+
+if TYPE_CHECKING:
+    from .evaluation import Split
 
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -223,6 +226,34 @@ def _record(version: ModelVersion, t: tuning.Tuned, shared: dict, metric: str, p
     version.move_to(Status.EVALUATED, fields=fields)
 
 
+@dataclass
+class _Run:
+    """One run's state, handed from step to step."""
+
+    names: list[str]
+    params: dict[str, dict]
+    protocol: str
+    result: PipelineResult
+    timings: dict[str, float] = field(default_factory=dict)  # shared by every candidate
+    data: Dataset | None = None
+    split: Split | None = None
+    tuned: list[tuning.Tuned] = field(default_factory=list)
+    chosen: tuning.Tuned | None = None
+    fitted: Recommender | None = None  # the chosen model, for Recommender.refit
+
+    @property
+    def versions(self) -> list[ModelVersion]:
+        return self.result.versions
+
+    @property
+    def ids(self) -> list[int]:
+        return [v.pk for v in self.result.versions]
+
+    @property
+    def metric(self) -> str:
+        return self.result.primary_metric
+
+
 def run_pipeline(
     algorithms: list[str] | None = None,
     params: dict[str, dict] | None = None,
@@ -242,14 +273,41 @@ def run_pipeline(
 
     ``sync`` precomputes in this process; otherwise a Celery chord does (eagerly
     when no broker is configured) and activation happens when it completes.
+
+    Each step records what it did on the versions; one that returns False has said
+    why (result.note, the versions' notes and status) and ends the run.
     """
-    names = check_algorithms(algorithms)
     params = params or {}
+    names = _check_request(algorithms, params, protocol)
+    run = _create_versions(names, params, k, protocol)
+    if not _extract_and_split(run):
+        return run.result
+    if not _tune_and_evaluate(run, search=tune):
+        return run.result
+    _choose(run)
+    if not _decide_promotion(run, force, margin):
+        return run.result
+    if not _refit_and_save(run):
+        return run.result
+    _precompute(run, sync)
+    return run.result
+
+
+def _check_request(
+    algorithms: list[str] | None, params: dict[str, dict], protocol: str
+) -> list[str]:
+    """The algorithms to train, or ValueError for a request that cannot run."""
+    names = check_algorithms(algorithms)
     stray = set(params) - set(names)
     if stray:
         raise ValueError(f"parameters given for algorithms not trained: {sorted(stray)}")
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    return names
+
+
+def _create_versions(names: list[str], params: dict[str, dict], k: int, protocol: str) -> _Run:
+    """One version per candidate, in training, after failing those a dead run left."""
     metric = registry.primary_metric(k)
     registry.fail_stale()  # a run killed earlier must not leave versions in limbo
     versions = [
@@ -258,145 +316,181 @@ def run_pipeline(
         )
         for n in names
     ]
-    result = PipelineResult(versions=versions, primary_metric=metric)
-    ids = [v.pk for v in versions]
-    registry.set_progress(ids, "extract", 0, 1)
+    run = _Run(names, params, protocol, PipelineResult(versions=versions, primary_metric=metric))
+    registry.set_progress(run.ids, "extract", 0, 1)
+    return run
 
-    def skip(reason: str) -> PipelineResult:
-        for v in versions:
-            v.move_to(Status.SKIPPED, f"{reason} {FALLBACK_NOTE}")
-        result.note = f"{reason} {FALLBACK_NOTE}"
-        log.warning("pipeline skipped: %s", reason)
-        return result
 
+def _extract_and_split(run: _Run) -> bool:
+    """Load the log, store its window on the versions and hold out the test part."""
     t0 = time.perf_counter()
     try:
-        data = load_dataset()
+        run.data = load_dataset()
     except Exception as exc:
         log.exception("extract failed")
-        for v in versions:
+        for v in run.versions:
             v.move_to(Status.FAILED, f"Extract failed: {exc!r}")
-        result.note = f"Extract failed. {FALLBACK_NOTE}"
-        return result
+        run.result.note = f"Extract failed. {FALLBACK_NOTE}"
+        return False
     t1 = time.perf_counter()
-    shared = {"extract": round(t1 - t0, 3)}
-    _update(versions, timings=dict(shared), **_window(data))
-    reason = too_small(data)
+    run.timings = {"extract": round(t1 - t0, 3)}
+    _update(run.versions, timings=dict(run.timings), **_window(run.data))
+    reason = too_small(run.data)
     if reason:
-        return skip(reason)
+        return _skip(run, reason)
     try:
-        split = make_split(data, protocol)
+        run.split = make_split(run.data, run.protocol)
     except ValueError as exc:  # e.g. nobody has enough distinct items to hold one out
-        return skip(f"No evaluation split ({protocol}): {exc}.")
-    shared["split"] = round(time.perf_counter() - t1, 3)
-    if not len(split.test_users):
-        return skip(f"No shopper has enough events to hold some out ({protocol}).")
+        return _skip(run, f"No evaluation split ({run.protocol}): {exc}.")
+    run.timings["split"] = round(time.perf_counter() - t1, 3)
+    if not len(run.split.test_users):
+        return _skip(run, f"No shopper has enough events to hold some out ({run.protocol}).")
+    return True
 
+
+def _skip(run: _Run, reason: str) -> bool:
+    """Mark every version skipped for ``reason``; the run ends."""
+    for v in run.versions:
+        v.move_to(Status.SKIPPED, f"{reason} {FALLBACK_NOTE}")
+    run.result.note = f"{reason} {FALLBACK_NOTE}"
+    log.warning("pipeline skipped: %s", reason)
+    return False
+
+
+def _tune_and_evaluate(run: _Run, search: bool) -> bool:
+    """Tune and score every candidate on the split; False when every one failed."""
     conf = settings.RECOMMENDATIONS
-    max_users = conf["EVAL_MAX_USERS"]
-    margin = float(conf.get("PROMOTION_MARGIN", 0.0) if margin is None else margin)
-    registry.set_progress(ids, "tune, train and evaluate", 0, len(names))
+    total = len(run.names)
+    registry.set_progress(run.ids, "tune, train and evaluate", 0, total)
     by_name = tuning.tune_candidates(
-        names,
-        split,
-        metric,
-        params=params,
-        search=tune,
+        run.names,
+        run.split,
+        run.metric,
+        params=run.params,
+        search=search,
         budget_factor=float(conf.get("TUNING_BUDGET_FACTOR", 1.0)),
         min_budget=float(conf.get("TUNING_MIN_SECONDS", 10.0)),
-        max_users=max_users,
+        max_users=conf["EVAL_MAX_USERS"],
     )
-    for version, name in zip(versions, names, strict=True):
-        _record(version, by_name[name], shared, metric, protocol)
-    tuned = [by_name[n] for n in names]
-    registry.set_progress(ids, "tune, train and evaluate", len(names), len(names))
+    for version, name in zip(run.versions, run.names, strict=True):
+        _record(version, by_name[name], run.timings, run.metric, run.protocol)
+    run.tuned = [by_name[n] for n in run.names]
+    registry.set_progress(run.ids, "tune, train and evaluate", total, total)
+    if not _evaluated(run):
+        run.result.note = f"Every candidate failed. {FALLBACK_NOTE}"
+        return False
+    return True
 
-    ok = [(v, t) for v, t in zip(versions, tuned, strict=True) if v.status == Status.EVALUATED]
-    if not ok:
-        result.note = f"Every candidate failed. {FALLBACK_NOTE}"
-        return result
-    champion = registry.active_version()
 
-    def same_config(v: ModelVersion) -> bool:
-        return bool(
-            champion and (v.algorithm, v.parameters) == (champion.algorithm, champion.parameters)
-        )
+def _evaluated(run: _Run) -> list[tuple[ModelVersion, tuning.Tuned]]:
+    """The candidates that were evaluated, with their versions."""
+    pairs = zip(run.versions, run.tuned, strict=True)
+    return [(v, t) for v, t in pairs if v.status == Status.EVALUATED]
 
-    # Best unless a simpler candidate is within noise of it (paired bootstrap).
-    chosen, notes = tuning.choose([t for _, t in ok], metric)
-    fitted = chosen.model  # kept for the refit on the full log (Recommender.refit)
-    for t in tuned:
+
+def _choose(run: _Run) -> None:
+    """Pick the winner: the best unless a simpler candidate is within noise of it
+    (paired bootstrap); note on the others why they lost."""
+    ok = _evaluated(run)
+    run.chosen, notes = tuning.choose([t for _, t in ok], run.metric)
+    run.fitted = run.chosen.model  # kept for the refit on the full log (Recommender.refit)
+    for t in run.tuned:
         t.model = None  # free memory
-    winner = next(v for v, t in ok if t is chosen)
-    result.winner = winner
+    run.result.winner = next(v for v, t in ok if t is run.chosen)
     for v, t in ok:
-        if t is not chosen:
+        if t is not run.chosen:
             v.add_note(f"Not chosen: {notes.get(t.name, '')}.")
             v.save(update_fields=["notes"])
+    # Saved with the promotion decision, which follows it in the notes.
+    run.result.winner.add_note(f"Chosen: {notes.get(run.chosen.name, '')}.")
 
+
+def _decide_promotion(run: _Run, force: bool, margin: float | None) -> bool:
+    """Whether the winner replaces the active version; the reason goes into its notes."""
+    margin = float(
+        settings.RECOMMENDATIONS.get("PROMOTION_MARGIN", 0.0) if margin is None else margin
+    )
+    winner, champion = run.result.winner, registry.active_version()
     promote, why = True, "no version was active"
     if force:
         why = "forced"
-    elif champion is not None and same_config(winner):
+    elif champion is not None and _same_config(winner, champion):
         why = f"refresh of active #{champion.pk} ({champion.algorithm}) on fresher data"
     elif champion is not None:
-        scores, how = _champion_scores(champion, tuned, split, metric, max_users)
-        if scores is not None and len(scores) == len(chosen.per_user):
-            decision = tuning.promotion_decision(chosen.per_user, scores, metric, margin)
-            promote = decision.promote
-            why = (
-                f"{'replaces' if promote else 'does not replace'} active #{champion.pk} "
-                f"({champion.algorithm}, {how}): {decision.note}"
-            )
-            winner.metrics = {
-                **winner.metrics,
-                "vs_active": {
-                    "active": champion.pk,
-                    "diff": round(decision.diff, 6),
-                    "ci_low": round(decision.low, 6),
-                    "ci_high": round(decision.high, 6),
-                    "shoppers": decision.n,
-                    "promoted": promote,
-                },
-            }
-            winner.save(update_fields=["metrics"])
-        else:  # no per-shopper scores of the champion: the stored figure, with no noise test
-            stored = champion.metrics.get(metric)
-            value = float(stored) if stored is not None else None
-            mine = chosen.metrics[metric]
-            if value is not None and mine <= value + margin:
-                promote = False
-                why = (
-                    f"did not beat active #{champion.pk} ({champion.algorithm}): {metric} "
-                    f"{mine:.4f} <= {value:.4f} + margin {margin:.4f} (stored metrics)"
-                )
-            else:
-                shown = "n/a" if value is None else f"{value:.4f}"
-                why = (
-                    f"beat active #{champion.pk} ({champion.algorithm}): {metric} "
-                    f"{mine:.4f} > {shown} (stored metrics; no per-shopper comparison)"
-                )
-    winner.add_note(f"Chosen: {notes.get(chosen.name, '')}.")
+        promote, why = _against_champion(run, champion, margin)
     winner.add_note(f"{'Promoted' if promote else 'Not promoted'}: {why}.")
     winner.save(update_fields=["notes"])
-    result.note = why
-    if not promote:
-        return result
+    run.result.note = why
+    return promote
 
-    registry.set_progress(ids, "refit winner", 0, 1, winner.algorithm)
+
+def _same_config(version: ModelVersion, other: ModelVersion) -> bool:
+    return (version.algorithm, version.parameters) == (other.algorithm, other.parameters)
+
+
+def _against_champion(run: _Run, champion: ModelVersion, margin: float) -> tuple[bool, str]:
+    """Compare the winner with the active version shopper by shopper on today's split
+    (stored metrics when it cannot be refitted): promote or not, and why."""
+    max_users = settings.RECOMMENDATIONS["EVAL_MAX_USERS"]
+    scores, how = _champion_scores(champion, run.tuned, run.split, run.metric, max_users)
+    if scores is None or len(scores) != len(run.chosen.per_user):
+        return _against_stored(run.chosen.metrics[run.metric], champion, run.metric, margin)
+    decision = tuning.promotion_decision(run.chosen.per_user, scores, run.metric, margin)
+    winner = run.result.winner
+    winner.metrics = {
+        **winner.metrics,
+        "vs_active": {
+            "active": champion.pk,
+            "diff": round(decision.diff, 6),
+            "ci_low": round(decision.low, 6),
+            "ci_high": round(decision.high, 6),
+            "shoppers": decision.n,
+            "promoted": decision.promote,
+        },
+    }
+    winner.save(update_fields=["metrics"])
+    verb = "replaces" if decision.promote else "does not replace"
+    why = f"{verb} active #{champion.pk} ({champion.algorithm}, {how}): {decision.note}"
+    return decision.promote, why
+
+
+def _against_stored(
+    mine: float, champion: ModelVersion, metric: str, margin: float
+) -> tuple[bool, str]:
+    """Compare with the active version's stored figure, with no noise test."""
+    stored = champion.metrics.get(metric)
+    value = float(stored) if stored is not None else None
+    if value is not None and mine <= value + margin:
+        return False, (
+            f"did not beat active #{champion.pk} ({champion.algorithm}): {metric} "
+            f"{mine:.4f} <= {value:.4f} + margin {margin:.4f} (stored metrics)"
+        )
+    shown = "n/a" if value is None else f"{value:.4f}"
+    return True, (
+        f"beat active #{champion.pk} ({champion.algorithm}): {metric} "
+        f"{mine:.4f} > {shown} (stored metrics; no per-shopper comparison)"
+    )
+
+
+def _refit_and_save(run: _Run) -> bool:
+    """Refit the winner on the full log and save its artifact; on failure it is failed."""
+    winner = run.result.winner
+    registry.set_progress(run.ids, "refit winner", 0, 1, winner.algorithm)
     t2 = time.perf_counter()
     try:
         # Weights are reused only when the split held out at most one event per shopper;
         # a time cut holds out the newest fifth of the log, which a refit must learn.
-        model, reused = _refit(winner, fitted if protocol == "leave-last-out" else None, data)
+        fitted = run.fitted if run.protocol == "leave-last-out" else None
+        run.fitted = None
+        model, reused = _refit(winner, fitted, run.data)
         del fitted
         t3 = time.perf_counter()
         path = registry.save_artifact(winner.pk, "model.pkl", model)
     except Exception as exc:
         log.exception("refit of the winner failed")
         precompute.fail_version(winner.pk, f"Refit on the full log failed: {exc!r}")
-        result.note = f"Refit failed. {FALLBACK_NOTE}"
-        return result
+        run.result.note = f"Refit failed. {FALLBACK_NOTE}"
+        return False
     del model
     winner.artifact_path = str(path)
     winner.timings = {
@@ -410,12 +504,16 @@ def run_pipeline(
             "split (not retrained) and score every shopper's full history."
         )
     winner.save(update_fields=["artifact_path", "timings", "notes"])
-    final = precompute.start_precompute(winner.pk, sync=sync)
-    result.winner = final
-    result.promoted = final.status in (Status.ACTIVE, Status.PRECOMPUTING)
+    return True
+
+
+def _precompute(run: _Run, sync: bool) -> None:
+    """Precompute the winner's lists (activation follows when they are complete)."""
+    final = precompute.start_precompute(run.result.winner.pk, sync=sync)
+    run.result.winner = final
+    run.result.promoted = final.status in (Status.ACTIVE, Status.PRECOMPUTING)
     if final.status == Status.FAILED:
-        result.note = f"{why}; precompute failed. {FALLBACK_NOTE}"
-    return result
+        run.result.note = f"{run.result.note}; precompute failed. {FALLBACK_NOTE}"
 
 
 def _refit(
