@@ -15,6 +15,10 @@ import scipy.sparse as sp
 # Implicit-feedback weight of one event of each kind (view < cart < purchase).
 KIND_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
 KIND_CODES: dict[str, int] = {"view": 0, "cart": 1, "purchase": 2}
+# The most one shopper's events can weigh on one product (four purchases, or twenty
+# views): a client that repeats one event a thousand times (the API accepts 1,000 a
+# day) must not outweigh the crowd in popularity or in any model.
+CELL_WEIGHT_CAP = 20.0
 
 
 @dataclass
@@ -149,6 +153,7 @@ def build_dataset(
     shape = (len(user_keys), len(item_ids))
     matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
     matrix.sum_duplicates()
+    np.minimum(matrix.data, CELL_WEIGHT_CAP, out=matrix.data)
 
     order = np.lexsort((times, user_idx))
     seq_indptr = np.zeros(len(user_keys) + 1, dtype=np.int64)

@@ -178,3 +178,17 @@ def test_every_algorithm_is_deterministic_and_pickles(name):
 def test_unknown_parameters_are_rejected(name):
     with pytest.raises(ValueError, match="unknown parameter"):
         make_algorithm(name, nonsense=1)
+
+
+def test_one_shopper_repeating_an_event_cannot_outweigh_the_crowd():
+    """A client that sends 1,000 views of one product weighs as one heavy shopper."""
+    from recommendations.training.algorithms.popularity import Popularity
+    from recommendations.training.dataset import CELL_WEIGHT_CAP
+    from tests.recommendations.view_logs import views_dataset
+
+    users = ["spammer"] * 1000 + [f"shopper-{n}" for n in range(30)]
+    items = [0] * 1000 + [1] * 30  # thirty real shoppers viewed product 1 once each
+    data = views_dataset(users, items, [0.0] * len(items), n_items=2)
+    assert data.matrix.max() == CELL_WEIGHT_CAP
+    scores = Popularity().fit(data).score(np.array([0]))[0]
+    assert scores[1] > scores[0]
