@@ -2,7 +2,9 @@
 
 Same contract as the catalogue importer (shop/catalog_import.py, whose file reading,
 report and product creation it reuses): one transaction, bad rows reported by line
-and skipped unless ``strict``, and idempotent. Each event gets a ``client_event_id``
+and skipped unless ``strict``, and idempotent. Users the file names but the database
+lacks are reported (how many, the first few with their lines) and created only with
+``create_users``; otherwise their rows are bad rows. Each event gets a ``client_event_id``
 hashed from its content (format, shopper, sku, kind, time, quantity, basket), so a
 second run of the same file inserts nothing. Work is done in chunks of rows: users
 and products are looked up (and created) per chunk, events bulk-inserted. Every value
@@ -13,7 +15,7 @@ so a bad value is a bad row with its line number, never a database error.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,7 +31,6 @@ from shop.catalog_import import (
     BATCH_SIZE,
     DIGINETICA_COLUMNS,
     FORMATS,
-    PROGRESS_EVERY,
     ImportFileError,
     ImportReport,
     ProductData,
@@ -40,6 +41,7 @@ from shop.catalog_import import (
     diginetica_sku,
     open_table,
     parse_count,
+    read_rows,
     retail_product,
     upsert_products,
 )
@@ -53,7 +55,33 @@ CSV_COLUMNS = ("user", "sku", "kind", "timestamp")
 CSV_OPTIONAL = ("quantity", "basket")
 CSV_KINDS = ("view", "cart", "purchase")
 CHUNK_ROWS = 10_000
+UNKNOWN_USERS_LISTED = 5
 _username_validator = UnicodeUsernameValidator()
+
+
+@dataclass
+class EventImportReport(ImportReport):
+    """An import report that also names the users the file mentions but did not exist."""
+
+    create_users: bool = False
+    unknown_users: dict[str, int] = field(default_factory=dict)  # username -> first line
+
+    def summary(self) -> list[str]:
+        """The catalogue report's lines, then the unknown users (created or not)."""
+        lines = super().summary()
+        if not self.unknown_users:
+            return lines
+        first = sorted(self.unknown_users.items(), key=lambda item: item[1])
+        names = ", ".join(f"{u} (line {n})" for u, n in first[:UNKNOWN_USERS_LISTED])
+        more = len(first) - UNKNOWN_USERS_LISTED
+        names += f" and {more} more" if more > 0 else ""
+        what = (
+            "created"
+            if self.create_users
+            else "not created, their rows are bad (--create-users creates them)"
+        )
+        lines.insert(1, f"unknown users: {len(first)}, {what}: {names}")
+        return lines
 
 
 @dataclass
@@ -246,7 +274,7 @@ SPECS = {
 class _Importer:
     """Per-run state: id caches and the set of event ids already seen in this file."""
 
-    def __init__(self, fmt: str, report: ImportReport) -> None:
+    def __init__(self, fmt: str, report: EventImportReport) -> None:
         self.fmt = fmt
         self.report = report
         self.make_products = SPECS[fmt][4]
@@ -254,23 +282,39 @@ class _Importer:
         self.product_ids: dict[str, int] = {}
         self.seen: set[str] = set()
 
-    def _resolve_users(self, usernames: set[str]) -> None:
+    def _lookup_users(self, usernames: list[str]) -> None:
         User = get_user_model()
-        field = User.USERNAME_FIELD
-        missing = sorted(usernames - self.user_ids.keys())
-        for chunk in chunked(missing):
+        name = User.USERNAME_FIELD
+        for chunk in chunked(usernames):
             self.user_ids.update(
-                User.objects.filter(**{f"{field}__in": chunk}).values_list(field, "id")
+                User.objects.filter(**{f"{name}__in": chunk}).values_list(name, "id")
             )
-        new = [u for u in missing if u not in self.user_ids]
-        if new:
+
+    def _resolve_users(self, events: list[Event]) -> list[Event]:
+        """The events whose user exists (or was just created, with ``create_users``);
+        the others are bad rows. Every unknown user is noted with its first line."""
+        self._lookup_users(sorted({e.username for e in events} - self.user_ids.keys() - {""}))
+        unknown: dict[str, int] = {}
+        for event in events:
+            if event.username and event.username not in self.user_ids:
+                unknown.setdefault(event.username, event.line)
+        for username, line in unknown.items():
+            self.report.unknown_users.setdefault(username, line)
+        if unknown and self.report.create_users:
+            User = get_user_model()
             # Imported shoppers cannot log in until someone sets a password.
-            users = [User(**{field: u, "password": make_password(None)}) for u in new]
+            users = [
+                User(**{User.USERNAME_FIELD: u, "password": make_password(None)}) for u in unknown
+            ]
             User.objects.bulk_create(users, batch_size=BATCH_SIZE, ignore_conflicts=True)
-            for chunk in chunked(new):
-                self.user_ids.update(
-                    User.objects.filter(**{f"{field}__in": chunk}).values_list(field, "id")
-                )
+            self._lookup_users(sorted(unknown))
+        known = []
+        for event in events:
+            if event.username in unknown and event.username not in self.user_ids:
+                self.report.bad_row(event.line, f"unknown user {event.username!r}")
+            else:
+                known.append(event)
+        return known
 
     def _lookup_products(self, skus: list[str]) -> None:
         for chunk in chunked(skus):
@@ -292,8 +336,7 @@ class _Importer:
 
     def process(self, events: list[Event]) -> None:
         """Resolve users and products for one chunk of events, insert the new ones."""
-        self._resolve_users({e.username for e in events if e.username})
-        events = self._resolve_products(events)
+        events = self._resolve_products(self._resolve_users(events))
         fresh: dict[str, Event] = {}
         for event in events:
             event_id = event.client_event_id(self.fmt)
@@ -332,22 +375,23 @@ def import_events(
     fmt: str = "csv",
     strict: bool = False,
     progress: Progress | None = None,
-) -> ImportReport:
+    create_users: bool = False,
+) -> EventImportReport:
     """Import behaviour events from ``path`` in one transaction; see the module docstring."""
     if fmt not in SPECS:
         raise ImportFileError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     required, optional, delimiter, parse, _ = SPECS[fmt]
-    report = ImportReport(strict=strict)
+    report = EventImportReport(strict=strict, create_users=create_users)
     importer = _Importer(fmt, report)
     with transaction.atomic(), open_table(path, required, optional, delimiter) as rows:
         chunk: list[Event] = []
-        for n, event in enumerate(parse(rows, report), 1):
+        for event in parse(read_rows(rows, report, progress), report):
             chunk.append(event)
             if len(chunk) >= CHUNK_ROWS:
                 importer.process(chunk)
+                report.stop_if_strict()  # the chunk's rows are all checked
                 chunk = []
-            if progress and n % PROGRESS_EVERY == 0:
-                progress(n)
         importer.process(chunk)
+        report.stop_if_strict()
     analyze(Interaction, get_user_model())  # committed; statistics for the new rows
     return report

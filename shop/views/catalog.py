@@ -20,7 +20,6 @@ from ..shoppers import shopper_kwargs
 from .common import SORTS, paginate, sorted_by
 
 HOME_PRODUCTS = 8
-HOME_CATEGORIES = 8
 BESTSELLER_CACHE_KEY = "shop:bestseller-ids"
 BESTSELLER_CACHE_SECONDS = 600
 IMAGE_MAX_AGE = 60 * 60 * 24 * 365
@@ -48,11 +47,11 @@ def _bestsellers() -> list[Product]:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Hero, top categories, new arrivals and best sellers."""
+    """Hero, every category with products (most stocked first), new arrivals, best sellers."""
     categories = (
         Category.objects.annotate(product_count=Count("products", filter=Q(products__active=True)))
         .filter(product_count__gt=0)
-        .order_by("-product_count", "name")[:HOME_CATEGORIES]
+        .order_by("-product_count", "name")
     )
     new_arrivals = (
         Product.objects.in_stock().select_related("category").order_by("-created", "-pk")

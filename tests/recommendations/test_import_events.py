@@ -46,8 +46,9 @@ def catalog():
 class TestCsv:
     def test_good_file(self, catalog):
         UserFactory(username="alice")  # existing users are reused
-        out = run(FIXTURES / "events.csv")
+        out = run(FIXTURES / "events.csv", "--create-users")
         assert "imported: 5" in out and "bad: 0" in out
+        assert "unknown users: 1, created: bob (line 5)" in out
         alice = User.objects.get(username="alice")
         rows = list(Interaction.objects.filter(user=alice).order_by("id"))
         assert [(r.kind, r.quantity) for r in rows] == [("view", 1), ("cart", 2), ("purchase", 2)]
@@ -60,9 +61,9 @@ class TestCsv:
         assert Interaction.objects.filter(user=bob).count() == 2
 
     def test_second_run_adds_nothing(self, catalog):
-        run(FIXTURES / "events.csv")
-        out = run(FIXTURES / "events.csv")
-        assert "imported: 0" in out and "already imported 5" in out
+        run(FIXTURES / "events.csv", "--create-users")
+        out = run(FIXTURES / "events.csv")  # the users exist now
+        assert "imported: 0" in out and "already imported 5" in out and "bad: 0" in out
         assert Interaction.objects.count() == 5
         assert User.objects.count() == 2
 
@@ -70,11 +71,11 @@ class TestCsv:
         packed = tmp_path / "events.csv.gz"
         with open(FIXTURES / "events.csv", "rb") as src, gzip.open(packed, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        assert "imported: 5" in run(packed)
+        assert "imported: 5" in run(packed, "--create-users")
         assert "imported: 0" in run(FIXTURES / "events.csv")  # same content, same ids
 
     def test_bad_rows_are_reported_by_line_and_the_rest_imported(self, catalog):
-        out = run(FIXTURES / "events_bad_rows.csv")
+        out = run(FIXTURES / "events_bad_rows.csv", "--create-users")
         assert "imported: 2" in out and "bad: 6" in out
         for expected in (
             "line 3: unknown sku 'NOPE-404'",
@@ -91,9 +92,11 @@ class TestCsv:
             ("dave", "purchase"),
         ]
 
-    def test_strict_makes_a_bad_row_fatal_and_writes_nothing(self, catalog, tmp_path):
-        with pytest.raises(CommandError, match="line 4: kind 'like'.*--strict"):
-            run(FIXTURES / "events_bad_rows.csv", "--strict")
+    def test_strict_stops_at_the_first_bad_row_and_writes_nothing(self, catalog, tmp_path):
+        # line 3's unknown sku is found when its chunk is looked up, after line 4 was
+        # parsed; the report names line 3 all the same
+        with pytest.raises(CommandError, match="line 3: unknown sku 'NOPE-404'.*--strict"):
+            run(FIXTURES / "events_bad_rows.csv", "--strict", "--create-users")
         assert not Interaction.objects.exists() and not User.objects.exists()
         # an unknown sku is found after the row's user was created: that is undone too
         path = tmp_path / "unknown_sku.csv"
@@ -101,7 +104,7 @@ class TestCsv:
             "user,sku,kind,timestamp\nerin,MUG-1,view,2024-01-01\nerin,NO,view,2024-01-01\n"
         )
         with pytest.raises(CommandError, match="line 3: unknown sku 'NO'"):
-            run(path, "--strict")
+            run(path, "--strict", "--create-users")
         assert not Interaction.objects.exists() and not User.objects.exists()
 
     def test_wrong_header_missing_file_unknown_format(self, catalog):
@@ -122,7 +125,7 @@ class TestCsv:
         ]
         path.write_text("user,sku,kind,timestamp\n" + "\n".join(rows) + "\n")
         with django_assert_max_num_queries(40):
-            out = run(path)
+            out = run(path, "--create-users")
         assert "imported: 600" in out
         assert User.objects.count() == 50
 
@@ -134,7 +137,9 @@ def _retail_rows() -> list[dict[str, str]]:
 
 class TestOnlineRetail:
     def test_purchases_from_the_sample(self):
-        out = run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
+        out = run(
+            FIXTURES / "online_retail_small.csv", "--format", "online-retail", "--create-users"
+        )
         rows = _retail_rows()
         kept = [
             r
@@ -163,7 +168,7 @@ class TestOnlineRetail:
 
     def test_second_run_adds_nothing_and_existing_products_are_kept(self):
         ProductFactory(sku="71053", name="Our own lantern")
-        run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
+        run(FIXTURES / "online_retail_small.csv", "--format", "online-retail", "--create-users")
         products = Product.objects.count()
         out = run(FIXTURES / "online_retail_small.csv", "--format", "online-retail")
         assert "imported: 0" in out and "already imported 25" in out
@@ -179,7 +184,7 @@ class TestOnlineRetail:
             "2,X1,RED MUG,-2,2011-01-01 10:00:00,1.0,12345,UK\n"
             "3,X1,RED MUG,2,someday,1.0,12345,UK\n"
         )
-        out = run(path, "--format", "online-retail")
+        out = run(path, "--format", "online-retail", "--create-users")
         assert "imported: 1" in out and "bad: 2" in out
         assert "line 3: quantity '-2' must be >= 1" in out
         assert "line 4: timestamp 'someday' is not ISO 8601" in out
@@ -212,12 +217,19 @@ def test_full_shared_datasets(shared_datasets):
     """The real files; counts as in ../shared/datasets/README.md."""
     out = run(shared_datasets / "diginetica_sample.csv.gz", "--format", "diginetica")
     assert "bad: 0" in out
+    # the file's last line has no newline: every row is counted, read and imported
+    assert "rows read: 12,391/12,391 (100%)" in out and "imported: 12391" in out
     views = Interaction.objects.filter(kind="view", source="import:diginetica")
     assert views.count() == 12391  # 12,391 views (no exact duplicates in the file)
     assert views.values("anonymous_id").distinct().count() == 2986  # 2,986 sessions
     assert views.values("product").distinct().count() == 7139  # 7,139 items
 
-    out = run(shared_datasets / "online_retail_sample.csv.gz", "--format", "online-retail")
+    out = run(
+        shared_datasets / "online_retail_sample.csv.gz",
+        "--format",
+        "online-retail",
+        "--create-users",
+    )
     assert "bad: 0" in out
     with gzip.open(shared_datasets / "online_retail_sample.csv.gz", "rt") as f:
         rows = list(csv.DictReader(f))
@@ -248,7 +260,7 @@ class TestBadValuesAreBadRows:
             "ann,MUG-1,purchase,2024-01-01T10:00:00,2\n"
             "ann,MUG-1,purchase,2024-01-01T11:00:00,99999999999\n"
         )
-        out = run(path)
+        out = run(path, "--create-users")
         assert "imported: 1" in out
         assert "line 3: quantity '99999999999' is too large" in out
         assert list(Interaction.objects.values_list("quantity", flat=True)) == [2]
@@ -258,7 +270,7 @@ class TestBadValuesAreBadRows:
         header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
         retail.write_text(f"{header}\n1,X1,RED MUG,99999999999,2011-01-01 10:00,1.0,12345,UK\n")
         assert "line 2: quantity '99999999999' is too large" in run(
-            retail, "--format", "online-retail"
+            retail, "--format", "online-retail", "--create-users"
         )
         digi = tmp_path / "digi.csv"
         digi.write_text(
@@ -281,3 +293,82 @@ class TestBadValuesAreBadRows:
         with pytest.raises(CommandError, match="line 3 is not UTF-8"):
             run(path)
         assert not Interaction.objects.exists()
+
+
+class TestUnknownUsers:
+    """events_unknown_users.csv: alice exists; 7 others (uma twice) do not."""
+
+    def test_reported_by_line_and_not_created(self, catalog):
+        UserFactory(username="alice")
+        out = run(FIXTURES / "events_unknown_users.csv")
+        assert "imported: 2" in out and "bad: 8" in out
+        assert (
+            "unknown users: 7, not created, their rows are bad (--create-users creates them): "
+            "uma (line 3), vic (line 4), wes (line 6), xia (line 8), yan (line 9) and 2 more"
+        ) in out
+        for line, name in ((3, "uma"), (7, "uma"), (11, "abe")):
+            assert f"line {line}: unknown user '{name}'" in out
+        assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+        assert set(Interaction.objects.values_list("user__username", flat=True)) == {"alice"}
+
+    def test_strict_stops_at_the_first_unknown_user(self, catalog):
+        UserFactory(username="alice")
+        with pytest.raises(CommandError, match="line 3: unknown user 'uma'.*--strict"):
+            run(FIXTURES / "events_unknown_users.csv", "--strict")
+        assert not Interaction.objects.exists() and User.objects.count() == 1
+
+    def test_created_with_create_users(self, catalog):
+        UserFactory(username="alice")
+        out = run(FIXTURES / "events_unknown_users.csv", "--create-users")
+        assert "imported: 10" in out and "bad: 0" in out
+        assert "unknown users: 7, created: uma (line 3), vic (line 4)" in out
+        assert User.objects.count() == 8
+        assert not User.objects.get(username="abe").has_usable_password()
+
+
+class TestLineNumbersAndTotals:
+    def test_rows_spanning_lines_and_no_final_newline(self, catalog):
+        """events_multiline.csv: quoted baskets span lines 2-3 and 5-6 (a bad row);
+        the last line (8, a bad row) has no newline."""
+        out = run(FIXTURES / "events_multiline.csv", "--create-users")
+        assert "rows read: 5/5 (100%)" in out and "rows read: 5\n" in out
+        assert "imported: 3" in out and "bad: 2" in out
+        assert "line 5: kind 'like' is not one of" in out
+        assert "line 8: timestamp 'yesterday' is not ISO 8601" in out
+        assert Interaction.objects.get(kind="cart").basket == "gift\nfor mum"
+        with pytest.raises(CommandError, match="line 5: kind 'like'"):
+            run(FIXTURES / "events_multiline.csv", "--create-users", "--strict")
+
+    @pytest.mark.parametrize(
+        "fmt, header, good, bad, error",
+        [
+            (
+                "csv",
+                "user,sku,kind,timestamp,basket",
+                'ann,MUG-1,view,2024-01-01,"b\n1"',
+                'ann,MUG-1,view,someday,"b\n2"',
+                "timestamp 'someday'",
+            ),
+            (
+                "online-retail",
+                "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID",
+                '1,X1,"RED\nMUG",1,2011-01-01 10:00,1.0,12345',
+                '2,X1,"RED\nMUG",1,someday,1.0,12345',
+                "timestamp 'someday'",
+            ),
+            (
+                "diginetica",
+                "session_id;user_id;item_id;timeframe;eventdate",
+                '1;"N\nA";81766;1;2016-05-09',
+                '1;"N\nA";81766;1;someday',
+                "eventdate 'someday'",
+            ),
+        ],
+    )
+    def test_every_format(self, catalog, tmp_path, fmt, header, good, bad, error):
+        """Header on line 1, two-line rows on 2-3, 4-5 (bad) and 6-7, no final newline."""
+        path = tmp_path / "events.csv"
+        path.write_text(f"{header}\n{good}\n{bad}\n{good}")  # the last is a duplicate
+        out = run(path, "--format", fmt, "--create-users")
+        assert "rows read: 3/3 (100%)" in out and "bad: 1" in out
+        assert f"line 4: {error}" in out

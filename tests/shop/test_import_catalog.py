@@ -284,3 +284,45 @@ class TestBadValuesAreBadRows:
         with pytest.raises(CommandError, match="line 2 contains a NUL"):
             run(path)
         assert not Product.objects.exists()
+
+
+class TestLineNumbersAndTotals:
+    def test_rows_spanning_lines_and_no_final_newline(self):
+        """catalog_multiline.csv: descriptions span lines 2-4 and 5-6 (a bad price); the
+        last line (8, no sku) has no newline."""
+        out = run(FIXTURES / "catalog_multiline.csv")
+        assert "rows read: 4/4 (100%)" in out and "rows read: 4\n" in out
+        assert "imported: 2" in out and "bad: 2" in out
+        assert "line 5: price 'cheap' is not a number" in out
+        assert "line 8: missing sku" in out
+        assert Product.objects.get(sku="MUG-1").description == "A mug\n\nthat spans lines"
+        with pytest.raises(CommandError, match="line 5: price 'cheap'"):
+            run(FIXTURES / "catalog_multiline.csv", "--strict")
+        assert Product.objects.count() == 2  # from the first run only
+
+    @pytest.mark.parametrize(
+        "fmt, header, good, bad, error",
+        [
+            (
+                "online-retail",
+                "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID",
+                '1,X1,"RED\nMUG",1,2011-01-01 10:00,1.0,12345',
+                '2,X2,"RED\nMUG",1,2011-01-01 10:00,cheap,12345',
+                "UnitPrice 'cheap' is not a number",
+            ),
+            (
+                "diginetica",
+                "session_id;user_id;item_id;timeframe;eventdate",
+                '1;"N\nA";81766;1;2016-05-09',
+                '1;"N\nA";x1;1;2016-05-09',
+                "item_id 'x1' is not a number",
+            ),
+        ],
+    )
+    def test_every_format(self, tmp_path, fmt, header, good, bad, error):
+        """Header on line 1, two-line rows on 2-3, 4-5 (bad) and 6-7, no final newline."""
+        path = tmp_path / "catalog.csv"
+        path.write_text(f"{header}\n{good}\n{bad}\n{good}")
+        out = run(path, "--format", fmt)
+        assert "rows read: 3/3 (100%)" in out and "bad: 1" in out
+        assert f"line 4: {error}" in out

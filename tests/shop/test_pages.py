@@ -24,6 +24,34 @@ def test_home_shows_categories_new_arrivals_and_bestsellers(client, product):
     assert product.get_absolute_url() in html
 
 
+def _between(html: str, start: str, end: str) -> str:
+    """The part of ``html`` from the first ``start`` to the next ``end``."""
+    head = html.index(start)
+    return html[head : html.index(end, head)]
+
+
+def test_every_category_with_products_is_in_the_menus(client):
+    """The bar shows the first few, "More categories" the rest; the home page all."""
+    stocked = [CategoryFactory(name=f"Aisle {n:02d}") for n in range(12)]
+    stocked.append(CategoryFactory(name="Pets", slug="pets"))
+    for n, cat in enumerate(stocked):
+        ProductFactory.create_batch(1 + n % 3, category=cat)
+    empty = CategoryFactory(name="Empty Shelf")
+    retired = CategoryFactory(name="Retired Range")
+    ProductFactory(category=retired, active=False)
+    html = client.get(reverse("shop:home")).content.decode()
+    nav = _between(html, '<nav class="category-nav"', "</nav>")
+    tiles = _between(html, '<ul class="category-tiles">', "</ul>")
+    more = _between(nav, '<details class="category-more">', "</details>")
+    for cat in stocked:
+        link = f'href="{cat.get_absolute_url()}"'
+        assert nav.count(link) == 1, cat.name
+        assert link in tiles, cat.name
+    assert f'href="{stocked[-1].get_absolute_url()}"' in more  # "Pets" sorts last
+    for cat in (empty, retired):
+        assert cat.get_absolute_url() not in html
+
+
 def test_home_with_an_empty_shop(client):
     response = client.get(reverse("shop:home"))
     assert response.status_code == 200

@@ -1,12 +1,12 @@
-"""Search over name, brand and description (full-text on PostgreSQL)."""
+"""Search over name, brand, category name and description (full-text on PostgreSQL)."""
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from shop.models import Product
+from shop.models import Category, Product
 from shop.search import search_products
-from tests.factories import ProductFactory
+from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,53 @@ def test_every_word_must_match(items):
 
 def test_inactive_products_are_not_found(items):
     assert items["retired"] not in search_products("old lamp")
+
+
+@pytest.fixture
+def coffee():
+    """Grinders in two categories, and a coffee product that mentions grinders."""
+    coffee_tea = CategoryFactory(name="Coffee & Tea", slug="coffee-tea")
+    kitchen = CategoryFactory(name="Kitchen", slug="kitchen")
+    return {
+        "burr": ProductFactory(name="Burr Grinder", category=coffee_tea, description="Steel."),
+        "hand": ProductFactory(name="Hand Grinder", category=coffee_tea, description="Wood."),
+        "pepper": ProductFactory(name="Pepper Grinder", category=kitchen, description="Oak."),
+        "cups": ProductFactory(
+            name="Espresso Cups", category=coffee_tea, description="Fill them from a grinder."
+        ),
+        "beans": ProductFactory(name="Coffee Beans", category=coffee_tea, description="Dark."),
+    }
+
+
+def test_two_words_match_across_name_and_category(coffee):
+    """ "coffee" is only in the category's name, "grinder" in the product's."""
+    results = list(search_products("coffee grinder"))
+    assert results[:2] == [coffee["burr"], coffee["hand"]]  # name matches first, by name
+    assert set(results) == {coffee["burr"], coffee["hand"], coffee["cups"]}
+
+
+def test_category_word_alone_finds_the_category(coffee):
+    found = set(search_products("tea"))
+    assert found == {coffee["burr"], coffee["hand"], coffee["cups"], coffee["beans"]}
+
+
+def test_name_match_ranks_above_category_and_description_match(coffee):
+    results = list(search_products("grinder"))
+    assert results[-1] == coffee["cups"]  # "grinder" only in its description
+    assert list(search_products("coffee"))[0] == coffee["beans"]  # in its name
+
+
+def test_renamed_category_is_searched_by_its_new_name(coffee):
+    Category.objects.filter(slug="coffee-tea").update(name="Barista Corner")
+    assert coffee["burr"] in search_products("barista grinder")
+    assert list(search_products("coffee grinder")) == []
+
+
+def test_api_search_is_the_shop_search(client, coffee):
+    response = client.get("/api/products/", {"q": "coffee grinder"})
+    assert response.status_code == 200
+    names = [p["name"] for p in response.json()["results"]]
+    assert names[:2] == ["Burr Grinder", "Hand Grinder"]
 
 
 @pytest.mark.parametrize("query", ["", "   ", None])
@@ -83,7 +130,7 @@ def test_search_results_are_paginated(client, category):
 
 @pytest.mark.django_db
 def test_postgres_search_uses_the_gin_index():
-    """The migration's index expression matches the query's, so the planner can use it."""
+    """The query filters on the indexed column (migration 0005), so the planner uses it."""
     if connection.vendor != "postgresql":
         pytest.skip("full-text search index exists only on PostgreSQL")
     ProductFactory.create_batch(3, name="Burr Coffee Grinder")

@@ -1,14 +1,13 @@
-"""``manage.py import_events FILE [--format csv|online-retail|diginetica] [--strict]``."""
+"""``manage.py import_events FILE [--format csv|online-retail|diginetica] [--strict]
+[--create-users]``."""
 
-import gzip
-from contextlib import suppress
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.progress import Progress, count_lines
-from recommendations.event_import import import_events
-from shop.catalog_import import FORMATS, ImportFileError
+from config.progress import Progress
+from recommendations.event_import import SPECS, import_events
+from shop.catalog_import import FORMATS, ImportFileError, count_rows
 
 
 class Command(BaseCommand):
@@ -20,22 +19,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
         parser.add_argument("--format", default="csv", help=f"one of: {', '.join(FORMATS)}")
-        parser.add_argument("--strict", action="store_true", help="any bad row aborts")
+        parser.add_argument(
+            "--strict", action="store_true", help="the first bad row aborts, nothing is written"
+        )
+        parser.add_argument(
+            "--create-users",
+            action="store_true",
+            help="create the users the file names that do not exist (without it their "
+            "rows are bad rows); they cannot log in until given a password",
+        )
 
     def handle(self, *args, **options) -> None:
-        path = Path(options["file"])
-        total = None
-        if path.is_file():  # else the importer says the file is missing
-            opener = gzip.open if path.name.endswith(".gz") else open
-            with suppress(OSError, EOFError):  # unreadable: the importer reports it
-                total = max(count_lines(str(path), opener) - 1, 0)  # less the header
+        fmt = options["format"]
+        delimiter = SPECS[fmt][2] if fmt in SPECS else ","
+        total = count_rows(Path(options["file"]), delimiter)  # None: the import says why
         try:
-            with Progress("events read", total, stream=self.stdout) as bar:
+            with Progress("rows read", total, stream=self.stdout) as bar:
                 report = import_events(
                     options["file"],
-                    fmt=options["format"],
+                    fmt=fmt,
                     strict=options["strict"],
                     progress=bar.update,
+                    create_users=options["create_users"],
                 )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,13 +1,11 @@
 """``manage.py import_catalog FILE [--format csv|online-retail|diginetica] [--strict]``."""
 
-import gzip
-from contextlib import suppress
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.progress import Progress, count_lines
-from shop.catalog_import import FORMATS, ImportFileError, import_catalog
+from config.progress import Progress
+from shop.catalog_import import DELIMITERS, FORMATS, ImportFileError, count_rows, import_catalog
 
 
 class Command(BaseCommand):
@@ -19,22 +17,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
         parser.add_argument("--format", default="csv", help=f"one of: {', '.join(FORMATS)}")
-        parser.add_argument("--strict", action="store_true", help="any bad row aborts")
+        parser.add_argument(
+            "--strict", action="store_true", help="the first bad row aborts, nothing is written"
+        )
 
     def handle(self, *args, **options) -> None:
-        path = Path(options["file"])
-        total = None
-        if path.is_file():  # else the importer says the file is missing
-            opener = gzip.open if path.name.endswith(".gz") else open
-            with suppress(OSError, EOFError):  # unreadable: the importer reports it
-                total = max(count_lines(str(path), opener) - 1, 0)  # less the header
+        fmt = options["format"]
+        total = count_rows(Path(options["file"]), DELIMITERS.get(fmt, ","))
         try:
             with Progress("rows read", total, stream=self.stdout) as bar:
                 report = import_catalog(
-                    options["file"],
-                    fmt=options["format"],
-                    strict=options["strict"],
-                    progress=bar.update,
+                    options["file"], fmt=fmt, strict=options["strict"], progress=bar.update
                 )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
