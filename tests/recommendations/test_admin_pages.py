@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recommendations import admin_charts
+from recommendations.admin import charts as admin_charts
 from recommendations.models import Interaction, ModelVersion
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recommendations import tracking
-from recommendations.admin_shopper import shopper_url
+from recommendations.admin.shopper import shopper_url
 from recommendations.models import Interaction, UserRecommendations
 from tests.factories import InteractionFactory, UserFactory
 from tests.recommendations.serving_support import build_world

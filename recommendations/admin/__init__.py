@@ -15,9 +15,11 @@ from django.utils.safestring import SafeString
 
 from shop.models import Product
 
-from . import admin_actions, admin_shopper, admin_views
-from .models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
-from .registry import primary_metric
+from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
+from ..registry import primary_metric
+from . import actions as admin_actions
+from . import pages as admin_views
+from . import shopper as admin_shopper
 
 EMPTY = "—"
 Status = ModelVersion.Status

@@ -16,8 +16,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from kombu.exceptions import OperationalError
 
-from . import registry, tasks
-from .models import ModelVersion
+from .. import registry, tasks
+from ..models import ModelVersion
 
 Status = ModelVersion.Status
 

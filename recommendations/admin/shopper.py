@@ -27,9 +27,9 @@ from django.urls import reverse
 
 from shop.models import Product
 
-from . import registry
-from .models import Interaction, RelatedProducts, UserRecommendations
-from .serving import Served, Shopper, recommend
+from .. import registry
+from ..models import Interaction, RelatedProducts, UserRecommendations
+from ..serving import Served, Shopper, recommend
 
 URL_NAME = "recommendations_shopper"
 EVENTS_SHOWN = 50

@@ -22,9 +22,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from . import admin_charts, online, registry
-from .models import ABTest, Interaction, ModelVersion
-from .registry import primary_metric
+from .. import online, registry
+from ..models import ABTest, Interaction, ModelVersion
+from ..registry import primary_metric
+from .charts import line_chart, stacked_bars
 
 VERSIONS_SHOWN = 200  # newest versions in the metric chart
 TIMINGS_SHOWN = 15  # newest versions in the timings chart and the table
@@ -131,16 +132,14 @@ def overview(request: HttpRequest, admin_site: Any) -> HttpResponse:
     context = {
         **_context(request, admin_site, "Model versions at a glance"),
         "metric": metric,
-        "metric_chart": admin_charts.line_chart(
+        "metric_chart": line_chart(
             by_algorithm,
             title=f"Offline {metric} per version, by algorithm",
             x_label=_day,
             y_label=lambda y: f"{y:.3f}",
         ),
-        "timings_chart": admin_charts.stacked_bars(
-            timings, title="Seconds per pipeline stage, newest versions"
-        ),
-        "events_chart": admin_charts.line_chart(
+        "timings_chart": stacked_bars(timings, title="Seconds per pipeline stage, newest versions"),
+        "events_chart": line_chart(
             events_per_day(days),
             title=f"Events per day by kind, last {days} days",
             x_label=_day,
