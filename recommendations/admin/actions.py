@@ -1,9 +1,7 @@
 """Admin actions on model versions: promote, force-promote, roll back, retrain, A/B test.
 
-Hook-up in admin.py (ModelVersionAdmin):
-    actions = [admin_actions.promote, admin_actions.force_promote,
-               admin_actions.rollback, admin_actions.retrain, admin_actions.start_ab_test]
-Long work goes through Celery tasks (in-process when no broker is configured).
+Listed in ModelVersionAdmin.actions (versions.py). Long work goes through Celery tasks
+(in-process when no broker is configured).
 Each action changes which model serves shoppers, so each needs the change permission on
 model versions (``permissions=["change"]``: Django offers and runs it only then).
 """
