@@ -7,6 +7,7 @@ Colours are presentation attributes (not ``style``), so the strict CSP holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -25,8 +26,10 @@ PALETTE = (
 )
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 60, 150, 24, 40
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM  # the line chart's plot area
 
 Point = tuple[float, float]
+Label = Callable[[float], str]
 
 
 def colour(i: int) -> str:
@@ -49,12 +52,101 @@ def _empty(title: str, message: str = "No data yet.") -> SafeString:
     )
 
 
+def _svg_open(title: str, height: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="recs-chart" width="{WIDTH}" '
+        f'height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+    )
+
+
+def _legend_key(i: int, name: str, x: int) -> str:
+    """The i-th legend entry: a swatch at ``x`` and the name beside it."""
+    ly = TOP + 14 + 18 * i
+    return (
+        f'<rect x="{x}" y="{ly - 9}" width="10" height="10" fill="{colour(i)}"/>'
+        f'<text x="{x + 16}" y="{ly}" font-size="12" fill="#222">{escape(name)}</text>'
+    )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The data ranges of a line chart, mapped onto its plot area."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+    @classmethod
+    def around(cls, points: Sequence[Point], y_from_zero: bool) -> Frame:
+        """Ranges holding every point (widened when all x or all y are equal)."""
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        x0, x1 = min(xs), max(xs)
+        y0, y1 = (0.0 if y_from_zero else min(ys)), max(ys)
+        if x1 == x0:
+            x0, x1 = x0 - 1, x1 + 1
+        if y1 == y0:
+            y1 = y0 + (abs(y0) or 1.0)
+        return cls(x0, x1, y0, y1)
+
+    def sx(self, x: float) -> float:
+        """The SVG x of data x."""
+        return LEFT + (x - self.x0) / (self.x1 - self.x0) * PLOT_W
+
+    def sy(self, y: float) -> float:
+        """The SVG y of data y."""
+        return TOP + PLOT_H - (y - self.y0) / (self.y1 - self.y0) * PLOT_H
+
+
+def _axes(frame: Frame, x_label: Label, y_label: Label) -> list[str]:
+    """Horizontal grid lines with y labels, x labels, and the two axis lines."""
+    parts = []
+    for y in _ticks(frame.y0, frame.y1):
+        sy = frame.sy(y)
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{sy:.1f}" y2="{sy:.1f}" '
+            f'stroke="#ddd"/><text x="{LEFT - 6}" y="{sy + 4:.1f}" font-size="11" '
+            f'text-anchor="end" fill="#444">{escape(y_label(y))}</text>'
+        )
+    for x in _ticks(frame.x0, frame.x1):
+        parts.append(
+            f'<text x="{frame.sx(x):.1f}" y="{TOP + PLOT_H + 18}" font-size="11" '
+            f'text-anchor="middle" fill="#444">{escape(x_label(x))}</text>'
+        )
+    parts.append(
+        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + PLOT_H}" stroke="#888"/>'
+        f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{TOP + PLOT_H}" y2="{TOP + PLOT_H}" '
+        'stroke="#888"/>'
+    )
+    return parts
+
+
+def _line(
+    frame: Frame, i: int, name: str, pts: Sequence[Point], labels: tuple[Label, Label], dots: bool
+) -> list[str]:
+    """One series: its polyline and, if asked (or a lone point), a dot per point."""
+    c, (x_label, y_label) = colour(i), labels
+    parts = []
+    if len(pts) > 1:
+        path = " ".join(f"{frame.sx(x):.1f},{frame.sy(y):.1f}" for x, y in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
+    if dots or len(pts) == 1:
+        parts.extend(
+            f'<circle cx="{frame.sx(x):.1f}" cy="{frame.sy(y):.1f}" r="3.5" fill="{c}">'
+            f"<title>{escape(name)}: {escape(y_label(y))} ({escape(x_label(x))})"
+            "</title></circle>"
+            for x, y in pts
+        )
+    return parts
+
+
 def line_chart(
     series: dict[str, Sequence[Point]],
     *,
     title: str,
-    x_label: Callable[[float], str] = lambda x: f"{x:g}",
-    y_label: Callable[[float], str] = lambda y: f"{y:.3g}",
+    x_label: Label = lambda x: f"{x:g}",
+    y_label: Label = lambda y: f"{y:.3g}",
     y_from_zero: bool = True,
     dots: bool = True,
 ) -> SafeString:
@@ -62,61 +154,11 @@ def line_chart(
     points = [p for pts in series.values() for p in pts]
     if not points:
         return _empty(title)
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = (0.0 if y_from_zero else min(ys)), max(ys)
-    if x1 == x0:
-        x0, x1 = x0 - 1, x1 + 1
-    if y1 == y0:
-        y1 = y0 + (abs(y0) or 1.0)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def sx(x: float) -> float:
-        return LEFT + (x - x0) / (x1 - x0) * plot_w
-
-    def sy(y: float) -> float:
-        return TOP + plot_h - (y - y0) / (y1 - y0) * plot_h
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="recs-chart" width="{WIDTH}" '
-        f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-    ]
-    for y in _ticks(y0, y1):
-        parts.append(
-            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" '
-            f'stroke="#ddd"/><text x="{LEFT - 6}" y="{sy(y) + 4:.1f}" font-size="11" '
-            f'text-anchor="end" fill="#444">{escape(y_label(y))}</text>'
-        )
-    for x in _ticks(x0, x1):
-        parts.append(
-            f'<text x="{sx(x):.1f}" y="{TOP + plot_h + 18}" font-size="11" '
-            f'text-anchor="middle" fill="#444">{escape(x_label(x))}</text>'
-        )
-    parts.append(
-        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#888"/>'
-        f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" '
-        'stroke="#888"/>'
-    )
+    frame = Frame.around(points, y_from_zero)
+    parts = [_svg_open(title, HEIGHT), *_axes(frame, x_label, y_label)]
     for i, (name, pts) in enumerate(series.items()):
-        c = colour(i)
-        pts = sorted(pts)
-        if len(pts) > 1:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{c}" stroke-width="2"/>')
-        if dots or len(pts) == 1:
-            for x, y in pts:
-                parts.append(
-                    f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{c}">'
-                    f"<title>{escape(name)}: {escape(y_label(y))} ({escape(x_label(x))})"
-                    "</title></circle>"
-                )
-        ly = TOP + 14 + 18 * i
-        parts.append(
-            f'<rect x="{WIDTH - RIGHT + 12}" y="{ly - 9}" width="10" height="10" fill="{c}"/>'
-            f'<text x="{WIDTH - RIGHT + 28}" y="{ly}" font-size="12" fill="#222">'
-            f"{escape(name)}</text>"
-        )
+        parts.extend(_line(frame, i, name, sorted(pts), (x_label, y_label), dots))
+        parts.append(_legend_key(i, name, WIDTH - RIGHT + 12))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every label above is escaped
 
@@ -138,11 +180,7 @@ def stacked_bars(
     height = TOP + len(rows) * (bar_h + gap) + BOTTOM
     height = max(height, TOP + 18 * len(keys) + 10)
     plot_w = WIDTH - left - RIGHT
-    parts_svg = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="recs-chart" width="{WIDTH}" '
-        f'height="{height}" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
-    ]
+    parts_svg = [_svg_open(title, height)]
     for r, (label, parts) in enumerate(rows):
         y = TOP + r * (bar_h + gap)
         parts_svg.append(
@@ -165,12 +203,6 @@ def stacked_bars(
             f'<text x="{x + 4:.1f}" y="{y + 12}" font-size="11" fill="#444">'
             f"{sum(parts.values()):.1f}{escape(unit)}</text>"
         )
-    for i, k in enumerate(keys):
-        ly = TOP + 14 + 18 * i
-        parts_svg.append(
-            f'<rect x="{WIDTH - RIGHT + 40}" y="{ly - 9}" width="10" height="10" '
-            f'fill="{colour(i)}"/><text x="{WIDTH - RIGHT + 56}" y="{ly}" font-size="12" '
-            f'fill="#222">{escape(k)}</text>'
-        )
+    parts_svg.extend(_legend_key(i, k, WIDTH - RIGHT + 40) for i, k in enumerate(keys))
     parts_svg.append("</svg>")
     return mark_safe("".join(parts_svg))  # noqa: S308 - every label above is escaped

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from .. import registry
 from ..models import Interaction, ModelVersion
@@ -59,22 +60,36 @@ def events_per_day(days: int) -> dict[str, list[tuple[float, float]]]:
     return dict(sorted(series.items()))
 
 
-def overview(request: HttpRequest, admin_site: Any) -> HttpResponse:
-    """Offline metrics across versions, stage timings, tuning, decisions; events per day."""
-    check_view_permission(request)
-    metric = registry.primary_metric()
-    versions = list(
+Version = dict[str, Any]  # a row of ModelVersion.objects.values(), the fields shown here
+
+
+def newest_versions() -> list[Version]:
+    """The newest VERSIONS_SHOWN versions, newest first."""
+    return list(
         ModelVersion.objects.order_by("-created").values(
             "pk", "algorithm", "status", "created", "metrics", "timings", "parameters", "notes"
         )[:VERSIONS_SHOWN]
     )
+
+
+def metric_chart(versions: list[Version], metric: str) -> SafeString:
+    """The offline ``metric`` of each version over time, one line per algorithm."""
     by_algorithm: dict[str, list[tuple[float, float]]] = {}
     for v in reversed(versions):
         value = (v["metrics"] or {}).get(metric)
         if isinstance(value, int | float):
             x = v["created"].timestamp() / 86400
             by_algorithm.setdefault(v["algorithm"], []).append((x, float(value)))
-    recent = versions[:TIMINGS_SHOWN]
+    return line_chart(
+        by_algorithm,
+        title=f"Offline {metric} per version, by algorithm",
+        x_label=_day,
+        y_label=lambda y: f"{y:.3f}",
+    )
+
+
+def timings_chart(versions: list[Version]) -> SafeString:
+    """Seconds per pipeline stage of each version, one stacked bar each."""
     timings = [
         (
             f"#{v['pk']} {v['algorithm']}",
@@ -84,45 +99,59 @@ def overview(request: HttpRequest, admin_site: Any) -> HttpResponse:
                 if k not in NOT_STAGES and isinstance(s, int | float)
             },
         )
-        for v in recent
+        for v in versions
     ]
+    return stacked_bars(timings, title="Seconds per pipeline stage, newest versions")
+
+
+def events_chart(days: int) -> SafeString:
+    """Events per day of the last ``days`` days, one line per kind."""
+    return line_chart(
+        events_per_day(days),
+        title=f"Events per day by kind, last {days} days",
+        x_label=_day,
+        y_label=lambda y: f"{y:,.0f}",
+        dots=False,
+    )
+
+
+def _days(request: HttpRequest) -> int:
+    """?days= when it is one of EVENT_DAYS, else the first of them."""
     try:
         days = int(request.GET.get("days", EVENT_DAYS[0]))
     except ValueError:
         days = EVENT_DAYS[0]
-    days = days if days in EVENT_DAYS else EVENT_DAYS[0]
-    table = [
-        {
-            "pk": v["pk"],
-            "algorithm": v["algorithm"],
-            "status": v["status"],
-            "created": v["created"],
-            "metric": (v["metrics"] or {}).get(metric),
-            "parameters": v["parameters"] or {},
-            "decision": decision(v["metrics"] or {}),
-            "notes": (v["notes"] or "").strip().splitlines()[-2:],
-        }
-        for v in recent
-    ]
+    return days if days in EVENT_DAYS else EVENT_DAYS[0]
+
+
+def _table_row(v: Version, metric: str) -> dict[str, Any]:
+    return {
+        "pk": v["pk"],
+        "algorithm": v["algorithm"],
+        "status": v["status"],
+        "created": v["created"],
+        "metric": (v["metrics"] or {}).get(metric),
+        "parameters": v["parameters"] or {},
+        "decision": decision(v["metrics"] or {}),
+        "notes": (v["notes"] or "").strip().splitlines()[-2:],
+    }
+
+
+def overview(request: HttpRequest, admin_site: Any) -> HttpResponse:
+    """Offline metrics across versions, stage timings, tuning, decisions; events per day."""
+    check_view_permission(request)
+    metric = registry.primary_metric()
+    versions = newest_versions()
+    recent = versions[:TIMINGS_SHOWN]
+    days = _days(request)
     context = {
         **page_context(request, admin_site, "Model versions at a glance"),
         "metric": metric,
-        "metric_chart": line_chart(
-            by_algorithm,
-            title=f"Offline {metric} per version, by algorithm",
-            x_label=_day,
-            y_label=lambda y: f"{y:.3f}",
-        ),
-        "timings_chart": stacked_bars(timings, title="Seconds per pipeline stage, newest versions"),
-        "events_chart": line_chart(
-            events_per_day(days),
-            title=f"Events per day by kind, last {days} days",
-            x_label=_day,
-            y_label=lambda y: f"{y:,.0f}",
-            dots=False,
-        ),
+        "metric_chart": metric_chart(versions, metric),
+        "timings_chart": timings_chart(recent),
+        "events_chart": events_chart(days),
         "days": days,
         "day_choices": EVENT_DAYS,
-        "versions": table,
+        "versions": [_table_row(v, metric) for v in recent],
     }
     return TemplateResponse(request, "admin/recommendations/overview.html", context)
