@@ -15,7 +15,15 @@ from django.utils.safestring import SafeString
 from .. import registry
 from ..models import ModelVersion, UserRecommendations
 from .abtest import abtest_view
-from .actions import force_promote, promote, retrain, rollback, start_ab_test
+from .actions import (
+    delete_selected,
+    force_promote,
+    in_service_ids,
+    promote,
+    retrain,
+    rollback,
+    start_ab_test,
+)
 from .mixins import NulSafeChangelistMixin
 from .online import online_view
 from .overview import overview
@@ -41,7 +49,8 @@ class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
     list_filter = ("status", "algorithm")
     search_fields = ("algorithm", "notes")
     date_hierarchy = "created"
-    actions = [promote, force_promote, rollback, retrain, start_ab_test]
+    # delete_selected first, where Django's own (which it replaces) would be
+    actions = [delete_selected, promote, force_promote, rollback, retrain, start_ab_test]
     fields = (
         ("algorithm", "status"),
         "progress_display",
@@ -73,6 +82,12 @@ class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from the pipeline
+
+    def has_delete_permission(self, request: HttpRequest, obj: ModelVersion | None = None) -> bool:
+        """Never for a version in service: deleting it would leave shoppers unserved."""
+        if obj is not None and obj.pk in in_service_ids():
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_urls(self) -> list:
         """The version list's own pages, plus "at a glance", "online results" and "A/B test"."""
