@@ -167,30 +167,34 @@ def attributed_lines(since: datetime, until: datetime | None = None, window=None
     ).filter(click_id__isnull=False)
 
 
-def online_results(
-    since: datetime,
-    until: datetime | None = None,
-    *,
-    versions: list[int] | None = None,
-    window: timedelta | None = None,
-) -> tuple[list[Arm], list[Arm]]:
-    """(per version, per version and widget) results of events and orders in [since, until)."""
-    until = until or timezone.now()
+class _Tally:
+    """The arms being counted: one per version, one per version and widget."""
+
+    def __init__(self) -> None:
+        self.by_version: dict[int | None, Arm] = {}
+        self.by_widget: dict[tuple[int | None, str], Arm] = {}
+
+    def arms(self, version_id: int | None, source: str) -> tuple[Arm, Arm]:
+        """The version's arm and its arm in the widget named by ``source``."""
+        widget = widget_of(source)
+        return (
+            self.by_version.setdefault(version_id, Arm(version_id)),
+            self.by_widget.setdefault((version_id, widget), Arm(version_id, widget)),
+        )
+
+    def all(self) -> list[Arm]:
+        return [*self.by_version.values(), *self.by_widget.values()]
+
+
+def _count_events(
+    tally: _Tally, since: datetime, until: datetime, versions: list[int] | None
+) -> None:
+    """Impressions and clicks in [since, until), one grouped row per version and source."""
     events = Interaction.objects.filter(
         kind__in=(Kind.IMPRESSION, Kind.CLICK), created__gte=since, created__lt=until
     )
     if versions is not None:
         events = events.filter(model_version_id__in=versions)
-    by_version: dict[int | None, Arm] = {}
-    by_widget: dict[tuple[int | None, str], Arm] = {}
-
-    def arms(version_id: int | None, source: str) -> tuple[Arm, Arm]:
-        widget = widget_of(source)
-        return (
-            by_version.setdefault(version_id, Arm(version_id)),
-            by_widget.setdefault((version_id, widget), Arm(version_id, widget)),
-        )
-
     grouped = (
         events.order_by()
         .values("model_version_id", "source")
@@ -200,10 +204,19 @@ def online_results(
         )
     )
     for row in grouped:
-        for arm in arms(row["model_version_id"], row["source"]):
+        for arm in tally.arms(row["model_version_id"], row["source"]):
             arm.impressions += row["impressions"]
             arm.clicks += row["clicks"]
 
+
+def _count_orders(
+    tally: _Tally,
+    since: datetime,
+    until: datetime,
+    versions: list[int] | None,
+    window: timedelta | None,
+) -> None:
+    """Attributed orders, lines and revenue (and its sum of squares per order) per arm."""
     lines = attributed_lines(since, until, window)
     if versions is not None:
         lines = lines.filter(click_version__in=versions)
@@ -218,22 +231,39 @@ def online_results(
     )
     order_revenue: dict[tuple[int | None, str, int], Decimal] = defaultdict(Decimal)
     for row in per_order:  # one row per attributed order and source
-        for arm in arms(row["click_version"], row["click_source"]):
+        for arm in tally.arms(row["click_version"], row["click_source"]):
             arm.lines += row["n_lines"]
             arm.revenue += row["revenue"] or Decimal("0")
             arm.order_ids.add(row["order_id"])
             key = (arm.version_id, arm.widget, row["order_id"])
             order_revenue[key] += row["revenue"] or Decimal("0")
-    for arm in [*by_version.values(), *by_widget.values()]:
+    for arm in tally.all():
         arm.orders = len(arm.order_ids)
         arm.revenue_sq = sum(
             float(order_revenue[(arm.version_id, arm.widget, oid)]) ** 2 for oid in arm.order_ids
         )
 
-    def order(arm: Arm) -> tuple:
-        return (-(arm.version_id or 0), arm.widget)
 
-    return sorted(by_version.values(), key=order), sorted(by_widget.values(), key=order)
+def _display_order(arm: Arm) -> tuple:
+    return (-(arm.version_id or 0), arm.widget)
+
+
+def online_results(
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    versions: list[int] | None = None,
+    window: timedelta | None = None,
+) -> tuple[list[Arm], list[Arm]]:
+    """(per version, per version and widget) results of events and orders in [since, until)."""
+    until = until or timezone.now()
+    tally = _Tally()
+    _count_events(tally, since, until, versions)
+    _count_orders(tally, since, until, versions, window)
+    return (
+        sorted(tally.by_version.values(), key=_display_order),
+        sorted(tally.by_widget.values(), key=_display_order),
+    )
 
 
 COLUMNS = (

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recommendations import online, registry
-from recommendations.admin_shopper import shopper_url
+from recommendations.admin.shopper import shopper_url
 from recommendations.models import (
     ABTest,
     Interaction,

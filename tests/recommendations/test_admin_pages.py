@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recommendations import admin_charts
+from recommendations.admin import charts
 from recommendations.models import Interaction, ModelVersion
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 
@@ -142,7 +142,7 @@ def test_online_page_refuses_a_span_too_long_for_a_date(staff):
 
 
 def test_svg_labels_are_escaped():
-    svg = admin_charts.line_chart({'<script>"': [(0, 1), (1, 2)]}, title="a & b")
+    svg = charts.line_chart({'<script>"': [(0, 1), (1, 2)]}, title="a & b")
     assert "<script>" not in svg and "&lt;script&gt;&quot;" in svg and "a &amp; b" in svg
-    svg = admin_charts.stacked_bars([("<i>", {"fit": 1.0})], title="t")
+    svg = charts.stacked_bars([("<i>", {"fit": 1.0})], title="t")
     assert "<i>" not in svg and "&lt;i&gt;" in svg

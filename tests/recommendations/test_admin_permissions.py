@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from recommendations import registry
@@ -59,8 +60,9 @@ def test_every_model_version_action_declares_the_change_permission():
     """A new action cannot slip in open to view-only staff."""
     model_admin = admin.site._registry[ModelVersion]
     for action in model_admin.actions:
-        assert "change" in getattr(action, "allowed_permissions", ()), action.__name__
-    assert set(EFFECTS) == {action.__name__ for action in model_admin.actions}
+        needed = "delete" if action.__name__ == "delete_selected" else "change"
+        assert needed in getattr(action, "allowed_permissions", ()), action.__name__
+    assert {*EFFECTS, "delete_selected"} == {action.__name__ for action in model_admin.actions}
 
 
 # action -> what it does to (retired, active) when allowed
@@ -136,3 +138,65 @@ def test_ab_test_buttons_name_a_bad_test_id(admin_client, running_test, raw):
     html = response.content.decode().lower()
     assert "no a/b test given" in html or "does not exist" in html
     assert state() == before
+
+
+@pytest.fixture
+def in_service() -> tuple[ModelVersion, ModelVersion, ModelVersion]:
+    """(active, challenger of a running A/B test, retired) versions."""
+    active = ModelVersion.objects.create(algorithm="ease", status=Status.ACTIVE)
+    challenger = ModelVersion.objects.create(algorithm="popularity", status=Status.CHALLENGER)
+    retired = ModelVersion.objects.create(algorithm="popularity", status=Status.RETIRED)
+    ABTest.objects.create(
+        challenger=challenger, control=active, share=0.5, status=ABTest.Status.RUNNING
+    )
+    return active, challenger, retired
+
+
+def delete_url(version: ModelVersion) -> str:
+    return reverse("admin:recommendations_modelversion_delete", args=[version.pk])
+
+
+def test_versions_in_service_cannot_be_deleted_from_their_page(admin_client, in_service):
+    """Deleting the active version or a live test's arm would leave shoppers unserved."""
+    active, challenger, retired = in_service
+    for version in (active, challenger):
+        change = reverse("admin:recommendations_modelversion_change", args=[version.pk])
+        assert delete_url(version) not in admin_client.get(change).content.decode()
+        assert admin_client.get(delete_url(version)).status_code == 403
+        assert admin_client.post(delete_url(version), {"post": "yes"}).status_code == 403
+    assert ModelVersion.objects.filter(pk__in=[active.pk, challenger.pk]).count() == 2
+    assert admin_client.post(delete_url(retired), {"post": "yes"}).status_code == 302
+    assert not ModelVersion.objects.filter(pk=retired.pk).exists()
+
+
+def test_a_stopped_tests_challenger_can_be_deleted(admin_client, in_service):
+    _, challenger, _ = in_service
+    registry.stop_ab_test(ABTest.objects.get().pk)
+    assert admin_client.get(delete_url(challenger)).status_code == 200
+
+
+def test_bulk_delete_skips_versions_in_service_with_a_message(admin_client, in_service):
+    active, challenger, retired = in_service
+    everything = {"action": "delete_selected", "_selected_action": [v.pk for v in in_service]}
+
+    confirm = admin_client.post(reverse(CHANGELIST), everything)
+
+    assert confirm.status_code == 200  # Django's confirmation page, for the retired one only
+    assert list(confirm.context["queryset"]) == [retired]
+    shown = " ".join(str(m) for m in get_messages(confirm.wsgi_request)).lower()
+    assert f"#{active.pk}" in shown and f"#{challenger.pk}" in shown and "not deleted" in shown
+    # Confirming with every id (a stale or forged form) still spares the versions in service.
+    admin_client.post(reverse(CHANGELIST), {**everything, "post": "yes"})
+    assert set(ModelVersion.objects.values_list("pk", flat=True)) == {active.pk, challenger.pk}
+
+
+def test_bulk_delete_of_only_versions_in_service_deletes_nothing(admin_client, in_service):
+    active, challenger, _ = in_service
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", "_selected_action": [active.pk, challenger.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert any("not deleted" in str(m).lower() for m in get_messages(response.wsgi_request))
+    assert ModelVersion.objects.count() == 3

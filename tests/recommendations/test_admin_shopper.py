@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from recommendations import tracking
-from recommendations.admin_shopper import shopper_url
+from recommendations.admin.shopper import shopper_url
 from recommendations.models import Interaction, UserRecommendations
 from tests.factories import InteractionFactory, UserFactory
 from tests.recommendations.serving_support import build_world
@@ -128,6 +133,29 @@ def test_links_from_user_admin_and_event_log(staff, world):
     InteractionFactory(user=user, product=world.garden[0])
     html = staff.get(reverse("admin:recommendations_interaction_changelist")).content.decode()
     assert shopper_url(None, "abcguest") in html and shopper_url(user.pk) in html
+
+
+def test_user_admin_gets_the_link_whatever_the_app_order(tmp_path):
+    """The shopper link must not depend on auth's admin being imported before ours."""
+    (tmp_path / "recommendations_first.py").write_text(
+        "from config.settings import *  # noqa: F403\n"
+        "INSTALLED_APPS = ['recommendations', "
+        "*[a for a in INSTALLED_APPS if a != 'recommendations']]  # noqa: F405\n"
+    )
+    code = (
+        "import django; django.setup()\n"
+        "from django.contrib import admin\n"
+        "from django.contrib.auth import get_user_model\n"
+        "print(type(admin.site.get_model_admin(get_user_model())).__name__)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recommendations_first"}
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ShopperUserAdmin"
 
 
 @pytest.mark.parametrize(

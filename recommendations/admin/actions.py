@@ -1,25 +1,36 @@
-"""Admin actions on model versions: promote, force-promote, roll back, retrain, A/B test.
+"""Admin actions on model versions: promote, force-promote, roll back, retrain, A/B test,
+and Django's bulk delete minus the versions in service.
 
-Hook-up in admin.py (ModelVersionAdmin):
-    actions = [admin_actions.promote, admin_actions.force_promote,
-               admin_actions.rollback, admin_actions.retrain, admin_actions.start_ab_test]
-Long work goes through Celery tasks (in-process when no broker is configured).
+Listed in ModelVersionAdmin.actions (versions.py). Long work goes through Celery tasks
+(in-process when no broker is configured).
 Each action changes which model serves shoppers, so each needs the change permission on
-model versions (``permissions=["change"]``: Django offers and runs it only then).
+model versions (``permissions=["change"]``: Django offers and runs it only then);
+deleting needs the delete permission, as in Django.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from kombu.exceptions import OperationalError
 
-from . import registry, tasks
-from .models import ModelVersion
+from .. import registry, tasks
+from ..models import ModelVersion
 
 Status = ModelVersion.Status
+
+
+def in_service_ids() -> set[int]:
+    """Versions shoppers are served from: the active one and a live A/B test's two arms."""
+    ids = set(ModelVersion.objects.filter(status=Status.ACTIVE).values_list("pk", flat=True))
+    test = registry.live_test()
+    if test is not None:
+        ids |= {pk for pk in (test.challenger_id, test.control_id) if pk is not None}
+    return ids
 
 
 def _one(modeladmin, request: HttpRequest, queryset: QuerySet) -> ModelVersion | None:
@@ -138,3 +149,24 @@ def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         modeladmin.message_user(request, f"{what} is running.", messages.SUCCESS)
     elif not test.live:
         modeladmin.message_user(request, f"{what} ended: {test.notes}", messages.WARNING)
+
+
+@admin.action(description=django_delete_selected.short_description, permissions=["delete"])
+def delete_selected(
+    modeladmin, request: HttpRequest, queryset: QuerySet
+) -> TemplateResponse | None:
+    """Django's bulk delete (confirmation page included), sparing the versions in service."""
+    in_service = in_service_ids()
+    spared = sorted(pk for pk in queryset.values_list("pk", flat=True) if pk in in_service)
+    if spared:
+        modeladmin.message_user(
+            request,
+            f"Not deleted, still serving shoppers (the active version or a live A/B test's "
+            f"arm): {', '.join(f'#{pk}' for pk in spared)}. Promote another version or "
+            "stop the test first.",
+            messages.WARNING,
+        )
+    rest = queryset.exclude(pk__in=spared)
+    if not rest.exists():
+        return None
+    return django_delete_selected(modeladmin, request, rest)

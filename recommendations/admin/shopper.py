@@ -14,7 +14,7 @@ widget tag, so no impression is noted (impressions are a shopper's, not an opera
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,9 +27,9 @@ from django.urls import reverse
 
 from shop.models import Product
 
-from . import registry
-from .models import Interaction, RelatedProducts, UserRecommendations
-from .serving import Served, Shopper, recommend
+from .. import registry
+from ..models import Interaction, RelatedProducts, UserRecommendations
+from ..serving import Served, Shopper, recommend
 
 URL_NAME = "recommendations_shopper"
 EVENTS_SHOWN = 50
@@ -91,6 +91,18 @@ def related_links(product_id: int, version_id: int | None) -> list[tuple[str, st
     return out
 
 
+BLENDED = "blended from recent products"
+
+
+def _origin(reason: str, precomputed_rank: int | None, precomputed_reason: str | None) -> str:
+    """Where a served item came from, judged against the precomputed list."""
+    if reason.startswith(BLENDED_PREFIXES) and (
+        precomputed_rank is None or precomputed_reason != reason
+    ):
+        return BLENDED
+    return "precomputed" if precomputed_rank is not None else "filled"
+
+
 def compare(served: Served, precomputed: UserRecommendations | None) -> list[Row]:
     """The served list, each item marked by where it came from, then the dropped ones.
 
@@ -108,43 +120,18 @@ def compare(served: Served, precomputed: UserRecommendations | None) -> list[Row
         pid = item.product.pk
         was = pre_rank.get(pid)
         before = pre_reasons[was - 1] if was and was <= len(pre_reasons) else None
-        if item.reason.startswith(BLENDED_PREFIXES) and (was is None or before != item.reason):
-            origin = "blended from recent products"
-        elif was is not None:
-            origin = "precomputed"
-        else:
-            origin = "filled"
-        rows.append(
-            Row(
-                rank,
-                item.product,
-                pid,
-                item.score,
-                item.reason,
-                origin,
-                was,
-                related_links(pid, version_id),
-            )
-        )
+        origin = _origin(item.reason, was, before)
+        related = related_links(pid, version_id)
+        rows.append(Row(rank, item.product, pid, item.score, item.reason, origin, was, related))
     served_ids = set(served.product_ids)
     dropped = [pid for pid in pre_ids[:LIST_SHOWN] if pid not in served_ids]
     products = Product.objects.only("id", "name", "sku", "slug").in_bulk(dropped)
     for pid in dropped:
         i = pre_rank[pid]
-        reason = pre_reasons[i - 1] if i <= len(pre_reasons) else ""
+        reason = (pre_reasons[i - 1] if i <= len(pre_reasons) else "") or ""
         score = precomputed.scores[i - 1] if i <= len(precomputed.scores) else None
-        rows.append(
-            Row(
-                None,
-                products.get(pid),
-                pid,
-                score,
-                reason or "",
-                "dropped",
-                i,
-                related_links(pid, version_id),
-            )
-        )
+        related = related_links(pid, version_id)
+        rows.append(Row(None, products.get(pid), pid, score, reason, "dropped", i, related))
     return rows
 
 
@@ -170,59 +157,85 @@ def _events(shopper: Shopper) -> list[Interaction]:
     )
 
 
+@dataclass
+class Search:
+    """Who the request names: one user or guest to inspect, or the matches of ?q=."""
+
+    query: str
+    user: Any = None
+    guest: str = ""
+    users: list[Any] = field(default_factory=list)
+    guests: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Search:
+        """?user=<id> names a user (never a guest); else ?q= if it finds one; else ?guest=."""
+        search = cls(clean_search(request.GET.get("q", "")))
+        user_param = request.GET.get("user", "").strip()
+        guest = clean_search(request.GET.get("guest", ""))[:32]
+        if user_param.isdecimal():  # not isdigit: int() refuses digits such as "²"
+            search.user = get_user_model().objects.filter(pk=int(user_param)).first()
+        elif search.query:
+            search.users, search.guests = find_shoppers(search.query)
+            if len(search.users) + len(search.guests) == 1:  # one match: inspect it
+                search.user = search.users[0] if search.users else None
+                guest = "" if search.users else search.guests[0]
+        if search.user is None and not user_param:
+            search.guest = guest
+        return search
+
+    def context(self) -> dict[str, Any]:
+        """The search box and its matches, when there are several."""
+        several = len(self.users) + len(self.guests) > 1
+        return {
+            "q": self.query,
+            "matches": [(u, shopper_url(u.pk)) for u in self.users] if several else [],
+            "guest_matches": [(g, shopper_url(None, g)) for g in self.guests] if several else [],
+            "searched": bool(self.query) and not self.users and not self.guests,
+        }
+
+
+def inspection(shopper: Shopper) -> dict[str, Any]:
+    """The served list beside the precomputed one, the A/B arm and the recent events."""
+    served = recommend(shopper, "for-you", limit=LIST_SHOWN)  # records no impression
+    precomputed = _precomputed(shopper, served.version_id)
+    rows = compare(served, precomputed)
+    context = {
+        "shopper": shopper,
+        "served": served,
+        "precomputed": precomputed,
+        "rows": rows,
+        "blended": sum(r.origin == BLENDED for r in rows),
+        "events": _events(shopper),
+        "log_url": _log_url(shopper),
+    }
+    test = registry.running_test()
+    if test is not None:
+        name = "challenger" if served.version_id == test.challenger_id else "control"
+        context["arm"] = {"test_id": test.pk, "name": name}
+    return context
+
+
 def shopper_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
     """Search shoppers (?q=) or inspect one (?user=<id> or ?guest=<anonymous id>)."""
     if not request.user.has_perm("recommendations.view_interaction"):
         raise PermissionDenied
-    query = clean_search(request.GET.get("q", ""))
-    user_param = request.GET.get("user", "").strip()
-    guest = clean_search(request.GET.get("guest", ""))[:32]
-    users: list[Any] = []
-    guests: list[str] = []
-    user = None
-    if user_param.isdecimal():  # not isdigit: int() refuses digits such as "²"
-        user = get_user_model().objects.filter(pk=int(user_param)).first()
-    elif query:
-        users, guests = find_shoppers(query)
-        if len(users) + len(guests) == 1:
-            user, guest = (users[0], "") if users else (None, guests[0])
-    several = len(users) + len(guests) > 1
+    search = Search.of(request)
     context = {
         **admin_site.each_context(request),
         "title": "Shopper inspection",
         "opts": Interaction._meta,
         "app_label": Interaction._meta.app_label,
-        "q": query,
-        "matches": [(u, shopper_url(u.pk)) for u in users] if several else [],
-        "guest_matches": [(g, shopper_url(None, g)) for g in guests] if several else [],
-        "searched": bool(query) and not users and not guests,
+        **search.context(),
         "shopper": None,
     }
-    shopper = None
-    if user is not None:
-        shopper = Shopper(user_id=user.pk)
-        context["who"] = f"user {user.get_username()} (#{user.pk})"
-        context["user_change_url"] = _user_change_url(user)
-    elif guest and not user_param:
-        shopper = Shopper(anonymous_id=guest)
-        context["who"] = f"guest {guest}"
-    if shopper is not None:
-        served = recommend(shopper, "for-you", limit=LIST_SHOWN)  # records no impression
-        precomputed = _precomputed(shopper, served.version_id)
-        rows = compare(served, precomputed)
-        test = registry.running_test()
-        if test is not None:
-            name = "challenger" if served.version_id == test.challenger_id else "control"
-            context["arm"] = {"test_id": test.pk, "name": name}
-        context.update(
-            shopper=shopper,
-            served=served,
-            precomputed=precomputed,
-            rows=rows,
-            blended=sum(r.origin == "blended from recent products" for r in rows),
-            events=_events(shopper),
-            log_url=_log_url(shopper),
-        )
+    if search.user is not None:
+        context["who"] = f"user {search.user.get_username()} (#{search.user.pk})"
+        context["user_change_url"] = _user_change_url(search.user)
+        context.update(inspection(Shopper(user_id=search.user.pk)))
+    elif search.guest:
+        context["who"] = f"guest {search.guest}"
+        context.update(inspection(Shopper(anonymous_id=search.guest)))
     return TemplateResponse(request, "admin/recommendations/shopper.html", context)
 
 
