@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 
-from . import signals
+from . import emails, signals
 from .cart import Cart
 from .models import Order, OrderLine, Product
 
@@ -48,7 +48,8 @@ def place_order(
     """Turn the cart into an order, or raise ``CheckoutError`` and change nothing.
 
     ``data`` holds the cleaned checkout form (full_name, email, address). The
-    ``order_placed`` signal is sent once the transaction has committed. When this
+    ``order_placed`` signal is sent, and the confirmation email queued (to
+    ``data["email"]``), once the transaction has committed. When this
     cart's token already placed an order, that order is returned and nothing is
     written or sent again.
     """
@@ -89,6 +90,7 @@ def _place(
         order = _write_order(wanted, products, token, user, anonymous_id, data)
         cart.clear()
         transaction.on_commit(partial(_announce, order, user, anonymous_id, request))
+        emails.queue_order_confirmation(order, request)
     return order
 
 
