@@ -227,6 +227,23 @@ WHITENOISE_USE_FINDERS = True  # serve from app dirs too, so `collectstatic` is 
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
+# Email (order confirmations and welcome emails, shop/emails.py), sent after the
+# transaction commits, by the Celery worker when there is one. EMAIL_URL is
+# django-environ's: smtp+tls://user:password@host:587 (STARTTLS), smtp+ssl://...:465,
+# consolemail://. Unset: with DEBUG on the console backend (make demo prints them);
+# with DEBUG off a backend that sends nothing and logs one line per email, so orders
+# are still placed without a mail server, and `check` warns (shop.W001).
+_mail = env.email_url("EMAIL_URL") if env("EMAIL_URL", default="") else {}
+vars().update(_mail)  # EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD, EMAIL_USE_TLS/SSL
+# EMAIL_BACKEND (a dotted path, e.g. an email service's package) overrides the URL's.
+EMAIL_BACKEND = (
+    env("EMAIL_BACKEND", default="")
+    or _mail.get("EMAIL_BACKEND")
+    or ("django.core.mail.backends.console.EmailBackend" if DEBUG else "shop.emails.LogOnlyBackend")
+)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds; SMTP has none otherwise
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Shopwise <shop@localhost>")
+
 # One JSON object per line on stdout, each with the request id of the request that
 # logged it (config/request_id.py), so a log collector can group a request's lines.
 # With DEBUG on (make demo) plain text lines by default, for a person at a terminal.

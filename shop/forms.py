@@ -127,9 +127,9 @@ class SignUpForm(UserCreationForm):
 
     Usernames are unique (they are how shoppers log in); email addresses need not be.
     Refusing a registered email would tell anyone which addresses have accounts here.
-    Keeping one account per address without that leak needs a confirmation email
-    ("check your inbox" in both cases), and this shop sends no mail, so it accepts
-    the address like any other.
+    Keeping one account per address without that leak needs a confirmation step by
+    email ("check your inbox" in both cases); this shop only sends a welcome, so it
+    accepts the address like any other.
     """
 
     email = forms.EmailField(required=True, widget=forms.EmailInput({"autocomplete": "email"}))

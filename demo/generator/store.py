@@ -194,49 +194,73 @@ def write_shop(
 
     ``progress(done, total)`` follows the interaction rows (else ``log`` lines do)."""
     start = anchor - timedelta(days=shop.options.days)
+    category_ids = _write_categories(shop)
+    log(f"  {len(category_ids):,} categories")
+    product_ids = _write_products(shop, start, category_ids)
+    _mark(DemoCategory, "category_id", category_ids)
+    _mark(DemoProduct, "product_id", product_ids)
+    log(f"  {len(product_ids):,} products")
+    user_ids = _write_shoppers(shop, start, password_hash)
+    log(f"  {len(user_ids):,} shoppers")
+    order_ids, line_ids = _write_orders(shop, start, user_ids, product_ids)
+    log(f"  {len(order_ids):,} orders with {len(line_ids):,} lines")
+    n_events = _write_interactions(shop, start, user_ids, product_ids, order_ids, log, progress)
+    return {
+        "categories": len(category_ids),
+        "products": len(product_ids),
+        "users": len(user_ids),
+        "orders": len(order_ids),
+        "order_lines": len(line_ids),
+        "interactions": n_events,
+    }
 
-    def at(seconds: np.ndarray) -> list[datetime | None]:
-        return [None if np.isnan(x) else start + timedelta(seconds=x) for x in seconds.tolist()]
 
-    def money(cents: np.ndarray) -> list[Decimal]:
-        return [Decimal(c).scaleb(-2) for c in cents.tolist()]
+def _times(start: datetime, seconds: np.ndarray) -> list[datetime | None]:
+    """Datetimes ``seconds`` after ``start`` (NaN: none)."""
+    return [None if np.isnan(x) else start + timedelta(seconds=x) for x in seconds.tolist()]
 
-    cat = shop.catalogue
-    category_ids = _insert(
+
+def _money(cents: np.ndarray) -> list[Decimal]:
+    return [Decimal(c).scaleb(-2) for c in cents.tolist()]
+
+
+def _write_categories(shop: DemoShop) -> np.ndarray:
+    specs = shop.catalogue.specs
+    return _insert(
         Category,
         {
-            "name": [s.name for s in cat.specs],
+            "name": [s.name for s in specs],
             "slug": _category_slugs(shop),
-            "description": [s.description for s in cat.specs],
+            "description": [s.description for s in specs],
         },
     )
-    log(f"  {len(category_ids):,} categories")
 
-    n = len(cat)
-    product_ids = _insert(
+
+def _write_products(shop: DemoShop, start: datetime, category_ids: np.ndarray) -> np.ndarray:
+    cat = shop.catalogue
+    return _insert(
         Product,
         {
             "sku": cat.sku,
             "name": cat.name,
             "slug": cat.slug,
             "description": cat.description,
-            "price": money(cat.price_cents),
+            "price": _money(cat.price_cents),
             "category_id": category_ids[cat.category].tolist(),
             "brand": [cat.brand_names[b] for b in cat.brand.tolist()],
             "tags": cat.tags,
             "stock": cat.stock.tolist(),
             "active": cat.active.tolist(),
-            "created": at(cat.created_offset + shop.options.days * 86_400.0),
-            "image": [""] * n,
+            "created": _times(start, cat.created_offset + shop.options.days * 86_400.0),
+            "image": [""] * len(cat),
         },
     )
-    _mark(DemoCategory, "category_id", category_ids)
-    _mark(DemoProduct, "product_id", product_ids)
-    log(f"  {len(product_ids):,} products")
 
+
+def _write_shoppers(shop: DemoShop, start: datetime, password_hash: str) -> np.ndarray:
     users = shop.shoppers
     u = len(users)
-    user_ids = _insert(
+    return _insert(
         get_user_model(),
         {
             "username": users.username,
@@ -244,16 +268,20 @@ def write_shop(
             "first_name": users.first_name,
             "last_name": users.last_name,
             "password": [password_hash] * u,
-            "date_joined": at(shop.joined),
-            "last_login": at(shop.last_login),
+            "date_joined": _times(start, shop.joined),
+            "last_login": _times(start, shop.last_login),
             "is_active": [True] * u,
             "is_staff": [False] * u,
             "is_superuser": [False] * u,
         },
     )
-    log(f"  {len(user_ids):,} shoppers")
 
-    orders = shop.orders
+
+def _write_orders(
+    shop: DemoShop, start: datetime, user_ids: np.ndarray, product_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Orders (to each buyer's name and address) and their lines; returns both ids."""
+    users, orders = shop.shoppers, shop.orders
     buyer = orders.user.tolist()
     order_ids = _insert(
         Order,
@@ -264,8 +292,8 @@ def write_shop(
             "full_name": [f"{users.first_name[b]} {users.last_name[b]}" for b in buyer],
             "address": [users.address[b] for b in buyer],
             "status": shop.order_status.tolist(),
-            "total": money(orders.total_cents),
-            "created": at(orders.time),
+            "total": _money(orders.total_cents),
+            "created": _times(start, orders.time),
         },
     )
     line_ids = _insert(
@@ -274,20 +302,10 @@ def write_shop(
             "order_id": order_ids[orders.line_order].tolist(),
             "product_id": product_ids[orders.line_product].tolist(),
             "quantity": orders.line_quantity.tolist(),
-            "unit_price": money(orders.line_unit_cents),
+            "unit_price": _money(orders.line_unit_cents),
         },
     )
-    log(f"  {len(order_ids):,} orders with {len(line_ids):,} lines")
-
-    n_events = _write_interactions(shop, start, user_ids, product_ids, order_ids, log, progress)
-    return {
-        "categories": len(category_ids),
-        "products": len(product_ids),
-        "users": len(user_ids),
-        "orders": len(order_ids),
-        "order_lines": len(line_ids),
-        "interactions": n_events,
-    }
+    return order_ids, line_ids
 
 
 def _write_interactions(

@@ -104,39 +104,65 @@ def _rows(
     products, users = _resolve([e for e in events if e is not None])
     now = timezone.now()
     most = settings.RECOMMENDATIONS.get("API_MAX_QUANTITY", 100)
+    sender = (user.pk if user else None), anonymous_id
     rows: list[tuple[int, dict[str, Any]]] = []
     for index, event in enumerate(events):
         if event is None:
             continue
         problems: dict[str, list[str]] = {}
         product_id = _product_id(event, products, problems)
-        owner_id, owner_anonymous = (user.pk if user else None), anonymous_id
-        if "user" in event:
-            owner_id, owner_anonymous = users.get(event["user"]), ""
-            if owner_id is None:
-                problems["user"] = [f"No user {event['user']!r}."]
-        if owner_id is None and not owner_anonymous and "user" not in problems:
-            problems["non_field_errors"] = ["No shopper: send a token or a session cookie."]
-        if event["kind"] == "purchase" and not staff:
-            problems["kind"] = [PURCHASE_NEEDS_STAFF]
-        if event["quantity"] > most:
-            problems["quantity"] = [f"At most {most} per event (RECS_API_MAX_QUANTITY)."]
+        owner = _owner(event, users, sender, problems)
+        _check_limits(event, staff, most, problems)
         if problems:
             errors[str(index)] = problems
-            continue
-        row = {
-            "product_id": product_id,
-            "kind": event["kind"],
-            "created": event.get("timestamp") or now,
-            "quantity": event["quantity"],
-            "basket": event["basket"],
-            "source": event["source"],
-            "client_event_id": event.get("client_event_id") or None,
-            "user_id": owner_id,
-            "anonymous_id": "" if owner_id else owner_anonymous,
-        }
-        rows.append((index, row))
+        else:
+            rows.append((index, _row(event, product_id, owner, now)))
     return rows
+
+
+def _owner(
+    event: dict[str, Any],
+    users: dict[str, int],
+    sender: tuple[int | None, str],
+    problems: dict[str, list[str]],
+) -> tuple[int | None, str]:
+    """(user id, guest id) the event belongs to: the sender, or the user it names."""
+    owner_id, owner_anonymous = sender
+    if "user" in event:
+        owner_id, owner_anonymous = users.get(event["user"]), ""
+        if owner_id is None:
+            problems["user"] = [f"No user {event['user']!r}."]
+    if owner_id is None and not owner_anonymous and "user" not in problems:
+        problems["non_field_errors"] = ["No shopper: send a token or a session cookie."]
+    return owner_id, owner_anonymous
+
+
+def _check_limits(
+    event: dict[str, Any], staff: bool, most: int, problems: dict[str, list[str]]
+) -> None:
+    """Purchases only from staff; at most ``most`` (RECS_API_MAX_QUANTITY) per event."""
+    if event["kind"] == "purchase" and not staff:
+        problems["kind"] = [PURCHASE_NEEDS_STAFF]
+    if event["quantity"] > most:
+        problems["quantity"] = [f"At most {most} per event (RECS_API_MAX_QUANTITY)."]
+
+
+def _row(
+    event: dict[str, Any], product_id: int | None, owner: tuple[int | None, str], now: Any
+) -> dict[str, Any]:
+    """The tracking.record_batch row of a valid event."""
+    owner_id, owner_anonymous = owner
+    return {
+        "product_id": product_id,
+        "kind": event["kind"],
+        "created": event.get("timestamp") or now,
+        "quantity": event["quantity"],
+        "basket": event["basket"],
+        "source": event["source"],
+        "client_event_id": event.get("client_event_id") or None,
+        "user_id": owner_id,
+        "anonymous_id": "" if owner_id else owner_anonymous,
+    }
 
 
 PURCHASE_NEEDS_STAFF = (
@@ -205,54 +231,78 @@ def plain_event(item: Any, timestamp: serializers.DateTimeField, latest: Any) ->
     the caller then runs the serializer, so values and errors are DRF's own. Per item
     this is a small fraction of the serializer's cost (a batch is up to 1,000 items).
     """
-    if type(item) is not dict:
+    if type(item) is not dict or not _plain_kind(item.get("kind")):
         return None
-    kind = item.get("kind")
-    if type(kind) is not str or kind not in _KINDS:
+    event = _plain_product(item)
+    if event is None:
         return None
-    event: dict[str, Any] = {}
+    event["kind"] = item["kind"]
+    event["quantity"] = item.get("quantity", 1)
+    if not _plain_int(event["quantity"], 1, 10_000):
+        return None
+    texts = _plain_texts(item)
+    if texts is None:
+        return None
+    when = _plain_timestamp(item, timestamp, latest)
+    if when is None:
+        return None
+    return {**event, **texts, **when}
+
+
+def _plain_kind(kind: Any) -> bool:
+    return type(kind) is str and kind in _KINDS
+
+
+def _plain_product(item: dict) -> dict[str, Any] | None:
+    """{"product": id}, or {} when only a sku names it; None when DRF must decide."""
     if "product" in item:
-        if not _plain_int(item["product"], 1, 2**63 - 1):
-            return None
-        event["product"] = item["product"]
-    elif "sku" not in item:
-        return None  # "Give product (id) or sku."
-    event["kind"] = kind
-    quantity = item.get("quantity", 1)
-    if not _plain_int(quantity, 1, 10_000):
-        return None
-    event["quantity"] = quantity
+        return {"product": item["product"]} if _plain_int(item["product"], 1, 2**63 - 1) else None
+    return {} if "sku" in item else None  # neither: "Give product (id) or sku."
+
+
+def _plain_texts(item: dict) -> dict[str, Any] | None:
+    """The text fields present (or their defaults); None when one is not plain."""
+    texts: dict[str, Any] = {}
     for name, (max_length, blank, default) in _TEXT.items():
         if name not in item:
             if default is not None:
-                event[name] = default
-            continue
-        value = item[name]
-        if value is None and name == "client_event_id":  # allow_null
-            event[name] = None
-            continue
-        if not (
-            type(value) is str
-            and len(value) <= max_length
-            and (blank or value)
-            and value.isascii()  # no surrogates, nothing for DRF to normalise
-            and "\x00" not in value
-            and value.strip() == value  # DRF trims whitespace
-        ):
+                texts[name] = default
+        elif item[name] is None and name == "client_event_id":  # allow_null
+            texts[name] = None
+        elif _plain_text(item[name], max_length, blank):
+            texts[name] = item[name]
+        else:
             return None
-        event[name] = value
-    if "timestamp" in item:
-        value = item["timestamp"]
-        if type(value) is not str:
-            return None
-        try:
-            when = timestamp.to_internal_value(value)  # DRF's parsing and time zone
-        except serializers.ValidationError:
-            return None
-        if when > latest:  # "Must not be in the future."
-            return None
-        event["timestamp"] = when
-    return event
+    return texts
+
+
+def _plain_text(value: Any, max_length: int, blank: bool) -> bool:
+    return bool(
+        type(value) is str
+        and len(value) <= max_length
+        and (blank or value)
+        and value.isascii()  # no surrogates, nothing for DRF to normalise
+        and "\x00" not in value
+        and value.strip() == value  # DRF trims whitespace
+    )
+
+
+def _plain_timestamp(
+    item: dict, timestamp: serializers.DateTimeField, latest: Any
+) -> dict[str, Any] | None:
+    """{"timestamp": when}, or {} when absent; None when not plain or in the future."""
+    if "timestamp" not in item:
+        return {}
+    value = item["timestamp"]
+    if type(value) is not str:
+        return None
+    try:
+        when = timestamp.to_internal_value(value)  # DRF's parsing and time zone
+    except serializers.ValidationError:
+        return None
+    if when > latest:  # "Must not be in the future."
+        return None
+    return {"timestamp": when}
 
 
 def _resolve(events: list[dict[str, Any]]) -> tuple[dict[str, dict], dict[str, int]]:

@@ -33,61 +33,80 @@ def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int
     """
     now = timezone.now()
     with transaction.atomic():
-        credited = _batch_credits(events)
-        rows, keys, shoppers_seen = [], set(), set()
-        for event in events:
-            key = event.get("client_event_id") or None
-            if key is not None:
-                if key in keys:
-                    continue  # repeated within the batch
-                keys.add(key)
-            user_id = event.get("user_id")
-            guest = "" if user_id else (event.get("anonymous_id") or "")
-            source = (event.get("source") or "")[:100]
-            match = SOURCE_VERSION.match(source)
-            version_id = int(match.group(1)) if match else None
-            if (user_id, guest, event["product_id"], version_id) not in credited:
-                version_id = None
-            shoppers_seen.add((user_id, guest))
-            created = event.get("created") or now
-            if timezone.is_naive(created):
-                created = timezone.make_aware(created, timezone.get_default_timezone())
-            # in the order of EVENT_FIELDS
-            rows.append(
-                (
-                    user_id,
-                    guest,
-                    event["product_id"],
-                    event["kind"],
-                    created,
-                    event.get("quantity", 1),
-                    source,
-                    version_id,
-                    event.get("basket") or "",
-                    sender if key is not None else "",
-                    key,
-                )
-            )
+        rows, keys, shoppers = _batch_rows(events, sender, _batch_credits(events), now)
         if connection.vendor == "postgresql":
             stored = _store_new(rows, sender, keys)
         else:
-            seen = set(
-                Interaction.objects.filter(sender=sender, client_event_id__in=keys).values_list(
-                    "client_event_id", flat=True
-                )
-                if keys
-                else ()
-            )
-            new = [
-                Interaction(**dict(zip(EVENT_FIELDS, row, strict=True)))
-                for row in rows
-                if row[-1] not in seen
-            ]
-            Interaction.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
-            stored = len(new)
+            stored = _store_new_portably(rows, sender, keys)
     # Their candidates changed: drop the cached state (one round trip for the batch).
-    cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers_seen])
+    cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers])
     return stored, len(events) - stored
+
+
+def _batch_rows(
+    events: list[dict[str, Any]], sender: str, credited: set[tuple], now: Any
+) -> tuple[list[tuple], set[str], set[tuple[int | None, str]]]:
+    """The batch's rows (in the order of EVENT_FIELDS) without ids repeated within it,
+    their client_event_ids and the (user id, guest id) of the shoppers they belong to."""
+    rows, keys, shoppers = [], set(), set()
+    for event in events:
+        key = event.get("client_event_id") or None
+        if key is not None:
+            if key in keys:
+                continue  # repeated within the batch
+            keys.add(key)
+        row = _row(event, sender if key is not None else "", key, credited, now)
+        shoppers.add((row[0], row[1]))
+        rows.append(row)
+    return rows, keys, shoppers
+
+
+def _row(
+    event: dict[str, Any], sender: str, key: str | None, credited: set[tuple], now: Any
+) -> tuple:
+    """One event as a row of EVENT_FIELDS; its "rec:" version only if ``credited``."""
+    user_id = event.get("user_id")
+    guest = "" if user_id else (event.get("anonymous_id") or "")
+    source = (event.get("source") or "")[:100]
+    match = SOURCE_VERSION.match(source)
+    version_id = int(match.group(1)) if match else None
+    if (user_id, guest, event["product_id"], version_id) not in credited:
+        version_id = None
+    created = event.get("created") or now
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created, timezone.get_default_timezone())
+    return (
+        user_id,
+        guest,
+        event["product_id"],
+        event["kind"],
+        created,
+        event.get("quantity", 1),
+        source,
+        version_id,
+        event.get("basket") or "",
+        sender,
+        key,
+    )
+
+
+def _store_new_portably(rows: list[tuple], sender: str, keys: set[str]) -> int:
+    """Other databases: bulk_create the rows whose client_event_id ``sender`` has not
+    stored yet; returns how many were stored."""
+    seen = set(
+        Interaction.objects.filter(sender=sender, client_event_id__in=keys).values_list(
+            "client_event_id", flat=True
+        )
+        if keys
+        else ()
+    )
+    new = [
+        Interaction(**dict(zip(EVENT_FIELDS, row, strict=True)))
+        for row in rows
+        if row[-1] not in seen
+    ]
+    Interaction.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    return len(new)
 
 
 def _store_new(rows: list[tuple], sender: str, keys: set[str]) -> int:

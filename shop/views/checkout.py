@@ -53,47 +53,62 @@ def _confirm(request: HttpRequest, order: Order) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     """Show the checkout form; on a valid POST place the order (once per cart)."""
-    if request.method == "POST":
-        # A repeated submit of a form whose cart was already ordered (the cart is empty
-        # by now): show that order again rather than "your cart is empty".
-        placed = _order_for_token(request, request.POST.get("cart_token"))
+    posted = request.method == "POST"
+    if posted:
+        placed = _resubmitted_order(request)
         if placed is not None:
-            basket = Cart(request.session)
-            if basket.token == placed.checkout_token:
-                basket.clear()
             return _confirm(request, placed)
     basket = Cart(request.session)
     if not basket:
         messages.info(request, "Your cart is empty: add something before checking out.")
         return redirect("shop:cart")
-    form = CheckoutForm(
-        request.POST if request.method == "POST" else None, initial=_initial(request)
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            order = place_order(
-                basket,
-                user=request.user,
-                anonymous_id=anonymous_id(request),
-                data=form.cleaned_data,
-                request=request,
-            )
-        except StockError as exc:
-            for problem in exc.problems:
-                messages.error(request, problem)
-            messages.error(request, "Nothing was charged. Please update your cart.")
-        except EmptyCartError:
-            return redirect("shop:cart")
-        except CheckoutError as exc:  # pragma: no cover - future failure kinds
-            messages.error(request, str(exc))
-        else:
-            return _confirm(request, order)
+    form = CheckoutForm(request.POST if posted else None, initial=_initial(request))
+    if posted and form.is_valid():
+        response = _place_and_confirm(request, basket, form)
+        if response is not None:
+            return response
     lines = basket.lines()
     return render(
         request,
         "shop/checkout.html",
         {"form": form, "lines": lines, "total": Cart.total(lines), "cart_token": basket.token},
     )
+
+
+def _resubmitted_order(request: HttpRequest) -> Order | None:
+    """The order a repeated submit of this form already placed (its cart is empty by
+    now), so the shopper sees that order again rather than "your cart is empty"."""
+    placed = _order_for_token(request, request.POST.get("cart_token"))
+    if placed is not None:
+        basket = Cart(request.session)
+        if basket.token == placed.checkout_token:
+            basket.clear()
+    return placed
+
+
+def _place_and_confirm(
+    request: HttpRequest, basket: Cart, form: CheckoutForm
+) -> HttpResponse | None:
+    """Place the order and show its confirmation; None (with messages) if it failed."""
+    try:
+        order = place_order(
+            basket,
+            user=request.user,
+            anonymous_id=anonymous_id(request),
+            data=form.cleaned_data,
+            request=request,
+        )
+    except StockError as exc:
+        for problem in exc.problems:
+            messages.error(request, problem)
+        messages.error(request, "Nothing was charged. Please update your cart.")
+    except EmptyCartError:
+        return redirect("shop:cart")
+    except CheckoutError as exc:  # pragma: no cover - future failure kinds
+        messages.error(request, str(exc))
+    else:
+        return _confirm(request, order)
+    return None
 
 
 @require_GET

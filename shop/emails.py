@@ -1,0 +1,127 @@
+"""The shop's emails: an order confirmation and a welcome on sign-up.
+
+Each is text plus HTML from templates/shop/email/, queued when the transaction that
+made the order or account commits, and sent by the Celery worker (in-process when no
+broker is configured). Sending never fails an order or a sign-up: a failure is logged
+and the order stands. Where mail goes is settings' EMAIL_URL (shop.W001 warns when
+nothing would be delivered with DEBUG off)."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import checks
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .models import Order
+
+logger = logging.getLogger(__name__)
+
+SHOP_NAME = "Shopwise"
+
+
+def queue_order_confirmation(order: Order, request: HttpRequest | None = None) -> None:
+    """Once the current transaction commits, send ``order``'s confirmation to its email."""
+    # A signed-in shopper's order has a page of its own; a guest's confirmation page
+    # lives in the session that placed it, so their email carries no link.
+    from .tasks import send_order_confirmation_email  # tasks imports this module
+
+    link = request.build_absolute_uri(order.get_absolute_url()) if request and order.user_id else ""
+    transaction.on_commit(partial(_queue, send_order_confirmation_email, order.pk, link))
+
+
+def queue_welcome(user: Any, request: HttpRequest | None = None) -> None:
+    """Once the current transaction commits, welcome the new account by email."""
+    from .tasks import send_welcome_email  # tasks imports this module
+
+    link = request.build_absolute_uri(reverse("shop:home")) if request else ""
+    transaction.on_commit(partial(_queue, send_welcome_email, user.pk, link))
+
+
+def _queue(task: Any, pk: int, link: str) -> None:
+    """Hand the email to the worker; a broker that cannot take it is logged, not raised."""
+    try:
+        task.delay(pk, link)
+    except Exception:
+        logger.exception("Email task %s(%s) could not be queued", task.name, pk)
+
+
+def send_order_confirmation(order_id: int, link: str = "") -> bool:
+    """Email order ``order_id``'s number, lines and total to the address it holds."""
+    order = Order.objects.prefetch_related("lines__product").filter(pk=order_id).first()
+    if order is None:
+        logger.warning("Order confirmation not sent: no order %s", order_id)
+        return False
+    context = {"order": order, "lines": order.lines.all(), "link": link}
+    return _send("order_confirmation", context, order.email, f"order #{order.pk}")
+
+
+def send_welcome(user_id: int, link: str = "") -> bool:
+    """Email a new account a welcome (to the address it signed up with)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not user.email:
+        logger.warning("Welcome email not sent: no user %s with an email address", user_id)
+        return False
+    return _send("welcome", {"user": user, "link": link}, user.email, f"user {user.pk}")
+
+
+def _send(template: str, context: dict[str, Any], to: str, what: str) -> bool:
+    """Render templates/shop/email/<template>{_subject.txt,.txt,.html} and send them;
+    False (logged) when rendering or sending fails."""
+    context = {"shop_name": SHOP_NAME, **context}
+    base = f"shop/email/{template}"
+    try:
+        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+        message = EmailMultiAlternatives(subject, render_to_string(f"{base}.txt", context), to=[to])
+        message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
+        message.send()
+    except Exception:
+        logger.exception("The %s email for %s was not sent", template, what)
+        return False
+    return True
+
+
+class LogOnlyBackend(BaseEmailBackend):
+    """Delivers nothing and logs one warning per email: the default with DEBUG off and no
+    EMAIL_URL, so a shop without a mail server still takes orders. The line names the
+    subject only, not the address or body (a customer's personal data)."""
+
+    def send_messages(self, email_messages: list) -> int:
+        for message in email_messages:
+            logger.warning("Email not sent (no EMAIL_URL set): %r", message.subject)
+        return 0
+
+
+# Backends that deliver nothing to the recipient.
+UNDELIVERED = {
+    "shop.emails.LogOnlyBackend",
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+}
+
+
+@checks.register("email")
+def check_email_is_delivered(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Warn when, with DEBUG off, order and welcome emails would reach nobody."""
+    if settings.DEBUG or settings.EMAIL_BACKEND not in UNDELIVERED:
+        return []
+    return [
+        checks.Warning(
+            f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: order confirmations and welcome "
+            "emails are not delivered (orders are still placed).",
+            hint="Set EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587, and "
+            "DEFAULT_FROM_EMAIL.",
+            id="shop.W001",
+        )
+    ]
