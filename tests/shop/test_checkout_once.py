@@ -100,7 +100,14 @@ def test_concurrent_checkout_from_one_session_places_one_order(opened_checkout):
 
     order = Order.objects.get()
     confirmation = reverse("shop:order_confirmation", args=[order.pk])
-    assert [getattr(r, "url", r) for r in results] == [confirmation] * submits
+    answers = [getattr(r, "url", r) for r in results]
+    if opened_checkout:  # each submit names the cart's token: each finds the order
+        assert answers == [confirmation] * submits
+    else:
+        # A submit whose session was read after the order emptied the cart has no
+        # token to find the order by: it is sent to the (empty) cart, never a 2nd order.
+        assert confirmation in answers
+        assert set(answers) <= {confirmation, reverse("shop:cart")}
     product.refresh_from_db()
     assert product.stock == 3
     assert order.lines.get().quantity == 2
