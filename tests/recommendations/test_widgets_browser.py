@@ -9,6 +9,8 @@ from collections import Counter
 import pytest
 from django.core.cache import cache
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.factories import OrderLineFactory
 from tests.recommendations.serving_support import build_world
@@ -95,7 +97,7 @@ def test_eight_item_widgets_fill_whole_rows(live_server, browser, width, columns
     add = browser.find_element(By.CSS_SELECTOR, ".add-to-cart button[type=submit]")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", add)
     add.click()
-    browser.get(live_server.url + "/cart/")
+    WebDriverWait(browser, 15).until(ec.title_contains("Your cart"))  # added, redirected
     assert rows(browser, "complete-order") == [columns] * (8 // columns)
     shoot(browser, "complete-order", f"cart-{width}.png")
 
