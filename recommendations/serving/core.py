@@ -250,7 +250,7 @@ def recommend(
     """
     page_id = _page_id(widget, product)
     reads = _Reads.of(shopper, cart, limit)
-    return _serve(reads, widget, product, page_id, rules or Rules())
+    return _serve(reads, widget, product, page_id, rules or Rules()).served
 
 
 def recommend_page(
@@ -267,7 +267,7 @@ def recommend_page(
     the page's own best sellers, in none). ValueError for an unknown widget.
 
     Widgets claim products in PLAN_ORDER (the scarce, specific lists first); for-you is
-    left empty when it would only repeat trending (a shopper with nothing to go on),
+    left empty when nothing in it is the shopper's own (it would only repeat trending),
     and a product's bought-together or also-viewed row with fewer than MIN_RELATED.
     """
     widgets = list(dict.fromkeys(widgets))
@@ -304,11 +304,12 @@ def _page_scope():
     return nullcontext() if page_memo() is not None else page_scope({})
 
 
-def _fit_page(served: Served, widgets: list[str]) -> Served:
-    """``served`` as the page shows it: emptied when it would only repeat trending
-    (for-you) or is too short to stand as a row (a product's own related lists)."""
-    only_trending = all(item.reason == reasons.TRENDING for item in served.items)
-    if served.widget == "for-you" and "trending" in widgets and only_trending:
+def _fit_page(result: _Result, widgets: list[str]) -> Served:
+    """The list as the page shows it: emptied when it would only repeat trending
+    (for-you with nothing of the shopper's own) or is too short to stand as a row (a
+    product's own related lists)."""
+    served = result.served
+    if served.widget == "for-you" and "trending" in widgets and not result.personal:
         served.items = []
     if served.widget in ("bought-together", "also-viewed") and len(served) < MIN_RELATED:
         served.items = []
@@ -336,19 +337,27 @@ class _Reads:
         return cls(shopper, [int(pid) for pid in cart], limit, version, state, hot)
 
 
+class _Result(NamedTuple):
+    """A widget's list and how many of its items came from the shopper's own list or
+    history (not from trending or its category fill)."""
+
+    served: Served
+    personal: int
+
+
 def _serve(
     reads: _Reads, widget: str, product: Product | int | None, page_id: int | None, rules: Rules
-) -> Served:
+) -> _Result:
     """One widget's list from the page's shared reads."""
     version, state, hot, limit = reads.version, reads.state, reads.hot, reads.limit
     if limit == 0:
-        return Served(widget=widget, version_id=version.id if version else None)
+        return _Result(Served(widget=widget, version_id=version.id if version else None), 0)
     cart_ids = reads.cart_ids
     again = _ranking_key(widget, reads.shopper, state, version, limit, rules, cart_ids, hot)
     if again is not None:
-        served = _reuse(again, widget, version, state, cart_ids, rules, hot)
-        if served is not None:
-            return served
+        kept = _reuse(again, widget, version, state, cart_ids, rules, hot)
+        if kept is not None:
+            return kept
     slot = _Slot(
         widget=widget,
         page_id=page_id,
@@ -372,7 +381,15 @@ def _serve(
     ranked = _rerank(slot, chosen, shown.rows)
     if again is not None:
         ranked_set(again, ranked)
-    return _served_list(widget, version, ranked, shown.rows)
+    return _Result(_served_list(widget, version, ranked, shown.rows), _personal(ranked))
+
+
+def _personal(ranked: list[_Candidate]) -> int:
+    """How many candidates came from the shopper's list or recent products."""
+    return sum(
+        c.reason[0] == "product" or (c.reason[0] == "text" and c.reason[1] != reasons.TRENDING)
+        for c in ranked
+    )
 
 
 def _page_id(widget: str, product: Product | int | None) -> int | None:
@@ -593,7 +610,7 @@ def _reuse(
     cart_ids: list[int],
     rules: Rules,
     hot: list,
-) -> Served | None:
+) -> _Result | None:
     """The ranking this process made from exactly ``key``, if kept and if every product
     in it still qualifies on this request's fresh rows (its reasons from those rows)."""
     ranked = ranked_get(key)
@@ -607,7 +624,7 @@ def _reuse(
     blocked = _blocked(state, cart_ids, None, widget, rows)
     if not all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
         return None
-    return _served_list(widget, version, ranked, rows)
+    return _Result(_served_list(widget, version, ranked, rows), _personal(ranked))
 
 
 def _eligible(row: Fact | None, blocked: set[int], rules: Rules) -> Fact | None:

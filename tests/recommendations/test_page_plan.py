@@ -16,7 +16,7 @@ from recommendations.models import RelatedProducts
 from recommendations.reasons import short_name
 from recommendations.serving import Shopper, recommend_page
 from shop.models import Product
-from tests.factories import OrderLineFactory
+from tests.factories import OrderLineFactory, ProductFactory
 from tests.recommendations.serving_support import build_world
 from tests.recommendations.test_widgets import widgets
 
@@ -49,6 +49,15 @@ def test_a_first_time_guest_sees_one_cold_start_row_and_no_repeats(client):
     assert best == [p.slug for p in world.garden[:4]]
     on_page = [Product.objects.get(pk=pid).slug for pid in shown["trending"]] + best
     assert len(on_page) == len(set(on_page)) == 8
+
+
+def test_for_you_needs_something_of_the_shoppers_own(client):
+    world = build_world()
+    lonely = ProductFactory(name="Kettle Lonely", category=world.kitchen[0].category)
+    client.get(lonely.get_absolute_url())  # no neighbours: only category fill to offer
+    assert list(widgets(client.get("/"))) == ["trending"]
+    client.get(world.kitchen[0].get_absolute_url())  # its neighbours are the shopper's own
+    assert list(widgets(client.get("/"))) == ["for-you", "trending"]
 
 
 def widgets_of(html: str) -> dict[str, list[int]]:
