@@ -74,14 +74,13 @@ def recommendation_widget(
     if request is not None and settings.RECOMMENDATIONS.get("IMPRESSIONS", True):
         note_impressions(request, served.version_id, served.src, served.product_ids)
     title = TITLES.get(widget, widget)
-    reason, items = headline(served.items)
+    reason = headline(served.items)
     return {
         "served": served,
         "title": title,
         "reason": "" if reason == title else reason,  # "Trending now" is the title already
         "cards": cards(
             served,
-            items=items,
             headline=reason,
             csrf=csrf_input(context),
             dismiss_next=request.get_full_path() if request is not None else "/",
@@ -119,17 +118,13 @@ def page_plan(request, widget: str, product, limit: int, exclude: set[int]) -> d
     return plan
 
 
-def headline(items: list[ServedItem]) -> tuple[str, list[ServedItem]]:
-    """The reason most items share (if two or more do; ties: the best-ranked), said
-    once over the widget, and the items with it first (the others keep their own line
-    under the card): one grid of whole rows, no reason repeated under every card."""
+def headline(items: list[ServedItem]) -> str:
+    """The reason most items share, when more than half do (ties: the best-ranked), to
+    be said once over the widget; the other cards keep their own line. One grid of
+    whole rows in rank order, no reason repeated under every card."""
     counts = Counter(item.reason for item in items)
     reason, count = counts.most_common(1)[0] if counts else ("", 0)
-    if count < 2:
-        return "", items
-    return reason, [i for i in items if i.reason == reason] + [
-        i for i in items if i.reason != reason
-    ]
+    return reason if count > len(items) / 2 and count > 1 else ""
 
 
 def _ids(products) -> set[int]:
@@ -192,13 +187,11 @@ def cards(
     csrf: str,
     dismiss_next: str,
     not_interested: bool,
-    items: list[ServedItem] | None = None,
     headline: str = "",
 ) -> str:
-    """The cards of ``items`` (default: the widget's) as HTML, each with its reason
-    line unless the widget's ``headline`` says it: URLs from patterns reversed once,
-    every value escaped (plain str.format on escaped values: format_html's
-    per-argument work doubled it)."""
+    """The widget's cards as HTML, each with its reason line unless the widget's
+    ``headline`` says it: URLs from patterns reversed once, every value escaped (plain
+    str.format on escaped values: format_html's per-argument work doubled it)."""
     product_url = reverse("shop:product", args=[_SLUG])
     image_url = reverse("shop:product_image", args=[_SLUG])
     cart_add = reverse("shop:cart_add", args=[_ID])
@@ -206,7 +199,7 @@ def cards(
     query = f"?src={quote(served.src, safe='/')}"
     src = served.src
     out = []
-    for item in served.items if items is None else items:
+    for item in served.items:
         product = item.product
         pid = str(product.pk)
         name = _e(product.name)
