@@ -275,13 +275,19 @@ def recommend_page(
     rules = rules or Rules()
     claimed = set(rules.exclude)
     planned: dict[str, Served] = {}
+    cold: Served | None = None  # a for-you with nothing of the shopper's own
     with _page_scope():
         reads = _Reads.of(shopper, cart, limit)
         for widget in sorted(widgets, key=PLAN_ORDER.index):
             own = replace(rules, exclude=frozenset(claimed))
-            served = _fit_page(_serve(reads, widget, product, page_ids[widget], own), widgets)
+            result = _serve(reads, widget, product, page_ids[widget], own)
+            served = result.served
+            if widget == "for-you" and "trending" in widgets and not result.personal:
+                cold, served = served, Served(widget, served.version_id)  # trending says it
+            planned[widget] = _fit_page(served)
             claimed.update(served.product_ids)
-            planned[widget] = served
+    if cold is not None and not planned["trending"]:  # nothing trending: keep it after all
+        planned["for-you"] = cold
     return {widget: planned[widget] for widget in widgets}
 
 
@@ -304,13 +310,9 @@ def _page_scope():
     return nullcontext() if page_memo() is not None else page_scope({})
 
 
-def _fit_page(result: _Result, widgets: list[str]) -> Served:
-    """The list as the page shows it: emptied when it would only repeat trending
-    (for-you with nothing of the shopper's own) or is too short to stand as a row (a
+def _fit_page(served: Served) -> Served:
+    """The list as the page shows it: emptied when too short to stand as a row (a
     product's own related lists)."""
-    served = result.served
-    if served.widget == "for-you" and "trending" in widgets and not result.personal:
-        served.items = []
     if served.widget in ("bought-together", "also-viewed") and len(served) < MIN_RELATED:
         served.items = []
     return served
@@ -385,11 +387,9 @@ def _serve(
 
 
 def _personal(ranked: list[_Candidate]) -> int:
-    """How many candidates came from the shopper's list or recent products."""
-    return sum(
-        c.reason[0] == "product" or (c.reason[0] == "text" and c.reason[1] != reasons.TRENDING)
-        for c in ranked
-    )
+    """How many candidates came from the shopper's precomputed list or the neighbours
+    of their recent products (not from trending or its category fill)."""
+    return sum(c.reason[0] in ("text", "product") for c in ranked)
 
 
 def _page_id(widget: str, product: Product | int | None) -> int | None:
@@ -712,7 +712,7 @@ def _for_you(state: ShopperState, related: dict) -> list[_Candidate]:
     alpha = SESSION_WEIGHT if session else 0.0
     for rank, (pid, _, reason) in enumerate(state.personal):
         score = (1.0 - alpha) * (1.0 - rank / (n + 1))
-        out[pid] = _Candidate(pid, score, ("text", reason) if reason else ("trending",))
+        out[pid] = _Candidate(pid, score, ("text", reason or reasons.TRENDING))
     top = max((s for s, _ in session.values()), default=0.0) or 1.0
     for pid, (score, source) in session.items():
         part = alpha * score / top
