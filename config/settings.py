@@ -392,8 +392,13 @@ RECOMMENDATIONS = {
     "DIVERSITY": env.float("RECS_DIVERSITY", default=0.05),  # MMR weight of novelty; 0 = off
     "SESSION_ITEMS": env.int("RECS_SESSION_ITEMS", default=10),  # recent products blended in
     "EXCLUDE_PURCHASED": env.bool("RECS_EXCLUDE_PURCHASED", default=True),
-    # Category slugs whose products may be shown again after a purchase (consumables).
-    "REPEAT_CATEGORIES": env.list("RECS_REPEAT_CATEGORIES", default=[]),
+    # Category slugs bought again and again (consumables): their products may be shown
+    # again after a purchase, and a purchase there demotes no substitutes. The demo's
+    # bath-and-body is mostly consumables; coffee-and-tea holds grinders and machines.
+    "REPEAT_CATEGORIES": env.list("RECS_REPEAT_CATEGORIES", default=["bath-and-body"]),
+    # After a purchase, close neighbours of the product in its category (substitutes)
+    # are demoted in for-you and trending for this many days; 0 = never.
+    "PURCHASE_DEMOTE_DAYS": env.float("RECS_PURCHASE_DEMOTE_DAYS", default=14.0),
     "CACHE_SECONDS": env.int("RECS_CACHE_SECONDS", default=300),  # per-shopper candidates
     "TRENDING_DAYS": env.int("RECS_TRENDING_DAYS", default=7),
     "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),

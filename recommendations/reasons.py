@@ -42,3 +42,18 @@ def bought_with(name: str) -> str:
 def viewed_with(name: str) -> str:
     """Often viewed in the same session as ``name``."""
     return f"Often viewed with {name}"
+
+
+SHORT_NAME = 32  # characters a reason may spend on a product's name
+
+
+def short_name(name: str, brand: str = "") -> str:
+    """The name as a reason says it: without the leading brand and the ", pack size"
+    or ", colour" tail, cut at a word (with "…") past SHORT_NAME characters."""
+    short = name.split(", ", 1)[0].strip()
+    if brand and short.startswith(f"{brand} ") and len(short) > len(brand) + 1:
+        short = short[len(brand) + 1 :]
+    if len(short) <= SHORT_NAME:
+        return short
+    cut = short[: SHORT_NAME + 1].rsplit(" ", 1)[0] if " " in short[:SHORT_NAME] else ""
+    return (cut or short[:SHORT_NAME]).rstrip(" ,-") + "…"

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,7 +15,8 @@ from shop.shoppers import SHOPPER_ID_KEY, anonymous_id
 
 from . import tracking
 from .models import Interaction
-from .serving import Shopper
+from .reasons import short_name
+from .serving import Shopper, demoted_with
 
 HISTORY_PER_PAGE = 25
 HISTORY_KINDS = [
@@ -43,7 +45,10 @@ def not_interested(request: HttpRequest, product_id: int) -> HttpResponse:
         user=request.user if request.user.is_authenticated else None,
         anonymous_id=anonymous_id(request),
     )
-    messages.info(request, f"We won't recommend “{product.name}” again.")
+    similar = demoted_with(Shopper.from_request(request), product.pk)
+    name = short_name(product.name, product.brand)
+    also = f" and {similar} similar product{pluralize(similar)}" if similar else ""
+    messages.info(request, f"Hidden “{name}”{also} from your recommendations.")
     return redirect(_next(request, "/"))
 
 

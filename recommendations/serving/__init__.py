@@ -5,7 +5,19 @@ active version's precomputed rows, this shopper's recent behaviour and fresh pro
 rows; it imports no training code, no Celery tasks and no TensorFlow.
 """
 
-from .core import recommend
-from .types import RELATED_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper
+from .core import demoted_with, recommend, recommend_page
+from .types import PAGES, RELATED_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper, page_widgets
 
-__all__ = ["RELATED_KINDS", "WIDGETS", "Rules", "Served", "ServedItem", "Shopper", "recommend"]
+__all__ = [
+    "PAGES",
+    "RELATED_KINDS",
+    "WIDGETS",
+    "Rules",
+    "Served",
+    "ServedItem",
+    "Shopper",
+    "demoted_with",
+    "page_widgets",
+    "recommend",
+    "recommend_page",
+]

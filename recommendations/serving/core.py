@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -26,7 +27,14 @@ from shop.models import Category, Product
 
 from .. import reasons
 from ..diversity import mmr_rerank
-from .cache import ActiveVersion, page_memo, ranked_get, ranked_set, serving_version
+from .cache import (
+    ActiveVersion,
+    page_memo,
+    page_scope,
+    ranked_get,
+    ranked_set,
+    serving_version,
+)
 from .sources import (
     BLEND_KINDS,
     STRONG_NEIGHBOURS,
@@ -43,6 +51,8 @@ POOL = 3  # candidates considered per slot by the diversity re-ranking
 CONTENT_POOL = 60
 # Lists re-ranked for variety; "similar" and the other product lists stay close by design.
 DIVERSE_WIDGETS = frozenset({"for-you", "trending", "complete-order"})
+# Lists that favour complements over substitutes of what the shopper just bought.
+AFTER_PURCHASE_WIDGETS = frozenset({"for-you", "trending"})
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
@@ -192,6 +202,7 @@ class _Slot:
     state: ShopperState
     hot: list  # trending (product id, category id, score), as deep as this slot needs
     diversity: float  # 0: no re-ranking
+    just_bought: dict[int, int]  # product -> category: bought lately, substitutes demoted
 
     @property
     def context_ids(self) -> list[int]:
@@ -202,7 +213,7 @@ class _Slot:
     @property
     def want(self) -> int:
         """Candidates to gather: more than the limit when re-ranking picks among them."""
-        return self.limit * POOL if self.diversity else self.limit
+        return self.limit * POOL if self.diversity or self.just_bought else self.limit
 
     @property
     def fills(self) -> bool:
@@ -238,19 +249,117 @@ def recommend(
     ``cart``: product ids in the cart (complete-order uses them; all widgets exclude them).
     """
     page_id = _page_id(widget, product)
+    reads = _Reads.of(shopper, cart, limit)
+    return _serve(reads, widget, product, page_id, rules or Rules()).served
+
+
+def recommend_page(
+    shopper: Shopper,
+    widgets: Iterable[str],
+    *,
+    product: Product | int | None = None,
+    cart: Iterable[int] = (),
+    limit: int = 10,
+    rules: Rules | None = None,
+) -> dict[str, Served]:
+    """The widgets of one page as one plan: the shopper's state, the version, trending
+    and the product facts read once; no product in two widgets (``rules.exclude``, e.g.
+    the page's own best sellers, in none). ValueError for an unknown widget.
+
+    Widgets claim products in PLAN_ORDER (the scarce, specific lists first); for-you is
+    left empty when nothing in it is the shopper's own (it would only repeat trending),
+    and a product's bought-together or also-viewed row with fewer than MIN_RELATED.
+    """
+    widgets = list(dict.fromkeys(widgets))
+    page_ids = {widget: _page_id(widget, product) for widget in widgets}
     rules = rules or Rules()
-    cart_ids = [int(pid) for pid in cart]
-    version = serving_version(shopper.user_id, shopper.anonymous_id)  # A/B arm or active
-    limit = max(0, int(limit))
+    claimed = set(rules.exclude)
+    planned: dict[str, Served] = {}
+    cold: Served | None = None  # a for-you with nothing of the shopper's own
+    with _page_scope():
+        reads = _Reads.of(shopper, cart, limit)
+        for widget in sorted(widgets, key=PLAN_ORDER.index):
+            own = replace(rules, exclude=frozenset(claimed))
+            result = _serve(reads, widget, product, page_ids[widget], own)
+            served = result.served
+            if widget == "for-you" and "trending" in widgets and not result.personal:
+                cold, served = served, Served(widget, served.version_id)  # trending says it
+            planned[widget] = _fit_page(served)
+            claimed.update(served.product_ids)
+    if cold is not None and not planned["trending"]:  # nothing trending: keep it after all
+        planned["for-you"] = cold
+    return {widget: planned[widget] for widget in widgets}
+
+
+def demoted_with(shopper: Shopper, product_id: int) -> int:
+    """How many available products are demoted with ``product_id`` when ``shopper``
+    marks it "not interested" (its close neighbours in the shopper's version)."""
+    version = serving_version(shopper.user_id, shopper.anonymous_id)
+    close = close_neighbours(related_lists(version, [product_id]), [product_id])
+    return Product.objects.in_stock().filter(pk__in=close).count() if close else 0
+
+
+# The order in which a page's widgets claim products: what only one list can show
+# (complements) before what others could fill (similar, trending).
+PLAN_ORDER = ("bought-together", "complete-order", "for-you", "similar", "also-viewed", "trending")
+MIN_RELATED = 3  # a product's bought-together / also-viewed row with fewer is not shown
+
+
+def _page_scope():
+    """The current page's scope, or a new one for this plan (API, shell, admin)."""
+    return nullcontext() if page_memo() is not None else page_scope({})
+
+
+def _fit_page(served: Served) -> Served:
+    """The list as the page shows it: emptied when too short to stand as a row (a
+    product's own related lists)."""
+    if served.widget in ("bought-together", "also-viewed") and len(served) < MIN_RELATED:
+        served.items = []
+    return served
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """What every widget of a page reads alike: the version, the shopper, trending."""
+
+    shopper: Shopper
+    cart_ids: list[int]
+    limit: int
+    version: ActiveVersion | None
+    state: ShopperState
+    hot: list
+
+    @classmethod
+    def of(cls, shopper: Shopper, cart: Iterable[int], limit: int) -> _Reads:
+        """Read them (each cached; see cache.py)."""
+        version = serving_version(shopper.user_id, shopper.anonymous_id)  # A/B arm or active
+        limit = max(0, int(limit))
+        state = shopper_state(shopper, version) if limit else ShopperState()
+        hot = trending() if limit else []
+        return cls(shopper, [int(pid) for pid in cart], limit, version, state, hot)
+
+
+class _Result(NamedTuple):
+    """A widget's list and how many of its items came from the shopper's own list or
+    history (not from trending or its category fill)."""
+
+    served: Served
+    personal: int
+
+
+def _serve(
+    reads: _Reads, widget: str, product: Product | int | None, page_id: int | None, rules: Rules
+) -> _Result:
+    """One widget's list from the page's shared reads."""
+    version, state, hot, limit = reads.version, reads.state, reads.hot, reads.limit
     if limit == 0:
-        return Served(widget=widget, version_id=version.id if version else None)
-    state = shopper_state(shopper, version)
-    hot = trending()
-    again = _ranking_key(widget, shopper, state, version, limit, rules, cart_ids, hot)
+        return _Result(Served(widget=widget, version_id=version.id if version else None), 0)
+    cart_ids = reads.cart_ids
+    again = _ranking_key(widget, reads.shopper, state, version, limit, rules, cart_ids, hot)
     if again is not None:
-        served = _reuse(again, widget, version, state, cart_ids, rules, hot)
-        if served is not None:
-            return served
+        kept = _reuse(again, widget, version, state, cart_ids, rules, hot)
+        if kept is not None:
+            return kept
     slot = _Slot(
         widget=widget,
         page_id=page_id,
@@ -262,17 +371,25 @@ def recommend(
         state=state,
         hot=hot[: _depth(limit) * 2],
         diversity=_diversity() if widget in DIVERSE_WIDGETS else 0.0,
+        just_bought=state.just_bought() if widget in AFTER_PURCHASE_WIDGETS else {},
     )
-    related = related_lists(version, [*slot.context_ids, *state.hidden])
+    related = related_lists(version, [*slot.context_ids, *state.hidden, *slot.just_bought])
     primary = _primary(slot, related)
     shown, newest = _read_fresh_facts(slot, primary, related)
     chosen = _choose_primary(slot, primary, shown)
     _add_content_neighbours(slot, chosen, shown, bool(primary), newest)
     _fill_from_trending(slot, chosen, shown, primary)
+    _demote_substitutes(slot, chosen, shown.rows, related)
     ranked = _rerank(slot, chosen, shown.rows)
     if again is not None:
         ranked_set(again, ranked)
-    return _served_list(widget, version, ranked, shown.rows)
+    return _Result(_served_list(widget, version, ranked, shown.rows), _personal(ranked))
+
+
+def _personal(ranked: list[_Candidate]) -> int:
+    """How many candidates came from the shopper's precomputed list or the neighbours
+    of their recent products (not from trending or its category fill)."""
+    return sum(c.reason[0] in ("text", "product") for c in ranked)
 
 
 def _page_id(widget: str, product: Product | int | None) -> int | None:
@@ -312,11 +429,18 @@ def _read_fresh_facts(
     ids = set(best) | set(slot.context_ids)
     if slot.fills and len(best) < 2 * slot.want:  # the list alone will not fill
         ids |= {pid for pid, _, _ in slot.hot}
-    newest = _newest_query(slot, primary)
+    memo = page_memo()
+    key = ("newest", slot.page_id)
+    known = memo.get(key) if memo is not None else None  # read by an earlier widget
+    newest = None if known is not None else _newest_query(slot, primary, related)
     rows, read = _fresh_facts(ids, _ahead(slot, related), newest)
+    if newest is not None:
+        known = _newest_read(slot, read)
+        if memo is not None:
+            memo[key] = known
     blocked = _blocked(slot.state, slot.cart_ids, slot.page_id, slot.widget, rows)
     shown = _Shown(rows=rows, blocked=blocked, rules=slot.rules)
-    return shown, (None if newest is None else _newest_read(slot, read))
+    return shown, (known if slot.widget == "similar" and primary else None)
 
 
 def _ahead(slot: _Slot, related: dict) -> set[int]:
@@ -325,17 +449,27 @@ def _ahead(slot: _Slot, related: dict) -> set[int]:
     if slot.widget == "for-you":  # the home page shows trending too
         return {pid for pid, _, _ in slot.hot}
     if slot.page_id is not None and page_memo() is not None:
-        return {pid for pids, _ in related.get(slot.page_id, {}).values() for pid in pids}
+        ids = {pid for pids, _ in related.get(slot.page_id, {}).values() for pid in pids}
+        # short lists, shared by the page's widgets: "similar" will fill from trending
+        return ids | {pid for pid, _, _ in slot.hot} if len(ids) < 4 * slot.limit else ids
     return set()
 
 
-def _newest_query(slot: _Slot, primary: list[_Candidate]) -> Newest | None:
+def _newest_query(slot: _Slot, primary: list[_Candidate], related: dict) -> Newest | None:
     """New products of the page's category, read with the facts: the cold start of
-    "similar" for products created after the version learned its neighbours."""
-    if slot.widget != "similar" or not primary or slot.version is None:
+    "similar" for products created after the version learned its neighbours (read by
+    the page's first product widget when the page's widgets share a memo)."""
+    if slot.version is None or slot.page_category is None:
         return None
-    if slot.page_category is None:
-        return None
+    if slot.widget == "similar":
+        return _page_newest(slot) if primary else None
+    learned = related.get(slot.page_id, {}).get("similar")
+    if slot.widget in PRODUCT_WIDGETS and learned and page_memo() is not None:
+        return _page_newest(slot)
+    return None
+
+
+def _page_newest(slot: _Slot) -> Newest:
     return Newest(category_id=slot.page_category, since=slot.version.created, page=slot.page_id)
 
 
@@ -476,7 +610,7 @@ def _reuse(
     cart_ids: list[int],
     rules: Rules,
     hot: list,
-) -> Served | None:
+) -> _Result | None:
     """The ranking this process made from exactly ``key``, if kept and if every product
     in it still qualifies on this request's fresh rows (its reasons from those rows)."""
     ranked = ranked_get(key)
@@ -490,7 +624,7 @@ def _reuse(
     blocked = _blocked(state, cart_ids, None, widget, rows)
     if not all(_eligible(rows.get(c.pid), blocked, rules) for c in ranked):
         return None
-    return _served_list(widget, version, ranked, rows)
+    return _Result(_served_list(widget, version, ranked, rows), _personal(ranked))
 
 
 def _eligible(row: Fact | None, blocked: set[int], rules: Rules) -> Fact | None:
@@ -561,6 +695,7 @@ def _ranking_settings() -> tuple:
         _diversity(),
         bool(recs.get("EXCLUDE_PURCHASED", True)),
         tuple(recs.get("REPEAT_CATEGORIES", []) or []),
+        recs.get("PURCHASE_DEMOTE_DAYS", 14),
     )
 
 
@@ -577,7 +712,7 @@ def _for_you(state: ShopperState, related: dict) -> list[_Candidate]:
     alpha = SESSION_WEIGHT if session else 0.0
     for rank, (pid, _, reason) in enumerate(state.personal):
         score = (1.0 - alpha) * (1.0 - rank / (n + 1))
-        out[pid] = _Candidate(pid, score, ("text", reason) if reason else ("trending",))
+        out[pid] = _Candidate(pid, score, ("text", reason or reasons.TRENDING))
     top = max((s for s, _ in session.values()), default=0.0) or 1.0
     for pid, (score, source) in session.items():
         part = alpha * score / top
@@ -595,10 +730,13 @@ def _session_scores(state: ShopperState, related: dict) -> dict[int, tuple[float
     """Neighbour -> (summed weight, reason naming the recent product it is closest to)."""
     out: dict[int, tuple[float, tuple]] = {}
     best: dict[int, float] = {}
+    bought, just_bought = set(state.bought), state.just_bought()
     for i, (pid, kind) in enumerate(state.recent):
         recency = 1.0 / (1.0 + 0.4 * i)
-        verb = "carted" if kind == "cart" else "viewed"
-        for rkind, weight in BLEND_KINDS.items():
+        verb = "bought" if pid in bought else "carted" if kind == "cart" else "viewed"
+        # after a purchase, what goes with it rather than more of the same
+        kinds = {"bought_together": 1.0} if pid in just_bought else BLEND_KINDS
+        for rkind, weight in kinds.items():
             ids = related.get(pid, {}).get(rkind, ([], []))[0][:STRONG_NEIGHBOURS]
             for rank, nid in enumerate(ids):
                 part = recency * weight * (1.0 - rank / (2 * STRONG_NEIGHBOURS))
@@ -636,17 +774,38 @@ def _complete_order(cart_ids: list[int], related: dict) -> list[_Candidate]:
     return list(out.values())
 
 
-def _demote(cands: list[_Candidate], hidden: list[int], related: dict) -> None:
-    """Lower the close neighbours of products the shopper is not interested in."""
+def close_neighbours(related: dict, product_ids: Iterable[int]) -> set[int]:
+    """The strong similar and also-viewed neighbours of ``product_ids`` (their
+    substitutes, in the eyes of a shopper), but those products themselves."""
+    ids = set(product_ids)
     close = {
         nid
-        for pid in hidden
+        for pid in ids
         for kind in ("similar", "also_viewed")
         for nid in related.get(pid, {}).get(kind, ([], []))[0][:STRONG_NEIGHBOURS]
     }
+    return close - ids
+
+
+def _demote(cands: list[_Candidate], hidden: list[int], related: dict) -> None:
+    """Lower the close neighbours of products the shopper is not interested in."""
+    close = close_neighbours(related, hidden)
     for cand in cands:
         if cand.pid in close:
             cand.score *= DEMOTE
+
+
+def _demote_substitutes(
+    slot: _Slot, chosen: dict[int, _Candidate], rows: dict, related: dict
+) -> None:
+    """Lower the close neighbours of a product just bought in its own category (more
+    grinders after a grinder), but not its bought-together complements."""
+    for pid, category in slot.just_bought.items():
+        complements = set(related.get(pid, {}).get("bought_together", ([], []))[0])
+        for nid in close_neighbours(related, [pid]) - complements:
+            cand = chosen.get(nid)
+            if cand is not None and nid in rows and rows[nid].category_id == category:
+                cand.score *= DEMOTE
 
 
 def _blocked(
@@ -751,7 +910,7 @@ def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
     if kind in ("product", "page"):
         named = rows.get(cand.reason[2])
         if named is not None:
-            return _NAMING[kind, cand.reason[1]](named.name)
+            return _NAMING[kind, cand.reason[1]](reasons.short_name(named.name, named.brand))
     if kind in ("category", "product", "page"):
         return reasons.popular_in(product.category)
     return reasons.TRENDING
@@ -761,6 +920,7 @@ def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
 _NAMING = {
     ("product", "viewed"): reasons.because_viewed,
     ("product", "carted"): reasons.because_added,
+    ("product", "bought"): reasons.because_bought,
     ("page", "similar"): reasons.similar_to,
     ("page", "bought"): reasons.bought_with,
     ("page", "also"): reasons.viewed_with,

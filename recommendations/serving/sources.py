@@ -6,13 +6,14 @@ ids and scores (see cache.py); product rows are read fresh by core.recommend.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, FloatField, Q, Sum, Value, When
+from django.db.models import Case, FloatField, Max, Q, Sum, Value, When
 from django.utils import timezone
 
 from shop.models import Product
@@ -48,10 +49,24 @@ class ShopperState:
     recent: list[tuple[int, str]] = field(default_factory=list)  # (product, kind), newest first
     hidden: list[int] = field(default_factory=list)  # marked "not interested"
     bought: list[int] = field(default_factory=list)
+    # (product, category id, category slug, last purchase as a POSIX time)
+    purchases: list[tuple[int, int, str, float]] = field(default_factory=list)
     # the last RECENT_EVENTS views and carts, newest first: ``recent`` is made from them
     events: list[tuple[int, str]] = field(default_factory=list)
     # new whenever the state is built or changes: what was ranked from it may be reused
     revision: str = field(default_factory=lambda: uuid4().hex)
+
+    def just_bought(self) -> dict[int, int]:
+        """Product -> category of what was bought within RECS_PURCHASE_DEMOTE_DAYS,
+        outside RECS_REPEAT_CATEGORIES: its substitutes are demoted for a while."""
+        recs = settings.RECOMMENDATIONS
+        since = time.time() - 86400 * float(recs.get("PURCHASE_DEMOTE_DAYS", 14) or 0)
+        repeat = set(recs.get("REPEAT_CATEGORIES", []) or [])
+        return {
+            pid: category
+            for pid, category, slug, when in getattr(self, "purchases", ())
+            if when >= since and slug not in repeat
+        }
 
     def add_event(self, product_id: int, kind: str) -> None:
         """The shopper just viewed or carted a product (what a rebuild would read)."""
@@ -105,11 +120,15 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
             who, kind__in=[Interaction.Kind.PURCHASE, Interaction.Kind.NOT_INTERESTED]
         )
         .order_by()
-        .values_list("product_id", "kind")
-        .distinct()
+        .values_list("product_id", "kind", "product__category_id", "product__category__slug")
+        .annotate(last=Max("created"))
     )
-    for pid, kind in marks:
-        (state.bought if kind == Interaction.Kind.PURCHASE else state.hidden).append(pid)
+    for pid, kind, category, slug, last in marks:
+        if kind == Interaction.Kind.PURCHASE:
+            state.bought.append(pid)
+            state.purchases.append((pid, category, slug, last.timestamp()))
+        else:
+            state.hidden.append(pid)
     if version is not None:
         lists = UserRecommendations.objects.filter(version_id=version.id)
         if shopper.user_id is not None:

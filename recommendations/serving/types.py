@@ -19,6 +19,17 @@ RELATED_KINDS = {
 # widget -> RelatedProducts.kind
 WIDGET_KINDS = {widget: kind for kind, widget in RELATED_KINDS.items()}
 PRODUCT_WIDGETS = frozenset(WIDGET_KINDS)
+# The widgets each shop page shows, served together as one plan (recommend_page).
+PAGES = {
+    "home": ("for-you", "trending"),
+    "product": ("similar", "bought-together", "also-viewed"),
+    "cart": ("complete-order",),
+}
+
+
+def page_widgets(widget: str) -> tuple[str, ...]:
+    """The widgets of the page ``widget`` is shown on (just itself if on none)."""
+    return next((page for page in PAGES.values() if widget in page), (widget,))
 
 
 @dataclass(frozen=True)

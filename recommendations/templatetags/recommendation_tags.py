@@ -1,16 +1,19 @@
-"""Recommendation widgets for shop templates: one inclusion tag, one serving call each.
+"""Recommendation widgets for shop templates: one inclusion tag per widget, one
+serving call per page.
 
-``{% recommendation_widget "for-you" %}``,
+``{% recommendation_widget "for-you" exclude=bestsellers %}``,
 ``{% recommendation_widget "similar" product=product %}``.
-Widgets on one page never repeat a product; each records its impressions for the
-page's one insert (middleware.ImpressionMiddleware). RECS_WIDGETS=off renders nothing
-and queries nothing.
+The first widget tag of a page serves all the widgets of its page (serving.PAGES) as
+one plan, kept on the request: widgets on one page never repeat a product. Each
+rendered widget records its impressions for the page's one insert
+(middleware.ImpressionMiddleware). RECS_WIDGETS=off renders nothing and queries nothing.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from collections import Counter
 from urllib.parse import quote
 
 from django import template
@@ -25,7 +28,7 @@ from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
 from ..reasons import TRENDING
-from ..serving import Rules, Served, Shopper, recommend
+from ..serving import Rules, Served, ServedItem, Shopper, page_widgets, recommend_page
 from ..serving.cache import page_scope, request_memo
 
 register = template.Library()
@@ -48,44 +51,85 @@ def widgets_on() -> bool:
 
 
 @register.inclusion_tag("recommendations/widgets/widget.html", takes_context=True)
-def recommendation_widget(context, widget: str, product=None, limit: int | None = None) -> dict:
-    """Render one widget for this page's shopper; nothing when it is empty or switched off."""
+def recommendation_widget(
+    context, widget: str, product=None, limit: int | None = None, exclude=None
+) -> dict:
+    """Render one widget of this page's plan; nothing when it is empty or switched off.
+
+    ``exclude``: products the page shows anyway (e.g. the shop's best sellers), which no
+    widget of the page repeats; give it to the page's first widget tag (the plan is made
+    then), later tags only drop them from their own row.
+    """
     if not widgets_on():
         return {"served": None}
     request = context.get("request")
-    session = getattr(request, "session", None)
-    cart = list(Cart(session).items()) if session is not None else []
-    shown: set[int] = getattr(request, SHOWN, set())
-    try:
-        # the page's widgets share the shopper's state and facts
-        with page_scope(request_memo(request)):
-            served: Served | None = recommend(
-                Shopper.from_request(request),
-                widget,
-                product=product,
-                cart=cart,
-                limit=limit or settings.RECOMMENDATIONS.get("WIDGET_SIZE", 8),
-                rules=Rules(exclude=frozenset(shown)),
-            )
-    except Exception:  # a widget must never break the page
-        log.exception("widget %s failed", widget)
-        served = None
-    if served and request is not None:
-        setattr(request, SHOWN, shown | set(served.product_ids))
-        if settings.RECOMMENDATIONS.get("IMPRESSIONS", True):
-            note_impressions(request, served.version_id, served.src, served.product_ids)
+    size = limit or settings.RECOMMENDATIONS.get("WIDGET_SIZE", 8)
+    excluded = _ids(exclude)
+    served = page_plan(request, widget, product, size, excluded).get(widget)
+    if served and (excluded or limit):
+        kept = [item for item in served.items if item.product.pk not in excluded][:size]
+        served = Served(served.widget, served.version_id, kept)
     if not served:
         return {"served": None}
+    if request is not None and settings.RECOMMENDATIONS.get("IMPRESSIONS", True):
+        note_impressions(request, served.version_id, served.src, served.product_ids)
+    title = TITLES.get(widget, widget)
+    reason = headline(served.items)
     return {
         "served": served,
+        "title": title,
+        "reason": "" if reason == title else reason,  # "Trending now" is the title already
         "cards": cards(
             served,
+            headline=reason,
             csrf=csrf_input(context),
             dismiss_next=request.get_full_path() if request is not None else "/",
             not_interested=widget == "for-you",
         ),
-        "title": TITLES.get(widget, widget),
     }
+
+
+def page_plan(request, widget: str, product, limit: int, exclude: set[int]) -> dict[str, Served]:
+    """The widgets of ``widget``'s page in one serving call (recommend_page), made by the
+    page's first widget tag and kept on the request; {} if serving failed."""
+    widgets = page_widgets(widget)
+    memo = request_memo(request)
+    key = ("plan", widgets, getattr(product, "pk", product))
+    if key in memo:
+        return memo[key]
+    shown: set[int] = getattr(request, SHOWN, set()) | exclude  # other plans of the page
+    session = getattr(request, "session", None)
+    try:
+        with page_scope(memo):  # the page's plans share the shopper's state and facts
+            plan = recommend_page(
+                Shopper.from_request(request),
+                widgets,
+                product=product,
+                cart=list(Cart(session).items()) if session is not None else [],
+                limit=limit,
+                rules=Rules(exclude=frozenset(shown)),
+            )
+    except Exception:  # widgets must never break the page
+        log.exception("widgets %s failed", ", ".join(widgets))
+        plan = {}
+    memo[key] = plan
+    if request is not None:
+        setattr(request, SHOWN, shown | {pid for s in plan.values() for pid in s.product_ids})
+    return plan
+
+
+def headline(items: list[ServedItem]) -> str:
+    """The reason most items share, when more than half do (ties: the best-ranked), to
+    be said once over the widget; the other cards keep their own line. One grid of
+    whole rows in rank order, no reason repeated under every card."""
+    counts = Counter(item.reason for item in items)
+    reason, count = counts.most_common(1)[0] if counts else ("", 0)
+    return reason if count > len(items) / 2 and count > 1 else ""
+
+
+def _ids(products) -> set[int]:
+    """The ids of ``products`` (Products or ids; None: none)."""
+    return {int(getattr(p, "pk", p)) for p in products or ()}
 
 
 # Placeholders reversed once per widget, then replaced per card: reverse() per card
@@ -112,8 +156,7 @@ width="480" height="480"></div>
     {buy}
   </div>
 </article>
-  <p class="rec-reason" data-testid="rec-reason">{reason}</p>
-  {dismiss}
+  {reason}{dismiss}
 </div>
 """
 BRAND = '<p class="product-card-brand">{}</p>'
@@ -135,9 +178,20 @@ def _e(value) -> str:
     return html.escape(str(value))
 
 
-def cards(served: Served, *, csrf: str, dismiss_next: str, not_interested: bool) -> str:
-    """The widget's cards as HTML: URLs from patterns reversed once, every value escaped
-    (plain str.format on escaped values: format_html's per-argument work doubled it)."""
+REASON = '<p class="rec-reason" data-testid="rec-reason">{}</p>\n  '
+
+
+def cards(
+    served: Served,
+    *,
+    csrf: str,
+    dismiss_next: str,
+    not_interested: bool,
+    headline: str = "",
+) -> str:
+    """The widget's cards as HTML, each with its reason line unless the widget's
+    ``headline`` says it: URLs from patterns reversed once, every value escaped (plain
+    str.format on escaped values: format_html's per-argument work doubled it)."""
     product_url = reverse("shop:product", args=[_SLUG])
     image_url = reverse("shop:product_image", args=[_SLUG])
     cart_add = reverse("shop:cart_add", args=[_ID])
@@ -166,7 +220,7 @@ def cards(served: Served, *, csrf: str, dismiss_next: str, not_interested: bool)
                 brand=BRAND.format(_e(product.brand)) if product.brand else "",
                 price=_e(money(product.price)),
                 buy=buy,
-                reason=_e(item.reason),
+                reason=REASON.format(_e(item.reason)) if item.reason != headline else "",
                 dismiss=(
                     DISMISS.format(_e(dismiss.replace(str(_ID), pid)), csrf, _e(dismiss_next), name)
                     if not_interested

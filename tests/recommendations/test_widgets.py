@@ -52,6 +52,9 @@ def widgets(response) -> dict[str, list[int]]:
 
 def test_home_product_and_cart_widgets_render_with_reasons(client):
     world = build_world(14)  # enough kitchen products for three distinct product widgets
+    guest = widgets(client.get("/"))
+    assert list(guest) == ["trending"] and len(guest["trending"]) == 4  # one cold-start row
+    client.force_login(world.user)
     home = client.get("/")
     shown = widgets(home)
     assert list(shown) == ["for-you", "trending"]
@@ -60,15 +63,17 @@ def test_home_product_and_cart_widgets_render_with_reasons(client):
     html = home.content.decode()
     assert "Recommended for you" in html and "Trending now" in html
     assert f"?src=rec%3Afor-you%3Av{world.version.pk}" in html
-    assert html.count('data-testid="rec-reason"') == 8
+    assert html.count("Popular in Garden") == 1  # one line over the four it explains
     assert "Best sellers" in html or "New arrivals" in html
+    client.logout()
 
     kettle = world.kitchen[0]
     page = client.get(kettle.get_absolute_url())
     shown = widgets(page)
     assert list(shown) == ["similar", "bought-together", "also-viewed"]
     html = page.content.decode()
-    assert f"Similar to {kettle.name}" in html and f"Bought together with {kettle.name}" in html
+    assert html.count(f"Similar to {kettle.name}") == 1
+    assert f"Bought together with {kettle.name}" in html
     assert kettle.pk not in sum(shown.values(), [])
 
     assert widgets(client.get(reverse("shop:cart"))) == {}  # empty cart: no widget
@@ -87,7 +92,7 @@ def test_empty_widget_is_not_rendered(client, world):
 
 
 def test_viewing_three_products_changes_the_home_list(client, world):
-    before = widgets(client.get("/"))["for-you"]
+    before = widgets(client.get("/")).get("for-you", [])
     for product in world.kitchen[:3]:
         client.get(product.get_absolute_url())
     home = client.get("/")
@@ -97,7 +102,7 @@ def test_viewing_three_products_changes_the_home_list(client, world):
 
 
 def test_out_of_stock_in_the_admin_disappears_on_the_next_page(client, world, admin_client):
-    first = widgets(client.get("/"))["for-you"][0]
+    first = widgets(client.get("/"))["trending"][0]
     from shop.models import Product
 
     product = Product.objects.get(pk=first)
@@ -181,6 +186,7 @@ class TestImpressionsAndClicks:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
+        client.get(world.kitchen[0].get_absolute_url())  # something to recommend for
         client.get("/")
         Interaction.objects.filter(kind="impression").delete()
         with CaptureQueriesContext(connection) as ctx:
@@ -232,12 +238,13 @@ class TestImpressionsAndClicks:
         assert sorted(rows.values_list("product_id", flat=True)) == sorted(pids)
 
     def test_following_a_link_records_a_credited_click(self, client, world):
+        client.force_login(world.user)
         home = client.get("/")
         pid = widgets(home)["for-you"][0]
         link = re.search(r'href="(/products/[^"]+\?src=[^"]+)"', home.content.decode()).group(1)
         assert "rec%3Afor-you%3Av" in link
         client.get(link)
-        mine = Interaction.objects.filter(anonymous_id=client.session[SHOPPER_ID_KEY])
+        mine = Interaction.objects.filter(user=world.user)
         click = mine.get(kind="click")
         view = mine.get(kind="view")
         assert click.product_id == view.product_id == pid
@@ -254,6 +261,7 @@ class TestImpressionsAndClicks:
 
 def test_not_interested_hides_the_item_from_the_next_page(world):
     client = Client(enforce_csrf_checks=True)
+    client.get(world.kitchen[0].get_absolute_url())  # a guest with something to go on
     home = client.get("/")
     html = home.content.decode()
     pid = widgets(home)["for-you"][0]
