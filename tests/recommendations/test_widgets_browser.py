@@ -77,6 +77,14 @@ def rows(browser, widget: str) -> list[int]:
     return [tops[y] for y in sorted(tops)]
 
 
+def section_rows(browser, heading: str) -> list[int]:
+    """How many cards each visual row of the home section titled ``heading`` holds."""
+    section = browser.find_element(By.XPATH, f"//section[.//h2[text()='{heading}']]")
+    cards = section.find_elements(By.CSS_SELECTOR, ".product-card")
+    tops = Counter(round(card.rect["y"]) for card in cards)
+    return [tops[y] for y in sorted(tops)]
+
+
 @pytest.mark.parametrize(("width", "columns"), [(1280, 4), (1920, 4), (412, 2)])
 def test_eight_item_widgets_fill_whole_rows(live_server, browser, width, columns):
     world = build_world(14)
@@ -91,6 +99,8 @@ def test_eight_item_widgets_fill_whole_rows(live_server, browser, width, columns
         for widget in shown:
             assert rows(browser, widget) == [columns] * (8 // columns), (width, widget)
             shoot(browser, widget, f"{name}-{widget}-{width}.png")
+        if name == "home":  # the shop's own eight-product sections line up the same way
+            assert section_rows(browser, "New arrivals") == [columns] * (8 // columns), width
     # the same reason is said once over a row of "similar", in short
     said = reasons(browser, "similar")
     assert said.count(f"Similar to {kettle.name}") == 1
