@@ -41,7 +41,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Empty catalogue: seeding demo data.")
             # reset=True only clears strays (demo shoppers, old models) when no products exist.
-            call_command("seed_demo", reset=True, stdout=self.stdout, verbosity=opts["verbosity"])
+            # Its step-by-step lines only at -v 2: a first run needs its summary line.
+            detail = max(opts["verbosity"] - 1, 0)
+            call_command("seed_demo", reset=True, stdout=self.stdout, verbosity=detail)
         self._ensure_admin(*admin_password)
         if opts["skip_training"]:
             self.stdout.write("Training skipped (--skip-training).")
