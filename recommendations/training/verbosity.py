@@ -81,6 +81,13 @@ def quiet_tensorflow_import() -> Iterator[None]:
     _python_loggers(quiet)
 
 
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 def training_log_level(verbosity: int) -> int:
     """Level of the training loggers for a command's ``-v``."""
     return {2: logging.INFO, 3: logging.DEBUG}.get(min(verbosity, 3), logging.WARNING)
@@ -92,6 +99,7 @@ def command_logging(verbosity: int, progress: logging.Handler | None = None) -> 
     shows the pipeline's stage records, which then do not reach the log as well."""
     from recommendations.registry import progress_log
 
+    tf_level = os.environ.get(TF_LEVEL)  # put back after: TensorFlow has read it by then
     tensorflow_verbosity(verbosity)
     saved: list[tuple[logging.Logger, Any]] = [
         (logger, logger.level) for logger in map(logging.getLogger, TRAINING_LOGGERS)
@@ -106,6 +114,7 @@ def command_logging(verbosity: int, progress: logging.Handler | None = None) -> 
     try:
         yield
     finally:
+        _restore_env(TF_LEVEL, tf_level)
         for logger, level in saved:
             logger.setLevel(level)
         if progress is not None:

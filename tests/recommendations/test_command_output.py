@@ -16,7 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Settings that would point the child at shared services or hide its log lines.
-DROPPED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "REDIS_URL", "LOG_LEVEL")
+DROPPED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "REDIS_URL",
+    "LOG_LEVEL",
+    "TF_CPP_MIN_LOG_LEVEL",
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import logging
+import os
 import re
 
 import pytest
@@ -155,6 +156,7 @@ def test_train_says_which_version_still_serves_when_the_winner_fails(monkeypatch
 def test_train_logs_no_metric_dictionaries_unless_asked(caplog):
     """Metric dicts are DEBUG lines, shown at -v 3; the summary table is the output."""
     seed_log()
+    tf_level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
 
     train("popularity")
     assert not [r for r in caplog.records if r.name.startswith("recommendations.training")]
@@ -164,8 +166,9 @@ def test_train_logs_no_metric_dictionaries_unless_asked(caplog):
     dicts = [r for r in caplog.records if r.name == "recommendations.training.evaluation"]
     assert dicts and all(r.levelno == logging.DEBUG for r in dicts)
     assert "'ndcg@10': " in dicts[0].getMessage()
-    # The command put the loggers back as they were.
+    # The command put the loggers and TensorFlow's log level back as they were.
     assert logging.getLogger("recommendations.training").level == logging.NOTSET
+    assert os.environ.get("TF_CPP_MIN_LOG_LEVEL") == tf_level
 
 
 def test_evaluate_json_side_by_side_without_registry_writes():
