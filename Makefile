@@ -12,9 +12,17 @@ PYTHON ?= $(shell for v in $(PY_WANTED); do p=$$(command -v python$$v) && $$p -c
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_ADDR ?= 127.0.0.1:8000
+# make demo PORT=8001 serves on another port; DEMO_ADDR=host:port sets both.
+PORT ?= 8000
+DEMO_ADDR ?= 127.0.0.1:$(PORT)
+DEMO_PORT = $(lastword $(subst :, ,$(DEMO_ADDR)))
+NEXT = $$(($(DEMO_PORT) + 1))
+NEXT_PORT = $(if $(filter command line environment,$(origin DEMO_ADDR)),DEMO_ADDR=$(patsubst %:$(DEMO_PORT),%,$(DEMO_ADDR)):$(NEXT),PORT=$(NEXT))
+# Binds DEMO_ADDR's host and port (as runserver will) and lets go; fails if taken.
+PORT_FREE = import socket, sys; host, _, port = sys.argv[1].rpartition(":"); host = host.strip("[]"); \
+	socket.create_server((host, int(port)), family=socket.AF_INET6 if ":" in host else socket.AF_INET).close()
 
-.PHONY: install demo test lint format bench clean python
+.PHONY: install demo test lint format bench clean python port-free
 
 # Which interpreter a fresh .venv is made with (or why none fits).
 python:
@@ -33,7 +41,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: install
+# Checked first: a busy port should not cost a migrate and a training run first.
+port-free:
+	@$(or $(PYTHON),python3) -c '$(PORT_FREE)' '$(DEMO_ADDR)' 2>/dev/null || { \
+		echo "port $(DEMO_PORT) is busy: run make demo $(NEXT_PORT)" >&2; exit 1; }
+
+demo: port-free install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo
 	@echo "Shop: http://$(DEMO_ADDR)/   admin: http://$(DEMO_ADDR)/admin/  (staff: admin / admin-demo-pass)"

@@ -338,6 +338,59 @@ def test_makefile_picks_a_suitable_interpreter(bare_path):
     assert out.stdout.startswith(f"Using {bare_path}/python3.{sys.version_info[1]} (3.")
 
 
+def test_web_port_on_the_host_is_set_by_web_port():
+    (published,) = SERVICES["web"]["ports"]
+    assert expand(published, {}) == "8000:8000"
+    assert expand(published, {"WEB_PORT": "8001"}) == "8001:8000"
+    # The container side is where gunicorn listens and the healthcheck asks.
+    inside = expand(published, {}).split(":")[1]
+    assert f"--bind 0.0.0.0:{inside}" in SERVICES["web"]["command"]
+    assert f"http://127.0.0.1:{inside}/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+    env_example = (ROOT / ".env.example").read_text()
+    assert re.search(r"^# .*\n(# .*\n)*WEB_PORT=8000$", env_example, re.M)
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [MAKE, "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+@pytest.fixture
+def busy_port():
+    """A port something else listens on."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+def test_make_demo_says_the_port_is_busy_and_which_to_use(busy_port):
+    out = make("port-free", f"PORT={busy_port}")
+    assert out.returncode != 0
+    assert f"port {busy_port} is busy: run make demo PORT={busy_port + 1}" in out.stderr
+
+    out = make("port-free", f"DEMO_ADDR=127.0.0.1:{busy_port}")
+    assert f"run make demo DEMO_ADDR=127.0.0.1:{busy_port + 1}" in out.stderr
+    assert make("port-free", f"PORT={busy_port + 1}").returncode == 0
+
+
+@pytest.mark.skipif(MAKE is None, reason="make is not installed")
+@pytest.mark.parametrize(
+    ("given", "address"),
+    [((), "127.0.0.1:8000"), (("PORT=8001",), "127.0.0.1:8001"), (("DEMO_ADDR=0:9000",), "0:9000")],
+)
+def test_make_demo_serves_on_port_and_checks_it_before_the_banner(given, address):
+    lines = make("-n", "demo", *given).stdout.splitlines()  # -n: prints, runs nothing
+
+    check = next(i for i, line in enumerate(lines) if "create_server" in line)
+    banner = next(i for i, line in enumerate(lines) if "Shop: http://" in line)
+    assert check < banner and f"'{address}'" in lines[check]
+    assert f"http://{address}/" in lines[banner]
+    assert lines[-1].endswith(f"runserver --noreload {address}")
+
+
 def test_gunicorn_as_deployed_runs_threaded_workers_that_keep_connections_alive(tmp_path):
     """gunicorn reads gunicorn.conf.py from the project root (the image's WORKDIR), as
     the Dockerfile and compose start it: gthread workers, keep-alive."""

@@ -367,7 +367,7 @@ def evaluate(
         {f"{name}@{k}": value for name, value in list_metrics(lists, split.train).items()}
     )
     result.update(users=len(rows), fit_seconds=fit_seconds, score_seconds=score_seconds)
-    log.info("%s: %s", getattr(algorithm, "name", algorithm), result)
+    log.debug("%s: %s", getattr(algorithm, "name", algorithm), result)
     if per_user:
         result["per_user"] = ranking
         result["rows"] = rows

@@ -83,6 +83,9 @@ class PipelineResult:
     winner: ModelVersion | None = None
     promoted: bool = False
     note: str = ""
+    # The version that was active when the winner was judged (None: there was none, or
+    # the run ended before the decision); summaries say what it became.
+    active_before: ModelVersion | None = None
 
 
 def default_algorithms() -> list[str]:
@@ -411,6 +414,7 @@ def _decide_promotion(run: _Run, force: bool, margin: float | None) -> bool:
         settings.RECOMMENDATIONS.get("PROMOTION_MARGIN", 0.0) if margin is None else margin
     )
     winner, champion = run.result.winner, registry.active_version()
+    run.result.active_before = champion
     promote, why = True, "no version was active"
     if force:
         why = "forced"
@@ -557,28 +561,3 @@ def refit_for_serving(version: ModelVersion) -> ModelVersion:
     }
     version.save()
     return version
-
-
-def summary_rows(result: PipelineResult) -> list[dict[str, Any]]:
-    """One row per version of a run, for tables (command output, admin messages)."""
-    rows = []
-    for v in result.versions:
-        v.refresh_from_db()
-        rows.append(
-            {
-                "id": v.pk,
-                "algorithm": v.algorithm,
-                "status": v.status,
-                result.primary_metric: v.metrics.get(result.primary_metric),
-                "fit_s": v.timings.get("fit"),
-                "winner": bool(result.winner and v.pk == result.winner.pk),
-            }
-        )
-    return rows
-
-
-def metric_value(value: Any) -> str:
-    """A metric for display."""
-    return (
-        "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4f}"
-    )

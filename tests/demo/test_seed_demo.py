@@ -304,6 +304,10 @@ def test_setup_demo_seeds_creates_admin_trains_once_and_is_idempotent(
     assert admin.is_staff and admin.is_superuser and admin.check_password(ADMIN_PASSWORD)
     active = ModelVersion.objects.get(status="active")
     assert active.algorithm == "popularity" and active.user_lists.exists()
+    # One summary of the run, whose last line says what happened.
+    assert first.strip().splitlines()[-1] == f"popularity #{active.pk} is active (first version)"
+    assert "Training finished" not in first and "no version was active" not in first
+    assert "Seeded 60 products" in first and "deleted 0 rows" not in first  # seed's summary
 
     snapshot = (
         admin.password,

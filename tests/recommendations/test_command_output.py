@@ -16,7 +16,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Settings that would point the child at shared services or hide its log lines.
-DROPPED = ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "REDIS_URL", "LOG_LEVEL")
+DROPPED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
+    "REDIS_URL",
+    "LOG_LEVEL",
+    "TF_CPP_MIN_LOG_LEVEL",
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +57,29 @@ def manage(tmp_path_factory):
 
 def test_evaluate_json_is_all_of_stdout(manage):
     algorithms = ("--algorithm", "popularity", "--algorithm", "cooccurrence")
-    out = manage("evaluate_recommenders", "--json", *algorithms)
+    out = manage("evaluate_recommenders", "--json", "-v", "3", *algorithms)
 
     report = json.loads(out.stdout)  # fails if a log line precedes the JSON
     assert set(report["algorithms"]) == {"popularity", "cooccurrence"}
     assert report["n_events"] > 0
-    # The evaluation does log (one line per algorithm), on stderr.
+    # At -v 3 the evaluation logs its metrics (one line per algorithm), on stderr.
     logged = [json.loads(line) for line in out.stderr.splitlines() if line.startswith("{")]
     assert any(line["logger"] == "recommendations.training.evaluation" for line in logged)
+
+
+# What TensorFlow writes to the process's stderr when it loads without a GPU.
+TF_NOISE = ("cudart_stub", "absl::InitializeLog", "cuInit", "cuda drivers")
+
+
+@pytest.mark.slow
+def test_tensorflow_says_nothing_unless_asked(manage):
+    """TensorFlow's C++ start-up logs (the CUDA probe) reach neither stream."""
+    out = manage("evaluate_recommenders", "--algorithm", "two_tower")
+
+    assert "two_tower" in out.stdout
+    noise = [line for line in out.stderr.splitlines() if any(n in line for n in TF_NOISE)]
+    assert not noise, noise
+    assert out.stderr == ""
 
 
 def test_export_csv_is_all_of_stdout(manage):

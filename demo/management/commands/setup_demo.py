@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.passwords import PublishedPassword, demo_password
 from recommendations.models import ModelVersion
-from recommendations.training import pipeline
+from recommendations.training import summary
+from recommendations.training.verbosity import run_pipeline_for_command
 from shop.models import Product
 
 ADMIN_USERNAME = "admin"
@@ -40,12 +41,14 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Empty catalogue: seeding demo data.")
             # reset=True only clears strays (demo shoppers, old models) when no products exist.
-            call_command("seed_demo", reset=True, stdout=self.stdout, verbosity=opts["verbosity"])
+            # Its step-by-step lines only at -v 2: a first run needs its summary line.
+            detail = max(opts["verbosity"] - 1, 0)
+            call_command("seed_demo", reset=True, stdout=self.stdout, verbosity=detail)
         self._ensure_admin(*admin_password)
         if opts["skip_training"]:
             self.stdout.write("Training skipped (--skip-training).")
         else:
-            self._train_once()
+            self._train_once(opts["verbosity"])
 
     def _ensure_admin(self, password: str, made_up: bool) -> None:
         """Create the staff superuser if missing; never touch an existing account.
@@ -61,15 +64,13 @@ class Command(BaseCommand):
         how = f" with the random password {password!r} (shown once)" if made_up else ""
         self.stdout.write(f"Created staff user {ADMIN_USERNAME!r}{how}.")
 
-    def _train_once(self) -> None:
+    def _train_once(self, verbosity: int) -> None:
         """Train and activate a first model unless one is active."""
         if ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
             self.stdout.write("An active model exists, not training.")
             return
         self.stdout.write("Training a first model...")
-        # Precompute in this process: the demo server starts next and should show
-        # recommendations straight away.
-        result = pipeline.run_pipeline(sync=True)
-        winner = result.winner
-        summary = f"{winner.algorithm} #{winner.pk} is {winner.status}" if winner else "none active"
-        self.stdout.write(f"Training finished: {summary}. {result.note}".strip())
+        # Precompute in this process (sync): the demo server starts next and should
+        # show recommendations straight away.
+        result = run_pipeline_for_command(self.stderr, verbosity)
+        summary.write_run_summary(result, self.stdout, self.style)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from config.progress import StageHandler
-from recommendations import registry, tasks
-from recommendations.training import pipeline
+from recommendations import tasks
+from recommendations.training import pipeline, summary
 from recommendations.training.algorithms import ALGORITHMS
+from recommendations.training.verbosity import run_pipeline_for_command
 
 
 class Command(BaseCommand):
     help = (
         "Run the recommendation pipeline: extract events, train candidates, evaluate, "
-        "promote the best if it beats the active version, precompute lists."
+        "promote the best if it beats the active version, precompute lists. -v 2 adds "
+        "training's log lines and TensorFlow's own logs, -v 3 their debug lines."
     )
 
     def add_arguments(self, parser) -> None:
@@ -43,31 +42,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Enqueued recommendations.tasks.run_pipeline: task id {result.id}")
             return
         self.stdout.write(f"Training {', '.join(names)} ...")
-        handler = StageHandler(self.stderr)  # a bar per stage, off stdout's summary
-        registry.progress_log.addHandler(handler)
-        level = registry.progress_log.level
-        registry.progress_log.setLevel(logging.INFO)  # shown even when LOG_LEVEL is higher
-        try:
-            result = pipeline.run_pipeline(algorithms=names, k=k, force=force, sync=True)
-        finally:
-            registry.progress_log.removeHandler(handler)
-            registry.progress_log.setLevel(level)
-            handler.finish()
-        rows = pipeline.summary_rows(result)
-        metric = result.primary_metric
-        self.stdout.write(f"{'id':>5}  {'algorithm':<14} {'status':<13} {metric:>9}  {'fit s':>7}")
-        for row in rows:
-            fit = "-" if row["fit_s"] is None else f"{row['fit_s']:.2f}"
-            mark = "  <- winner" if row["winner"] else ""
-            self.stdout.write(
-                f"{row['id']:>5}  {row['algorithm']:<14} {row['status']:<13} "
-                f"{pipeline.metric_value(row[metric]):>9}  {fit:>7}{mark}"
-            )
-        if result.promoted and result.winner:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"Promoted #{result.winner.pk} ({result.winner.algorithm}): {result.note}"
-                )
-            )
-        else:
-            self.stdout.write(self.style.WARNING(f"Nothing promoted: {result.note}"))
+        result = run_pipeline_for_command(
+            self.stderr, options["verbosity"], algorithms=names, k=k, force=force
+        )
+        summary.write_run_summary(result, self.stdout, self.style)

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ banner on every import
+from ..verbosity import quiet_tensorflow_import
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers  # noqa: E402
+with quiet_tensorflow_import():  # TensorFlow's C++ start-up logs (CUDA probe) off
+    import keras
+    import tensorflow as tf
+    from keras import layers
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +335,7 @@ class _EarlyStopping:
     def check(self, epoch: int, at_step: int) -> bool:
         """Judge the current weights; True when training should stop."""
         score = _validation_ndcg(self.net, *self.validation)
-        logger.info(
+        logger.debug(
             "two_tower epoch %d step %d: early-stopping NDCG@10 %.4f", epoch + 1, at_step, score
         )
         if score > self.best_score:
@@ -366,7 +367,7 @@ def _run_epoch(
         if steps in inner and stopper.check(epoch, steps):
             stop = True
             break
-    logger.info(
+    logger.debug(
         "two_tower epoch %d/%d: loss %.4f, %d steps, %.1f s",
         epoch + 1,
         epochs,
