@@ -29,6 +29,12 @@ def popular_in(category: str) -> str:
     return f"Popular in {category}"
 
 
+def new_in(category: str) -> str:
+    """A recent product of the category a request asked for (its filters left the list
+    short of popular items)."""
+    return f"New in {category}"
+
+
 def similar_to(name: str) -> str:
     """A neighbour of the page's product ``name``."""
     return f"Similar to {name}"

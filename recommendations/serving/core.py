@@ -379,6 +379,7 @@ def _serve(
     chosen = _choose_primary(slot, primary, shown)
     _add_content_neighbours(slot, chosen, shown, bool(primary), newest)
     _fill_from_trending(slot, chosen, shown, primary)
+    _fill_from_catalogue(slot, chosen, shown)
     _demote_substitutes(slot, chosen, shown.rows, related)
     ranked = _rerank(slot, chosen, shown.rows)
     if again is not None:
@@ -546,6 +547,36 @@ def _fill_from_trending(
             if trending_slot:
                 score = 1.0 - rank / (len(fill) + 1)
             chosen[pid] = _Candidate(pid, score, reason or ("trending",))
+
+
+def _fill_from_catalogue(slot: _Slot, chosen: dict[int, _Candidate], shown: _Shown) -> None:
+    """When the request's own filters (category, price) leave the list short of its
+    limit, top it up with the newest products that match them: trending holds only
+    the most popular hundred or so, which a narrow filter may barely touch."""
+    rules = slot.rules
+    filtered = rules.category or rules.min_price is not None or rules.max_price is not None
+    if len(chosen) >= slot.want or not slot.fills or not filtered:
+        return
+    matching = Product.objects.in_stock()
+    if rules.category:
+        matching = matching.filter(category__slug=rules.category)
+    if rules.min_price is not None:
+        matching = matching.filter(price__gte=rules.min_price)
+    if rules.max_price is not None:
+        matching = matching.filter(price__lte=rules.max_price)
+    skip = set(chosen) | shown.blocked | rules.exclude
+    ids = list(
+        matching.exclude(pk__in=skip)
+        .order_by("-created", "-pk")
+        .values_list("pk", flat=True)[: 2 * slot.want]
+    )
+    shown.rows.update(_fresh_facts(set(ids) - shown.rows.keys())[0])
+    floor = min((c.score for c in chosen.values()), default=1.0) * 0.5
+    for rank, pid in enumerate(ids):
+        if len(chosen) >= slot.want:
+            break
+        if shown.eligible(pid):
+            chosen[pid] = _Candidate(pid, floor * (1.0 - rank / (len(ids) + 1)), ("new",))
 
 
 def _rerank(slot: _Slot, chosen: dict[int, _Candidate], rows: dict) -> list[_Candidate]:
@@ -913,6 +944,8 @@ def _reason(cand: _Candidate, rows: dict, product: Fact) -> str:
             return _NAMING[kind, cand.reason[1]](reasons.short_name(named.name, named.brand))
     if kind in ("category", "product", "page"):
         return reasons.popular_in(product.category)
+    if kind == "new":
+        return reasons.new_in(product.category)
     return reasons.TRENDING
 
 

@@ -201,3 +201,18 @@ def test_clear_history_of_a_guest_session(served_lists):
     assert Interaction.objects.filter(anonymous_id=other.session["shopper_id"]).count() == 1
     assert not Interaction.objects.filter(anonymous_id=guest.session["shopper_id"]).exists()
     assert APIClient().delete("/api/me/history/").json() == {"deleted": 0}
+
+
+def test_a_narrow_filter_fills_from_matching_products_beyond_trending(as_alice, served_lists):
+    """Ten cheap kitchen products exist but none trends: the list still holds ten."""
+    from tests.factories import CategoryFactory, ProductFactory
+
+    pantry = CategoryFactory(slug="pantry", name="Pantry")
+    cheap = [ProductFactory(category=pantry, price=Decimal("4.00"), stock=3) for _ in range(12)]
+    ProductFactory(category=pantry, price=Decimal("90.00"), stock=3)  # too dear
+    body = as_alice.get(
+        "/api/recommendations/", {"limit": 10, "category": "pantry", "max_price": "5"}
+    ).json()
+    got = [item["product"]["id"] for item in body["results"]]
+    assert len(got) == 10 and set(got) <= {p.pk for p in cheap}
+    assert {item["reason"] for item in body["results"]} == {"New in Pantry"}
