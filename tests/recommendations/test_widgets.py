@@ -260,7 +260,7 @@ class TestImpressionsAndClicks:
 
 
 def test_not_interested_hides_the_item_from_the_next_page(world):
-    client = Client(enforce_csrf_checks=True)
+    client = returning(Client(enforce_csrf_checks=True))  # a browser that keeps cookies
     client.get(world.kitchen[0].get_absolute_url())  # a guest with something to go on
     home = client.get("/")
     html = home.content.decode()
