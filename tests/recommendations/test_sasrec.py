@@ -43,7 +43,7 @@ def test_long_epochs_are_judged_several_times(monkeypatch, caplog):
     from recommendations.training.algorithms import two_tower_model as tm
 
     monkeypatch.setattr(tm, "CHECK_STEPS", 4)  # about 10 steps an epoch here: 2 checks each
-    with caplog.at_level(logging.INFO, logger=tm.__name__):
+    with caplog.at_level(logging.DEBUG, logger=tm.__name__):  # the checks log at DEBUG
         model = make_algorithm("sasrec", **FAST).fit(_train_data())
     checks = [
         tuple(int(w) for w in re.findall(r"epoch (\d+) step (\d+)", r.getMessage())[0])
