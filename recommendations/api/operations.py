@@ -1,5 +1,6 @@
 """Events ingestion: validate a whole batch, resolve products and users in one query
-each, then hand the rows to tracking.record_batch (the only writer of behaviour rows)."""
+each, then hand the rows to tracking.record_batch (the only writer of behaviour rows).
+A shop page's widgets for the page endpoints (serve_page)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rest_framework import exceptions, serializers, status
 
 from shop.models import Product
 
-from .. import tracking
+from .. import serving, tracking
 from ..models import Interaction
 from .serializers import CLOCK_SKEW, EVENT_KINDS, MAX_BATCH, EventSerializer
 
@@ -345,3 +346,31 @@ def _product_id(
             return None
         return by_sku
     return pk
+
+
+def serve_page(
+    shopper: serving.Shopper,
+    page: str,
+    *,
+    product: Product | None = None,
+    cart: list[int] | None = None,
+    limit: int,
+    exclude: frozenset[int] = frozenset(),
+) -> dict[str, serving.Served]:
+    """The widgets of the shop's ``page`` (serving.PAGES) as that page shows them to
+    ``shopper``: one plan (recommend_page), in page order, an empty list for a row the
+    page does not show. Like the templates: nothing with RECS_WIDGETS off, and the cart
+    page's widget only with something in the cart."""
+    widgets = serving.PAGES[page]
+    if not settings.RECOMMENDATIONS.get("WIDGETS", True):  # the operators' kill switch
+        return {widget: serving.Served(widget, None) for widget in widgets}
+    if page == "cart" and not cart:
+        limit = 0  # the cart page shows its widget only under cart lines
+    return serving.recommend_page(
+        shopper,
+        widgets,
+        product=product,
+        cart=cart or (),
+        limit=limit,
+        rules=serving.Rules(exclude=exclude),
+    )

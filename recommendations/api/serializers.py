@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,8 @@ from rest_framework import serializers
 from shop.images import image_version
 from shop.models import Category, Product
 from shop.templatetags.shop_tags import product_image_url
+
+from ..serving import PAGES
 
 MAX_LIMIT = 100
 MAX_EXCLUDE = 500
@@ -145,6 +148,30 @@ class RecommendedItemSerializer(serializers.Serializer):
         return self.context["src"]
 
 
+def results_data(served: Any, links: ProductLinks) -> list[dict[str, Any]]:
+    """A served list's ``results`` (RecommendedItemSerializer's fields, written out)."""
+    src = served.src  # every item carries the list's src
+    return [
+        {
+            "product": product_data(item.product, links),
+            "score": float(item.score),
+            "reason": item.reason,
+            "src": src,
+        }
+        for item in served.items
+    ]
+
+
+PAGE_NAMES = tuple(PAGES)  # the shop pages with widgets
+
+
+class SlotSerializer(serializers.Serializer):
+    """The shop page slot a list stands for."""
+
+    page = serializers.ChoiceField(choices=PAGE_NAMES, read_only=True)
+    widget = serializers.CharField(read_only=True, help_text="The page's data-widget")
+
+
 class RecommendationListSerializer(serializers.Serializer):
     """A served list: the model version that produced it and its items, best first."""
 
@@ -154,23 +181,57 @@ class RecommendationListSerializer(serializers.Serializer):
     widget = serializers.CharField(read_only=True)
     src = serializers.CharField(read_only=True)
     results = RecommendedItemSerializer(source="items", many=True, read_only=True)
+    slot = SlotSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text=(
+            "The shop page slot this list stands for (null: no page shows it). The "
+            "page's row can differ: it leaves out what the page's earlier widgets and "
+            "best sellers show; /api/pages/ answers the page itself"
+        ),
+    )
 
     def to_representation(self, served: Any) -> dict[str, Any]:
         # The declared fields describe the schema; the list is written out here.
-        src = served.src  # every item carries the list's src
+        page = self.context.get("page")  # the view says which page shows this list
         links = ProductLinks(self.context.get("request")) if served.items else None
         return {
             "version": served.version_id,
             "widget": served.widget,
-            "src": src,
-            "results": [
-                {
-                    "product": product_data(item.product, links),
-                    "score": float(item.score),
-                    "reason": item.reason,
-                    "src": src,
-                }
-                for item in served.items
+            "src": served.src,
+            "results": results_data(served, links),
+            "slot": {"page": page, "widget": served.widget} if page else None,
+        }
+
+
+class PageWidgetSerializer(serializers.Serializer):
+    """One widget of a page as the page shows it (empty results: the page shows no row)."""
+
+    widget = serializers.CharField(read_only=True, help_text="The page's data-widget")
+    src = serializers.CharField(read_only=True)
+    results = RecommendedItemSerializer(source="items", many=True, read_only=True)
+
+
+class PageSerializer(serializers.Serializer):
+    """A shop page's widgets, in page order, exactly as the page shows them."""
+
+    page = serializers.ChoiceField(choices=PAGE_NAMES, read_only=True)
+    version = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="ModelVersion id of every list of the page (null: none active, or widgets off)",
+    )
+    widgets = PageWidgetSerializer(many=True, read_only=True)
+
+    def to_representation(self, page: Any) -> dict[str, Any]:
+        name, plan = page  # (page name, {widget: Served} in page order)
+        links = ProductLinks(self.context.get("request")) if any(plan.values()) else None
+        return {
+            "page": name,
+            "version": next((s.version_id for s in plan.values()), None),
+            "widgets": [
+                {"widget": s.widget, "src": s.src, "results": results_data(s, links)}
+                for s in plan.values()
             ],
         }
 
@@ -206,13 +267,21 @@ class ListRulesQuery(serializers.Serializer):
         max_digits=10, decimal_places=2, min_value=Decimal("0"), required=False
     )
 
+    cart = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text=(
+            f"Comma-separated product ids in the shopper's cart (at most {MAX_EXCLUDE}), "
+            "left out as the shop's pages leave out the cart"
+        ),
+    )
+
     def validate_exclude(self, value: str) -> frozenset[int]:
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        if len(parts) > MAX_EXCLUDE:
-            raise serializers.ValidationError(f"At most {MAX_EXCLUDE} ids.")
-        if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
-            raise serializers.ValidationError("Expected comma-separated product ids.")
-        return frozenset(int(p) for p in parts)
+        return frozenset(product_ids(value))
+
+    def validate_cart(self, value: str) -> list[int]:
+        return product_ids(value)
 
     def validate_category(self, value: str) -> str:
         if not Category.objects.filter(slug=value).exists():
@@ -224,6 +293,53 @@ class ListRulesQuery(serializers.Serializer):
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"max_price": ["Must not be below min_price."]})
         return attrs
+
+
+def product_ids(value: str) -> list[int]:
+    """Comma-separated product ids (blanks skipped, order kept, repeats dropped)."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if len(parts) > MAX_EXCLUDE:
+        raise serializers.ValidationError(f"At most {MAX_EXCLUDE} ids.")
+    if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
+        raise serializers.ValidationError("Expected comma-separated product ids.")
+    return list(dict.fromkeys(int(p) for p in parts))
+
+
+def widget_size() -> int:
+    """How many products a shop page's widget shows (RECS_WIDGET_SIZE)."""
+    return int(settings.RECOMMENDATIONS.get("WIDGET_SIZE", 8))
+
+
+class PageQuery(serializers.Serializer):
+    """What a page endpoint takes: what the shop's page gets from the shop."""
+
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_LIMIT,
+        default=widget_size,
+        help_text="Products per widget (default RECS_WIDGET_SIZE, as the shop's pages)",
+    )
+    exclude = serializers.CharField(
+        required=False,
+        max_length=10_000,
+        help_text=(
+            "Comma-separated ids of products the page shows anyway, which no widget "
+            "repeats: the shop's home page passes its best sellers "
+            f"(at most {MAX_EXCLUDE})"
+        ),
+    )
+    cart = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=10_000,
+        help_text=(
+            "Comma-separated product ids in the cart (at most "
+            f"{MAX_EXCLUDE}); default: this session's shop cart"
+        ),
+    )
+
+    validate_exclude = ListRulesQuery.validate_exclude
+    validate_cart = ListRulesQuery.validate_cart
 
 
 class RelatedQuery(ListRulesQuery):

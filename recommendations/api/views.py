@@ -20,13 +20,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shop.cart import Cart
 from shop.models import Product
 from shop.search import search_products
 from shop.shoppers import anonymous_id
 
 from .. import serving, tracking
 from ..middleware import note_impressions
-from .operations import ingest_events
+from .operations import ingest_events, serve_page
 from .serializers import (
     MAX_LIMIT,
     ORDERINGS,
@@ -34,6 +35,8 @@ from .serializers import (
     EventSerializer,
     HistoryClearedSerializer,
     ListRulesQuery,
+    PageQuery,
+    PageSerializer,
     ProductDetailSerializer,
     ProductListQuery,
     ProductSerializer,
@@ -113,6 +116,7 @@ def _served(
     *,
     product: Product | None = None,
     impressions: bool = True,
+    on_page: bool = True,
 ) -> Response:
     """Serve ``widget`` through the one serving path and answer the list.
 
@@ -122,13 +126,30 @@ def _served(
     insert, without waiting for the commit to reach the disk.
     """
     served = serving.recommend(
-        shopper, widget, product=product, limit=query["limit"], rules=_rules(query)
+        shopper,
+        widget,
+        product=product,
+        cart=query.get("cart", ()),
+        limit=query["limit"],
+        rules=_rules(query),
     )
-    logging_on = settings.RECOMMENDATIONS.get("IMPRESSIONS", True)  # RECS_IMPRESSIONS
-    if impressions and logging_on and shopper.is_known and served.items:
+    if impressions:
+        _note_impressions(request, shopper, served)
+    page = PAGE_OF[widget] if on_page else None
+    context = {"request": request, "page": page}
+    return Response(RecommendationListSerializer(served, context=context).data)
+
+
+# widget -> the shop page that shows it (the "slot" of a list response)
+PAGE_OF = {widget: page for page, widgets in serving.PAGES.items() for widget in widgets}
+
+
+def _note_impressions(request: Request, shopper: serving.Shopper, served: serving.Served) -> None:
+    """Note the list's impressions for ImpressionMiddleware (RECS_IMPRESSIONS on)."""
+    logging_on = settings.RECOMMENDATIONS.get("IMPRESSIONS", True)
+    if logging_on and shopper.is_known and served.items:
         # DRF has set the token's user on the Django request the middleware sees.
         note_impressions(request._request, served.version_id, served.src, served.product_ids)
-    return Response(RecommendationListSerializer(served, context={"request": request}).data)
 
 
 LIST_RESPONSES = {200: RecommendationListSerializer, 400: BAD_REQUEST, **COMMON}
@@ -158,7 +179,7 @@ class UserRecommendationsView(APIView):
         query = _query(ListRulesQuery, request)
         user = get_object_or_404(get_user_model(), pk=pk)
         shopper = serving.Shopper.for_user(user)
-        return _served(request, shopper, "for-you", query, impressions=False)
+        return _served(request, shopper, "for-you", query, impressions=False, on_page=False)
 
 
 class TrendingView(APIView):
@@ -198,6 +219,79 @@ class HistoryView(APIView):
         shopper = serving.Shopper.from_request(request)
         deleted = tracking.clear_history(shopper) if shopper.is_known else 0
         return Response(HistoryClearedSerializer({"deleted": deleted}).data)
+
+
+# ------------------------------------------------------------------ pages
+
+PAGE_RESPONSES = {200: PageSerializer, 400: BAD_REQUEST, **COMMON}
+
+
+class PageView(APIView):
+    """A shop page's widgets for the requesting shopper, exactly as the page shows them."""
+
+    page = ""  # a key of serving.PAGES
+
+    def answer(self, request: Request, product: Product | None = None) -> Response:
+        """Serve the page's plan (operations.serve_page) and answer its widgets."""
+        query = _query(PageQuery, request)
+        shopper = serving.Shopper.from_request(request)
+        plan = serve_page(
+            shopper,
+            self.page,
+            product=product,
+            cart=_page_cart(request, query),
+            limit=query["limit"],
+            exclude=query.get("exclude", frozenset()),
+        )
+        for served in plan.values():
+            _note_impressions(request, shopper, served)
+        body = PageSerializer((self.page, plan), context={"request": request}).data
+        return Response(body)
+
+
+def _page_cart(request: Request, query: dict) -> list[int]:
+    """The query's cart, else this session's shop cart (what the shop's pages use)."""
+    if "cart" in query:
+        return query["cart"]
+    session = getattr(request, "session", None)
+    return list(Cart(session).items()) if session is not None else []
+
+
+class HomePageView(PageView):
+    """The home page's widgets: for-you (empty while nothing in it is the shopper's
+    own: trending stands in), then trending. Pass the products your home page shows
+    anyway (the shop's best sellers) as ``exclude``: no widget repeats them."""
+
+    page = "home"
+
+    @extend_schema(tags=["pages"], parameters=[PageQuery], responses=PAGE_RESPONSES)
+    def get(self, request: Request) -> Response:
+        return self.answer(request)
+
+
+class ProductPageView(PageView):
+    """A product page's widgets: similar, bought-together, also-viewed (the last two
+    only with at least 3 products). Records no view: send a ``view`` event for that."""
+
+    page = "product"
+
+    @extend_schema(
+        tags=["pages"], parameters=[PageQuery], responses={**PAGE_RESPONSES, 404: NOT_FOUND}
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        product = get_object_or_404(Product.objects.available().select_related("category"), pk=pk)
+        return self.answer(request, product)
+
+
+class CartPageView(PageView):
+    """The cart page's widget: complete-order for the products in the cart (``cart``,
+    else this session's shop cart); empty when the cart is."""
+
+    page = "cart"
+
+    @extend_schema(tags=["pages"], parameters=[PageQuery], responses=PAGE_RESPONSES)
+    def get(self, request: Request) -> Response:
+        return self.answer(request)
 
 
 # ------------------------------------------------------------------ catalogue

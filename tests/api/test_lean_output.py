@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
 from recommendations.api.serializers import (
+    PageSerializer,
     ProductDetailSerializer,
     ProductSerializer,
     RecommendationListSerializer,
@@ -66,8 +67,17 @@ def test_a_served_list_as_drf_wrote_it(catalogue, odd_products):
             }
             for item in served.items
         ],
+        "slot": None,
     }
     assert body["results"][0]["product"]["url"].startswith("http://localhost:8000/products/")
+    on_home = RecommendationListSerializer(served, context={**context, "page": "home"}).data
+    assert on_home == {**body, "slot": {"page": "home", "widget": "for-you"}}
+    page = PageSerializer(("home", {"for-you": served}), context=context).data
+    assert page == {
+        "page": "home",
+        "version": 7,
+        "widgets": [{"widget": "for-you", "src": body["src"], "results": body["results"]}],
+    }
 
 
 def test_recommendations_take_a_fixed_number_of_queries(
@@ -80,6 +90,18 @@ def test_recommendations_take_a_fixed_number_of_queries(
     with django_assert_max_num_queries(7):
         response = as_alice.get("/api/recommendations/", {"limit": 10})
     assert len(response.json()["results"]) == 10
+
+
+def test_a_page_takes_a_fixed_number_of_queries(
+    as_alice, served_lists, django_assert_max_num_queries
+):
+    as_alice.get("/api/pages/home/")  # warm the caches
+    # as a list: token, the page's one facts query, the chosen rows, the impressions'
+    # insert (with its savepoint, release and SET LOCAL); the rest is cached
+    with django_assert_max_num_queries(7):
+        response = as_alice.get("/api/pages/home/")
+    for_you, trending = response.json()["widgets"]
+    assert len(for_you["results"]) == 8 and trending["results"]
 
 
 def test_product_detail_takes_two_queries(as_alice, catalogue, django_assert_max_num_queries):

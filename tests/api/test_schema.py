@@ -27,6 +27,9 @@ ENDPOINTS = {
     ("/api/products/{id}/related/", "get"),
     ("/api/events/", "post"),
     ("/api/me/history/", "delete"),
+    ("/api/pages/home/", "get"),
+    ("/api/pages/cart/", "get"),
+    ("/api/pages/products/{id}/", "get"),
 }
 
 
