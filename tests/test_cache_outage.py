@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommendations.models import Interaction
-from tests.recommendations.serving_support import build_world
+from tests.recommendations.serving.serving_support import build_world
 
 pytestmark = pytest.mark.django_db
 THROTTLE_LOGGER = "recommendations.api.throttling"

@@ -20,7 +20,7 @@ from recommendations import registry, tasks
 from recommendations.models import ModelVersion, RelatedProducts, UserRecommendations
 from recommendations.training import pipeline
 from recommendations.training.algorithms import ALGORITHMS
-from tests.recommendations.pipeline_support import FAILING, seed_log, shared_database_url
+from tests.recommendations.training.pipeline_support import FAILING, seed_log, shared_database_url
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
 Status = ModelVersion.Status

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from recommendations.models import Interaction, ModelVersion, UserRecommendations
 from recommendations.training.algorithms import ALGORITHMS
-from tests.recommendations.pipeline_support import seed_log
+from tests.recommendations.training.pipeline_support import seed_log
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +138,9 @@ def test_train_says_a_refresh_and_a_forced_promotion_for_what_they_are():
 
 def test_train_says_which_version_still_serves_when_the_winner_fails(monkeypatch):
     monkeypatch.setitem(
-        ALGORITHMS, "broken_refit", "tests.recommendations.test_pipeline_outcomes:BrokenRefit"
+        ALGORITHMS,
+        "broken_refit",
+        "tests.recommendations.training.test_pipeline_outcomes:BrokenRefit",
     )
     seed_log()
     train("cooccurrence")

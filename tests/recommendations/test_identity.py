@@ -13,7 +13,7 @@ from django.urls import reverse
 from recommendations.models import Interaction, UserRecommendations
 from shop.models import Order
 from tests.factories import UserFactory
-from tests.recommendations.pipeline_support import seed_log
+from tests.recommendations.training.pipeline_support import seed_log
 
 pytestmark = pytest.mark.django_db
 

@@ -74,3 +74,11 @@ def test_static_image_is_used_when_set(client):
 def test_money_filter():
     assert money(1234.5) == "£1,234.50"
     assert money(None) == ""
+
+
+def test_inactive_products_picture_is_a_404_and_not_linked(client):
+    item = ProductFactory(name="Secret Prototype", active=False)
+    response = client.get(reverse("shop:product_image", args=[item.slug]))
+    assert response.status_code == 404
+    assert "Secret Prototype" not in response.content.decode()
+    assert product_image_url(item) == "/static/shop/unavailable.svg"

@@ -5,7 +5,7 @@ from django.db import connection
 from django.urls import reverse
 
 from shop.models import Category, Product
-from shop.search import search_products
+from shop.search import normalise_query, search_products
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,15 @@ def test_postgres_search_uses_the_gin_index():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "shop_product_search_gin" in plan, plan
+
+
+@pytest.mark.parametrize("q", ["mug\x00", "\x00", "mu\x07g", "\x1b[31mmug", "mug\u200b\x7f"])
+def test_control_characters_in_search_give_a_normal_page(client, q):
+    ProductFactory(name="Blue Mug")
+    response = client.get(reverse("shop:search"), {"q": q})
+    assert response.status_code == 200
+    assert "\x00" not in response.content.decode()
+
+
+def test_normalise_query_drops_control_characters():
+    assert normalise_query("blue\x00mug\t\x1f  cup\u200b") == "blue mug cup"
