@@ -67,9 +67,7 @@ def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs)
     return False
 
 
-@admin.action(
-    description="Promote (re-activate a retired version whose lists exist)", permissions=["change"]
-)
+@admin.action(description="Promote (a retired version with lists)", permissions=["change"])
 def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Swap in a version that still has its precomputed lists."""
     version = _one(modeladmin, request, queryset)
@@ -86,9 +84,7 @@ def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     modeladmin.message_user(request, f"#{version.pk} is now active.", messages.SUCCESS)
 
 
-@admin.action(
-    description="Force-promote (precompute if needed, ignore metrics)", permissions=["change"]
-)
+@admin.action(description="Force-promote (precompute; ignore metrics)", permissions=["change"])
 def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Activate a version whatever its metrics (refit and precompute as needed)."""
     version = _one(modeladmin, request, queryset)
@@ -110,7 +106,7 @@ def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     _enqueue(modeladmin, request, "Rollback", tasks.rollback)
 
 
-@admin.action(description="Retrain the selected algorithms now", permissions=["change"])
+@admin.action(description="Retrain these algorithms now", permissions=["change"])
 def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Run the pipeline for the selected versions' algorithms (all if none)."""
     names = sorted(set(queryset.values_list("algorithm", flat=True)))
@@ -123,10 +119,8 @@ def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     )
 
 
-@admin.action(
-    description="Start an A/B test with this version as challenger (RECS_AB_SHARE of shoppers)",
-    permissions=["change"],
-)
+# Short labels keep the action menu narrow; RECS_AB_SHARE sets the challenger's share.
+@admin.action(description="Start an A/B test (as challenger)", permissions=["change"])
 def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Precompute the version beside the active one; its share is served from it once ready."""
     version = _one(modeladmin, request, queryset)

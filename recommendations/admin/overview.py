@@ -17,11 +17,11 @@ from .. import registry
 from ..models import Interaction, ModelVersion
 from .charts import line_chart, stacked_bars
 from .pages import check_view_permission, page_context
+from .tables import stage_seconds
 
 VERSIONS_SHOWN = 200  # newest versions in the metric chart
 TIMINGS_SHOWN = 15  # newest versions in the timings chart and the table
 EVENT_DAYS = (30, 90)
-NOT_STAGES = {"precompute_started_at", "total"}
 
 
 def _day(ts: float) -> str:
@@ -93,11 +93,7 @@ def timings_chart(versions: list[Version]) -> SafeString:
     timings = [
         (
             f"#{v['pk']} {v['algorithm']}",
-            {
-                k: float(s)
-                for k, s in (v["timings"] or {}).items()
-                if k not in NOT_STAGES and isinstance(s, int | float)
-            },
+            stage_seconds(v["timings"]),
         )
         for v in versions
     ]
