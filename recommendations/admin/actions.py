@@ -44,14 +44,14 @@ def _queued(result) -> str:
     return "done" if result.ready() else f"queued as task {result.id}"
 
 
-def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> bool:
-    """Send a task and report the outcome as a message; never a 500. True when sent.
+def _send(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs):
+    """Send a task; on failure say so as a message (never a 500) and return None.
 
     In-process (no broker) the task's own ValueError arrives here; with a broker
-    that is down, sending fails and nothing was queued.
+    that is down, sending fails and nothing was queued. The caller reports success.
     """
     try:
-        result = task.delay(*args, **kwargs)
+        return task.delay(*args, **kwargs)
     except ValueError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
     except OperationalError:
@@ -61,10 +61,14 @@ def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs)
             "task queue is reachable.",
             messages.ERROR,
         )
-    else:
+    return None
+
+
+def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> None:
+    """Send a task and report the outcome as one message."""
+    result = _send(modeladmin, request, what, task, *args, **kwargs)
+    if result is not None:
         modeladmin.message_user(request, f"{what}: {_queued(result)}.")
-        return True
-    return False
 
 
 @admin.action(description="Promote (a retired version with lists)", permissions=["change"])
@@ -133,16 +137,22 @@ def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
     what = f"A/B test #{test.pk} of #{version.pk} on {share:.0%} of shoppers"
-    sent = _enqueue(modeladmin, request, what, tasks.start_ab_test, test.pk)
+    result = _send(modeladmin, request, what, tasks.start_ab_test, test.pk)
     test.refresh_from_db()
-    if not sent:
+    if result is None:
         if test.live:  # nothing will precompute it: no test is left starting
             registry.stop_ab_test(test.pk, note="Its start could not be queued.")
         return
+    # One message for the action: the test's state once the task ran (or was queued).
     if test.status == test.Status.RUNNING:
         modeladmin.message_user(request, f"{what} is running.", messages.SUCCESS)
     elif not test.live:
         modeladmin.message_user(request, f"{what} ended: {test.notes}", messages.WARNING)
+    else:
+        modeladmin.message_user(
+            request,
+            f"{what}: {_queued(result)}; it starts once the challenger's lists are written.",
+        )
 
 
 @admin.action(description=django_delete_selected.short_description, permissions=["delete"])

@@ -69,7 +69,7 @@ def orphan_rows() -> int:
 def running(staff, challenger: ModelVersion, settings, share: float = 0.5) -> ABTest:
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "AB_SHARE": share}
     messages = act(staff, "start_ab_test", challenger)
-    assert any("is running" in m for m in messages), messages
+    assert len(messages) == 1 and messages[0].endswith("is running."), messages  # one banner
     return ABTest.objects.get(status=ABStatus.RUNNING)
 
 
@@ -142,6 +142,7 @@ def test_a_failed_challenger_precompute_stops_its_test(staff, two_runs, monkeypa
     test = ABTest.objects.get()
     first.refresh_from_db()
     assert test.status == ABStatus.STOPPED and "failed" in test.notes, messages
+    assert len(messages) == 1 and " ended: " in messages[0], messages
     assert first.status == Status.FAILED and rows_of(first) == 0
     assert registry.active_version().pk == second.pk
 
