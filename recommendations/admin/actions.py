@@ -107,7 +107,30 @@ def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
 @admin.action(description="Roll back to the previous version", permissions=["change"])
 def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Re-activate the most recently retired version (selection is ignored)."""
-    _enqueue(modeladmin, request, "Rollback", tasks.rollback)
+    was = registry.active_version()
+    result = _send(modeladmin, request, "Rollback", tasks.rollback)
+    if result is not None:
+        modeladmin.message_user(request, _rolled_back(result, was), messages.SUCCESS)
+
+
+def _name(version: ModelVersion) -> str:
+    return f"#{version.pk} {version.algorithm}"
+
+
+def _rolled_back(result, was: ModelVersion | None) -> str:
+    """Which version serves now and which served before, as the one message of a rollback."""
+    before = _name(was) if was else "no version"
+    if not result.ready():
+        return f"Rollback queued as task {result.id}; {before} serves until it runs."
+    back = ModelVersion.objects.filter(pk=result.result).first()
+    if back is None:  # deleted since: the task's pk names nothing
+        return f"Rollback done; version #{result.result} is gone (was {before})."
+    if back.status == Status.ACTIVE:
+        return f"Rolled back: {_name(back)} is active again (was {before})."
+    return (
+        f"Rolling back to {_name(back)}: its lists are being precomputed; "
+        f"{before} serves until they are written."
+    )
 
 
 @admin.action(description="Retrain these algorithms now", permissions=["change"])
