@@ -249,6 +249,7 @@ def test_ab_page_is_for_staff_and_changes_need_the_change_permission(client, two
     test = registry.start_ab_test(first.pk, 0.5)
     html = client.get(reverse(PAGE)).content.decode()
     assert f"A/B test #{test.pk}" in html and "Stop test" not in html
+    assert "no data" in html and "[0.00, 0.00]" not in html  # no impression yet
     assert client.post(reverse(PAGE), {"action": "stop", "test": test.pk}).status_code == 403
     test.refresh_from_db()
     assert test.live
