@@ -110,6 +110,7 @@ class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
 
     @admin.display(description="version", ordering="pk")
     def version(self, obj: ModelVersion) -> str:
+        """Number and algorithm in one cell (the algorithm filter is in the sidebar)."""
         return f"#{obj.pk} {obj.algorithm}"
 
     @admin.display(description="created", ordering="created")
