@@ -12,6 +12,8 @@ version and per widget, each rate with a 95% confidence interval. Web-process sa
 - Revenue per 1,000 impressions: normal approximation on the mean revenue per
   impression, where each attributed order is one unit with its attributed revenue and
   every other impression is a zero (variance from the sum of squares per order).
+- An interval resting on no observations (no impressions; for revenue, no attributed
+  order, whose absence leaves no spread to estimate) reads "no data", never 0.00 [0.00, 0.00].
 
 Every count comes from grouped SQL; Python only combines the groups (one row per
 version and source) and the attributed orders (one row per order and source).
@@ -51,39 +53,48 @@ _SOURCE = re.compile(r"^rec:(?P<widget>[\w-]+)(?::v(?P<version>\d+))?$")
 ALL = "all widgets"
 
 
+NO_DATA = "no data"
+
+
 @dataclass(frozen=True)
 class Interval:
-    """A point estimate with its 95% confidence interval."""
+    """A point estimate with its 95% confidence interval, from ``n`` observations."""
 
     value: float
     low: float
     high: float
+    n: int
 
     def format(self, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
-        """E.g. "3.10% [2.50, 3.80]"."""
+        """E.g. "3.10% [2.50, 3.80]"; "no data" when nothing was observed."""
+        if self.n <= 0:
+            return NO_DATA
         v, lo, hi = (x * scale for x in (self.value, self.low, self.high))
         return f"{v:.{digits}f}{unit} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+NOTHING_OBSERVED = Interval(0.0, 0.0, 0.0, 0)
 
 
 def wilson(successes: int, trials: int, z: float = Z95) -> Interval:
     """Wilson score interval of a proportion (sound for small counts and rates near 0)."""
     if trials <= 0:
-        return Interval(0.0, 0.0, 0.0)
+        return NOTHING_OBSERVED
     p = min(successes / trials, 1.0)
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), trials)
 
 
 def mean_interval(total: float, sum_squares: float, n: int, z: float = Z95) -> Interval:
     """Mean per unit over ``n`` units (most of them zero), normal approximation."""
     if n <= 0:
-        return Interval(0.0, 0.0, 0.0)
+        return NOTHING_OBSERVED
     mean = total / n
     variance = max(sum_squares / n - mean * mean, 0.0)
     half = z * math.sqrt(variance / n)
-    return Interval(mean, max(0.0, mean - half), mean + half)
+    return Interval(mean, max(0.0, mean - half), mean + half, n)
 
 
 def widget_of(source: str) -> str:
@@ -121,6 +132,9 @@ class Arm:
 
     @property
     def revenue_per_impression(self) -> Interval:
+        """Mean revenue per impression; nothing observed without an attributed order."""
+        if not self.orders:  # all zeros: no spread, so no honest interval
+            return NOTHING_OBSERVED
         return mean_interval(float(self.revenue), self.revenue_sq, self.impressions)
 
 

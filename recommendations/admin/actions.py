@@ -44,14 +44,14 @@ def _queued(result) -> str:
     return "done" if result.ready() else f"queued as task {result.id}"
 
 
-def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> bool:
-    """Send a task and report the outcome as a message; never a 500. True when sent.
+def _send(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs):
+    """Send a task; on failure say so as a message (never a 500) and return None.
 
     In-process (no broker) the task's own ValueError arrives here; with a broker
-    that is down, sending fails and nothing was queued.
+    that is down, sending fails and nothing was queued. The caller reports success.
     """
     try:
-        result = task.delay(*args, **kwargs)
+        return task.delay(*args, **kwargs)
     except ValueError as exc:
         modeladmin.message_user(request, str(exc), messages.ERROR)
     except OperationalError:
@@ -61,15 +61,17 @@ def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs)
             "task queue is reachable.",
             messages.ERROR,
         )
-    else:
+    return None
+
+
+def _enqueue(modeladmin, request: HttpRequest, what: str, task, *args, **kwargs) -> None:
+    """Send a task and report the outcome as one message."""
+    result = _send(modeladmin, request, what, task, *args, **kwargs)
+    if result is not None:
         modeladmin.message_user(request, f"{what}: {_queued(result)}.")
-        return True
-    return False
 
 
-@admin.action(
-    description="Promote (re-activate a retired version whose lists exist)", permissions=["change"]
-)
+@admin.action(description="Promote (a retired version with lists)", permissions=["change"])
 def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Swap in a version that still has its precomputed lists."""
     version = _one(modeladmin, request, queryset)
@@ -86,9 +88,7 @@ def promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     modeladmin.message_user(request, f"#{version.pk} is now active.", messages.SUCCESS)
 
 
-@admin.action(
-    description="Force-promote (precompute if needed, ignore metrics)", permissions=["change"]
-)
+@admin.action(description="Force-promote (precompute; ignore metrics)", permissions=["change"])
 def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Activate a version whatever its metrics (refit and precompute as needed)."""
     version = _one(modeladmin, request, queryset)
@@ -107,10 +107,33 @@ def force_promote(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
 @admin.action(description="Roll back to the previous version", permissions=["change"])
 def rollback(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Re-activate the most recently retired version (selection is ignored)."""
-    _enqueue(modeladmin, request, "Rollback", tasks.rollback)
+    was = registry.active_version()
+    result = _send(modeladmin, request, "Rollback", tasks.rollback)
+    if result is not None:
+        modeladmin.message_user(request, _rolled_back(result, was), messages.SUCCESS)
 
 
-@admin.action(description="Retrain the selected algorithms now", permissions=["change"])
+def _name(version: ModelVersion) -> str:
+    return f"#{version.pk} {version.algorithm}"
+
+
+def _rolled_back(result, was: ModelVersion | None) -> str:
+    """Which version serves now and which served before, as the one message of a rollback."""
+    before = _name(was) if was else "no version"
+    if not result.ready():
+        return f"Rollback queued as task {result.id}; {before} serves until it runs."
+    back = ModelVersion.objects.filter(pk=result.result).first()
+    if back is None:  # deleted since: the task's pk names nothing
+        return f"Rollback done; version #{result.result} is gone (was {before})."
+    if back.status == Status.ACTIVE:
+        return f"Rolled back: {_name(back)} is active again (was {before})."
+    return (
+        f"Rolling back to {_name(back)}: its lists are being precomputed; "
+        f"{before} serves until they are written."
+    )
+
+
+@admin.action(description="Retrain these algorithms now", permissions=["change"])
 def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Run the pipeline for the selected versions' algorithms (all if none)."""
     names = sorted(set(queryset.values_list("algorithm", flat=True)))
@@ -123,10 +146,8 @@ def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     )
 
 
-@admin.action(
-    description="Start an A/B test with this version as challenger (RECS_AB_SHARE of shoppers)",
-    permissions=["change"],
-)
+# Short labels keep the action menu narrow; RECS_AB_SHARE sets the challenger's share.
+@admin.action(description="Start an A/B test (as challenger)", permissions=["change"])
 def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Precompute the version beside the active one; its share is served from it once ready."""
     version = _one(modeladmin, request, queryset)
@@ -139,16 +160,22 @@ def start_ab_test(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         modeladmin.message_user(request, str(exc), messages.ERROR)
         return
     what = f"A/B test #{test.pk} of #{version.pk} on {share:.0%} of shoppers"
-    sent = _enqueue(modeladmin, request, what, tasks.start_ab_test, test.pk)
+    result = _send(modeladmin, request, what, tasks.start_ab_test, test.pk)
     test.refresh_from_db()
-    if not sent:
+    if result is None:
         if test.live:  # nothing will precompute it: no test is left starting
             registry.stop_ab_test(test.pk, note="Its start could not be queued.")
         return
+    # One message for the action: the test's state once the task ran (or was queued).
     if test.status == test.Status.RUNNING:
         modeladmin.message_user(request, f"{what} is running.", messages.SUCCESS)
     elif not test.live:
         modeladmin.message_user(request, f"{what} ended: {test.notes}", messages.WARNING)
+    else:
+        modeladmin.message_user(
+            request,
+            f"{what}: {_queued(result)}; it starts once the challenger's lists are written.",
+        )
 
 
 @admin.action(description=django_delete_selected.short_description, permissions=["delete"])

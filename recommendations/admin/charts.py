@@ -6,8 +6,9 @@ Colours are presentation attributes (not ``style``), so the strict CSP holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -30,6 +31,8 @@ PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM  # the line chart's
 
 Point = tuple[float, float]
 Label = Callable[[float], str]
+TickLabels = Callable[[Sequence[float]], list[str]]  # all of an axis's labels at once
+DAY = 86400
 
 
 def colour(i: int) -> str:
@@ -99,8 +102,39 @@ class Frame:
         return TOP + PLOT_H - (y - self.y0) / (self.y1 - self.y0) * PLOT_H
 
 
-def _axes(frame: Frame, x_label: Label, y_label: Label) -> list[str]:
+def _date_formats(moments: Sequence[datetime]) -> Iterator[str]:
+    """strftime formats for these moments, coarsest first: months, days, minutes, seconds."""
+    one_year = len({m.year for m in moments}) == 1
+    one_day = len({m.date() for m in moments}) == 1
+    if (moments[-1] - moments[0]).days >= 120:
+        yield "%b %Y"
+    yield "%d %b" if one_year else "%d %b %Y"
+    yield "%H:%M" if one_day else "%d %b %H:%M"
+    yield "%H:%M:%S" if one_day else "%d %b %H:%M:%S"
+
+
+def date_ticks(days: Sequence[float]) -> list[str]:
+    """Labels of x values in days since 1970 (UTC), as coarse as keeps them all different.
+
+    Versions trained on one day read 09:12, 10:25...; a month of them 02 Dec, 09 Dec...
+    """
+    moments = [datetime.fromtimestamp(d * DAY, tz=UTC) for d in days]
+    labels: list[str] = []
+    for fmt in _date_formats(moments):
+        labels = [m.strftime(fmt) for m in moments]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def date_label(days: float) -> str:
+    """One x value in days since 1970 (UTC) in full, for a point's tooltip."""
+    return datetime.fromtimestamp(days * DAY, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _axes(frame: Frame, labels: tuple[TickLabels, Label]) -> list[str]:
     """Horizontal grid lines with y labels, x labels, and the two axis lines."""
+    x_ticks, y_label = labels
     parts = []
     for y in _ticks(frame.y0, frame.y1):
         sy = frame.sy(y)
@@ -109,10 +143,11 @@ def _axes(frame: Frame, x_label: Label, y_label: Label) -> list[str]:
             f'stroke="#ddd"/><text x="{LEFT - 6}" y="{sy + 4:.1f}" font-size="11" '
             f'text-anchor="end" fill="#444">{escape(y_label(y))}</text>'
         )
-    for x in _ticks(frame.x0, frame.x1):
+    xs = _ticks(frame.x0, frame.x1)
+    for x, label in zip(xs, x_ticks(xs), strict=True):
         parts.append(
             f'<text x="{frame.sx(x):.1f}" y="{TOP + PLOT_H + 18}" font-size="11" '
-            f'text-anchor="middle" fill="#444">{escape(x_label(x))}</text>'
+            f'text-anchor="middle" fill="#444">{escape(label)}</text>'
         )
     parts.append(
         f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + PLOT_H}" stroke="#888"/>'
@@ -146,16 +181,22 @@ def line_chart(
     *,
     title: str,
     x_label: Label = lambda x: f"{x:g}",
+    x_ticks: TickLabels | None = None,
     y_label: Label = lambda y: f"{y:.3g}",
     y_from_zero: bool = True,
     dots: bool = True,
 ) -> SafeString:
-    """Lines (with dots) per series over a shared x axis, and a legend on the right."""
+    """Lines (with dots) per series over a shared x axis, and a legend on the right.
+
+    ``x_label`` names a point's x (tooltips); ``x_ticks``, if given, names the axis's
+    ticks all at once (date_ticks picks one format for all), else ``x_label`` does.
+    """
     points = [p for pts in series.values() for p in pts]
     if not points:
         return _empty(title)
     frame = Frame.around(points, y_from_zero)
-    parts = [_svg_open(title, HEIGHT), *_axes(frame, x_label, y_label)]
+    ticks = x_ticks or (lambda xs: [x_label(x) for x in xs])
+    parts = [_svg_open(title, HEIGHT), *_axes(frame, (ticks, y_label))]
     for i, (name, pts) in enumerate(series.items()):
         parts.extend(_line(frame, i, name, sorted(pts), (x_label, y_label), dots))
         parts.append(_legend_key(i, name, WIDTH - RIGHT + 12))

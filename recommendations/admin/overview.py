@@ -15,17 +15,13 @@ from django.utils.safestring import SafeString
 
 from .. import registry
 from ..models import Interaction, ModelVersion
-from .charts import line_chart, stacked_bars
+from .charts import date_label, date_ticks, line_chart, stacked_bars
 from .pages import check_view_permission, page_context
+from .tables import stage_seconds
 
 VERSIONS_SHOWN = 200  # newest versions in the metric chart
 TIMINGS_SHOWN = 15  # newest versions in the timings chart and the table
 EVENT_DAYS = (30, 90)
-NOT_STAGES = {"precompute_started_at", "total"}
-
-
-def _day(ts: float) -> str:
-    return datetime.fromtimestamp(ts * 86400, tz=UTC).strftime("%d %b")
 
 
 def decision(metrics: dict) -> str:
@@ -83,7 +79,8 @@ def metric_chart(versions: list[Version], metric: str) -> SafeString:
     return line_chart(
         by_algorithm,
         title=f"Offline {metric} per version, by algorithm",
-        x_label=_day,
+        x_label=date_label,
+        x_ticks=date_ticks,
         y_label=lambda y: f"{y:.3f}",
     )
 
@@ -93,11 +90,7 @@ def timings_chart(versions: list[Version]) -> SafeString:
     timings = [
         (
             f"#{v['pk']} {v['algorithm']}",
-            {
-                k: float(s)
-                for k, s in (v["timings"] or {}).items()
-                if k not in NOT_STAGES and isinstance(s, int | float)
-            },
+            stage_seconds(v["timings"]),
         )
         for v in versions
     ]
@@ -109,7 +102,8 @@ def events_chart(days: int) -> SafeString:
     return line_chart(
         events_per_day(days),
         title=f"Events per day by kind, last {days} days",
-        x_label=_day,
+        x_label=lambda x: date_label(x)[:10],  # a day's count
+        x_ticks=date_ticks,
         y_label=lambda y: f"{y:,.0f}",
         dots=False,
     )

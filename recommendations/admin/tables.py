@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from shop.models import Product
 
 EMPTY = "—"
+NOT_STAGES = {"precompute_started_at", "total"}  # timings keys that are no stage
 
 
 def _cell(value: Any, digits: int = 4) -> Any:
@@ -80,3 +81,41 @@ def ranked_table(product_ids: list, scores: list, reasons: list | None = None) -
         "</thead><tbody>{}</tbody></table>",
         rows,
     )
+
+
+def short_count(n: int) -> str:
+    """A count in at most four characters and a suffix: 999, 23k, 1.2M."""
+    for size, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if n >= size * 0.9995:  # 999,999 is "1.0M", not "1000k"
+            value = n / size
+            return f"{value:.1f}{suffix}" if value < 9.95 else f"{value:.0f}{suffix}"
+    return str(n)
+
+
+def short_duration(seconds: float) -> str:
+    """Seconds as the two largest units: 12.3 s, 3m 25s, 1h 09m."""
+    if seconds < 59.95:  # else "60.0 s"
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def numbers_title(data: dict | None, unit: str = "", digits: int = 4) -> str:
+    """The number entries of a JSON object on one line each, for a title tooltip."""
+    return "\n".join(
+        f"{key}: {_cell(value, digits)}{unit}"
+        for key, value in sorted((data or {}).items())
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    )
+
+
+def stage_seconds(timings: dict | None) -> dict[str, float]:
+    """Seconds per pipeline stage of a version's timings (not the running precompute's start)."""
+    return {
+        key: float(value)
+        for key, value in (timings or {}).items()
+        if key not in NOT_STAGES and isinstance(value, int | float) and not isinstance(value, bool)
+    }

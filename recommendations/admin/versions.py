@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import path
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -27,7 +29,7 @@ from .actions import (
 from .mixins import NulSafeChangelistMixin
 from .online import online_view
 from .overview import overview
-from .tables import EMPTY, dict_table
+from .tables import EMPTY, dict_table, numbers_title, short_count, short_duration, stage_seconds
 
 Status = ModelVersion.Status
 
@@ -35,17 +37,17 @@ Status = ModelVersion.Status
 class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
     """Training runs. Everything but the notes is written by the pipeline."""
 
+    # Short cells, so the list fits a 1280-pixel screen beside the admin's sidebars;
+    # each cell's tooltip and the version's page hold the details.
     list_display = (
-        "id",
-        "algorithm",
+        "version",
         "status",
-        "created",
-        "n_events",
-        "n_users",
-        "n_items",
+        "created_short",
+        "data",
         "primary_metric_value",
         "duration",
     )
+    list_display_links = ("version",)
     list_filter = ("status", "algorithm")
     search_fields = ("algorithm", "notes")
     date_hierarchy = "created"
@@ -106,19 +108,53 @@ class ModelVersionAdmin(NulSafeChangelistMixin, admin.ModelAdmin):
         ]
         return extra + super().get_urls()
 
-    @admin.display(description=registry.primary_metric())
-    def primary_metric_value(self, obj: ModelVersion) -> str:
-        value = (obj.metrics or {}).get(registry.primary_metric())
-        return f"{value:.4f}" if isinstance(value, int | float) else EMPTY
+    @admin.display(description="version", ordering="pk")
+    def version(self, obj: ModelVersion) -> str:
+        """Number and algorithm in one cell (the algorithm filter is in the sidebar)."""
+        return f"#{obj.pk} {obj.algorithm}"
 
-    @admin.display(description="duration")
-    def duration(self, obj: ModelVersion) -> str:
+    @admin.display(description="created", ordering="created")
+    def created_short(self, obj: ModelVersion) -> SafeString:
+        """Day and time (the year only when it is not this one); the full date on hover."""
+        created = timezone.localtime(obj.created)
+        short = "j M H:i" if created.year == timezone.localtime().year else "j M Y"
+        return format_html(
+            '<span title="{}">{}</span>',
+            date_format(created, "DATETIME_FORMAT"),
+            date_format(created, short),
+        )
+
+    @admin.display(description="events", ordering="n_events")
+    def data(self, obj: ModelVersion) -> SafeString:
+        """Events trained on; shoppers and products on hover."""
+        return format_html(
+            '<span title="{} events, {} shoppers, {} products">{}</span>',
+            f"{obj.n_events:,}",
+            f"{obj.n_users:,}",
+            f"{obj.n_items:,}",
+            short_count(obj.n_events),
+        )
+
+    @admin.display(description=registry.primary_metric())
+    def primary_metric_value(self, obj: ModelVersion) -> SafeString | str:
+        """The primary metric; every offline metric on hover."""
+        value = (obj.metrics or {}).get(registry.primary_metric())
+        if not isinstance(value, int | float):
+            return EMPTY
+        return format_html('<span title="{}">{}</span>', numbers_title(obj.metrics), f"{value:.4f}")
+
+    @admin.display(description="time")
+    def duration(self, obj: ModelVersion) -> SafeString | str:
+        """The run's total time; seconds per stage on hover."""
         timings = obj.timings or {}
+        stages = stage_seconds(timings)
         total = timings.get("total")
         if not isinstance(total, int | float):
-            numbers = [v for v in timings.values() if isinstance(v, int | float)]
-            total = sum(numbers) if numbers else None
-        return EMPTY if total is None else f"{total:.1f} s"
+            total = sum(stages.values()) if stages else None
+        if total is None:
+            return EMPTY
+        title = numbers_title(stages, unit=" s", digits=1)
+        return format_html('<span title="{}">{}</span>', title, short_duration(total))
 
     @admin.display(description="progress")
     def progress_display(self, obj: ModelVersion) -> SafeString | str:

@@ -69,7 +69,7 @@ def orphan_rows() -> int:
 def running(staff, challenger: ModelVersion, settings, share: float = 0.5) -> ABTest:
     settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "AB_SHARE": share}
     messages = act(staff, "start_ab_test", challenger)
-    assert any("is running" in m for m in messages), messages
+    assert len(messages) == 1 and messages[0].endswith("is running."), messages  # one banner
     return ABTest.objects.get(status=ABStatus.RUNNING)
 
 
@@ -142,6 +142,7 @@ def test_a_failed_challenger_precompute_stops_its_test(staff, two_runs, monkeypa
     test = ABTest.objects.get()
     first.refresh_from_db()
     assert test.status == ABStatus.STOPPED and "failed" in test.notes, messages
+    assert len(messages) == 1 and " ended: " in messages[0], messages
     assert first.status == Status.FAILED and rows_of(first) == 0
     assert registry.active_version().pk == second.pk
 
@@ -248,6 +249,7 @@ def test_ab_page_is_for_staff_and_changes_need_the_change_permission(client, two
     test = registry.start_ab_test(first.pk, 0.5)
     html = client.get(reverse(PAGE)).content.decode()
     assert f"A/B test #{test.pk}" in html and "Stop test" not in html
+    assert "no data" in html and "[0.00, 0.00]" not in html  # no impression yet
     assert client.post(reverse(PAGE), {"action": "stop", "test": test.pk}).status_code == 403
     test.refresh_from_db()
     assert test.live

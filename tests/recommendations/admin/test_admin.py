@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from recommendations.admin.tables import short_count, short_duration
 from recommendations.models import (
     Interaction,
     ModelVersion,
@@ -129,10 +132,43 @@ def test_model_version_shows_metric_duration_and_tables(staff, objects):
     version = objects[ModelVersion]
     page = staff.get(_url(ModelVersion, "changelist")).content.decode()
     assert "0.2931" in page and "15.5 s" in page
+    assert "hr@10: 0.3690" in page  # every metric in the cell's tooltip
     page = staff.get(_url(ModelVersion, "change", version.pk)).content.decode()
     assert "<th>hr@10</th><td>0.3690</td>" in page
     assert "<th>fit</th><td>12.50 s</td>" in page
     assert staff.get(_url(ModelVersion, "add")).status_code == 403
+
+
+def test_version_list_times_the_stages_not_the_running_precomputes_start(staff, objects):
+    """A precompute under way stores its start (a Unix time) beside the stage seconds."""
+    version = objects[ModelVersion]
+    version.timings = {"fit": 70.0, "evaluate": 5.0, "precompute_started_at": time.time()}
+    version.save()
+    page = staff.get(_url(ModelVersion, "changelist")).content.decode()
+    assert ">1m 15s<" in page
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (0, "0"),
+        (999, "999"),
+        (1_000, "1.0k"),
+        (23_456, "23k"),
+        (999_999, "1.0M"),
+        (1_234_567, "1.2M"),
+    ],
+)
+def test_short_count(n, text):
+    assert short_count(n) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.04, "0.0 s"), (12.34, "12.3 s"), (59.97, "1m 00s"), (205, "3m 25s"), (4151.2, "1h 09m")],
+)
+def test_short_duration(seconds, text):
+    assert short_duration(seconds) == text
 
 
 def test_ranked_lists_render_with_one_product_query(staff, objects, django_assert_max_num_queries):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -146,3 +146,54 @@ def test_svg_labels_are_escaped():
     assert "<script>" not in svg and "&lt;script&gt;&quot;" in svg and "a &amp; b" in svg
     svg = charts.stacked_bars([("<i>", {"fit": 1.0})], title="t")
     assert "<i>" not in svg and "&lt;i&gt;" in svg
+
+
+def x_ticks(svg: str) -> list[str]:
+    """The x-axis labels of a line chart: the texts on the line below its plot."""
+    y = charts.TOP + charts.PLOT_H + 18
+    return re.findall(rf'<text [^>]*y="{y}"[^>]*text-anchor="middle"[^>]*>([^<]*)</text>', svg)
+
+
+def test_metric_chart_of_versions_from_one_day_labels_times_of_day(staff):
+    """Every version trained on 2 Dec: the axis reads hours, not "02 Dec" five times."""
+    day = timezone.now().replace(month=12, day=2, hour=0, minute=0, second=0, microsecond=0)
+    for hours, value in ((9, 0.2), (11.5, 0.25), (16.75, 0.22)):
+        v = ModelVersion.objects.create(
+            algorithm="ease", status=ModelVersion.Status.RETIRED, metrics={"ndcg@10": value}
+        )
+        ModelVersion.objects.filter(pk=v.pk).update(created=day + timedelta(hours=hours))
+    html = staff.get(url("overview")).content.decode()
+    metric_svg = html[html.index("Offline ndcg@10 per version") :]
+    labels = x_ticks(metric_svg[: metric_svg.index("</svg>")])
+    assert labels == ["09:00", "10:56", "12:52", "14:48", "16:45"], labels
+
+
+def at(*args) -> float:
+    """Days since 1970 of a UTC moment, the charts' x."""
+    return datetime(*args, tzinfo=UTC).timestamp() / 86400
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ((2026, 12, 2, 9), (2026, 12, 2, 17), ["09:00", "11:00", "13:00", "15:00", "17:00"]),
+        ((2026, 12, 2, 9), (2026, 12, 2, 9, 2), ["09:00:00", "09:00:30", "09:01:00"]),
+        ((2026, 11, 2), (2026, 12, 2), ["02 Nov", "09 Nov", "17 Nov", "24 Nov", "02 Dec"]),
+        ((2026, 12, 1, 12), (2026, 12, 2, 12), ["01 Dec 12:00", "01 Dec 18:00", "02 Dec 00:00"]),
+        ((2025, 12, 20), (2026, 1, 9), ["20 Dec 2025", "25 Dec 2025", "30 Dec 2025"]),
+        ((2025, 6, 1), (2026, 6, 1), ["Jun 2025", "Aug 2025", "Nov 2025", "Mar 2026", "Jun 2026"]),
+    ],
+)
+def test_date_ticks_are_as_coarse_as_keeps_them_different(start, end, expected):
+    ticks = charts._ticks(at(*start), at(*end))
+    labels = charts.date_ticks(ticks)
+    assert labels[: len(expected)] == expected
+    assert len(set(labels)) == len(labels)
+
+
+def test_a_lone_version_still_gets_different_axis_labels():
+    svg = charts.line_chart(
+        {"ease": [(at(2026, 12, 2, 9), 0.2)]}, title="t", x_ticks=charts.date_ticks
+    )
+    labels = x_ticks(svg)
+    assert len(labels) == 5 and len(set(labels)) == 5, labels

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from recommendations import online
@@ -21,7 +23,7 @@ NOW = timezone.now()
 
 
 def test_wilson_interval_known_values():
-    assert online.wilson(0, 0) == online.Interval(0.0, 0.0, 0.0)
+    assert online.wilson(0, 0).format(100) == "no data"
     iv = online.wilson(5, 10)
     assert iv.value == 0.5 and round(iv.low, 4) == 0.2366 and round(iv.high, 4) == 0.7634
     iv = online.wilson(0, 10)
@@ -77,6 +79,12 @@ def order(lines, days_ago=0.0, user=None, anonymous_id="", status=Order.Status.P
         OrderLineFactory(order=o, product=product, quantity=qty, unit_price=Decimal(price))
     Order.objects.filter(pk=o.pk).update(created=NOW - timedelta(days=days_ago))
     return o
+
+
+@pytest.fixture
+def staff(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
 
 
 @pytest.fixture
@@ -155,6 +163,31 @@ def test_report_command_prints_both_tables(traffic):
     )
     assert row.split()[3:6] == ["6", "3", "50.00"]  # impressions, clicks, CTR %
     assert "21.00" in row
+
+
+def row_of(text: str, version: ModelVersion, widget: str) -> list[str]:
+    """The cells of a text table's row (cells hold single spaces, columns two or more)."""
+    line = next(x for x in text.splitlines() if x.startswith(f"v{version.pk} ") and widget in x)
+    return re.split(r"\s{2,}", line)
+
+
+def test_intervals_without_observations_read_no_data(traffic, staff):
+    """v2 in for-you: a click, no impression and no order; v1 in for-you: no order left."""
+    v1, v2 = traffic
+    Order.objects.filter(user__isnull=False, status=Order.Status.PLACED).delete()
+    out = io.StringIO()
+    call_command("recommendation_report", "--since", "30d", stdout=out)
+    text = out.getvalue()
+    # version, widget, impressions, clicks, CTR, orders, orders/1k, revenue, revenue/1k
+    v2_cells = row_of(text, v2, "for-you")
+    assert v2_cells[2:] == ["0", "1", "no data", "0", "no data", "0.00", "no data"], v2_cells
+    v1_cells = row_of(text, v1, "for-you")
+    assert v1_cells[5:] == ["0", "0.00 [0.00, 489.89]", "0.00", "no data"], v1_cells
+    assert "0.00 [0.00, 0.00]" not in text
+    html = staff.get(reverse("admin:recommendations_modelversion_online"), {"since": "30d"})
+    row = f"<td>v{v2.pk}</td><td>for-you</td><td>0</td><td>1</td><td>no data</td><td>0</td>"
+    assert row in html.content.decode()
+    assert "0.00 [0.00, 0.00]" not in html.content.decode()
 
 
 def test_report_command_refuses_a_bad_span():
