@@ -9,6 +9,12 @@ from __future__ import annotations
 TRENDING = "Trending now"
 
 
+def names_recent_product(reason: str) -> bool:
+    """Whether ``reason`` explains an item by a product the shopper viewed, carted or
+    bought (what serving blends in from their recent products)."""
+    return reason.startswith(_RECENT_PREFIXES)
+
+
 def because_viewed(name: str) -> str:
     """The shopper viewed ``name`` and the item is among its strong neighbours."""
     return f"Because you viewed {name}"
@@ -63,3 +69,9 @@ def short_name(name: str, brand: str = "") -> str:
         return short
     cut = short[: SHORT_NAME + 1].rsplit(" ", 1)[0] if " " in short[:SHORT_NAME] else ""
     return (cut or short[:SHORT_NAME]).rstrip(" ,-") + "…"
+
+
+# What the "because you …" reasons start with, before the product's name.
+_RECENT_PREFIXES = tuple(
+    text("\0").split("\0")[0] for text in (because_viewed, because_added, because_bought)
+)

@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from shop.models import Product
 
-from .. import registry
+from .. import reasons, registry
 from ..models import Interaction, RelatedProducts, UserRecommendations
 from ..serving import Served, Shopper, recommend
 
@@ -35,7 +35,6 @@ URL_NAME = "recommendations_shopper"
 EVENTS_SHOWN = 50
 LIST_SHOWN = 20
 MATCHES_SHOWN = 20
-BLENDED_PREFIXES = ("Because you viewed ", "Because you added ")
 
 
 def shopper_url(user_id: int | None = None, anonymous_id: str = "") -> str:
@@ -96,7 +95,7 @@ BLENDED = "blended from recent products"
 
 def _origin(reason: str, precomputed_rank: int | None, precomputed_reason: str | None) -> str:
     """Where a served item came from, judged against the precomputed list."""
-    if reason.startswith(BLENDED_PREFIXES) and (
+    if reasons.names_recent_product(reason) and (
         precomputed_rank is None or precomputed_reason != reason
     ):
         return BLENDED
