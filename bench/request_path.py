@@ -26,7 +26,9 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project, run from anywhere
 os.environ.update(
     {
         "DEBUG": "0",
@@ -37,6 +39,8 @@ os.environ.update(
         "SECRET_KEY": os.environ.get("SECRET_KEY", "request-path-" + "x" * 50),
     }
 )
+import logging  # noqa: E402
+
 import floor_app  # noqa: E402  (sets Django up with the floor views; bench/ is on the path)
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
@@ -91,18 +95,21 @@ def token() -> str:
 
 
 def per_request(handler: WSGIHandler, path_: str, key: str, n: int) -> float:
-    """Seconds per request through ``handler``."""
+    """Seconds per request through ``handler`` (NaN unless every answer was a 200: a
+    stack without a middleware another one requires fails fast)."""
     factory, auth = RequestFactory(), f"Token {key}"
     environs = [
         factory._base_environ(PATH_INFO=path_, REQUEST_METHOD="GET", HTTP_AUTHORIZATION=auth)
         for _ in range(n)
     ]
+    statuses: set[str] = set()
     start = time.perf_counter()
     for environ in environs:
-        response = handler(environ, lambda status, headers: None)
+        response = handler(environ, lambda status, headers: statuses.add(status))
         b"".join(response)
         response.close()
-    return (time.perf_counter() - start) / n
+    spent = (time.perf_counter() - start) / n
+    return spent if statuses == {"200 OK"} else float("nan")
 
 
 def handler_with(middleware: list[str]) -> WSGIHandler:
@@ -115,6 +122,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)  # the failing stacks
     key = token()
     full = list(settings.MIDDLEWARE)
     configs = {
@@ -139,7 +147,7 @@ def main() -> None:
     print("per request, median of rounds (us)")
     for name in list(configs)[:3]:
         print(f"  {name:<46}{med[name]:>9.0f}")
-    print("each middleware: whole stack minus the stack without it (us)")
+    print("each middleware: whole stack minus the stack without it (us; nan: required)")
     for name in full:
         label = name.rsplit(".", 1)[-1]
         print(f"  {label:<46}{whole - med[f'without {label}']:>9.0f}")
