@@ -85,7 +85,9 @@ class _Entry:
     fresh_until: float
 
 
-REFRESH_LOCK_SECONDS = 10  # a refresher that died frees its cross-process lock after this
+# A refresher that died frees its cross-process lock after this; a failed refresh (the
+# database down) keeps it, so each key is tried again at most this often.
+REFRESH_LOCK_SECONDS = 10
 # Striped, so a lock per shopper key cannot grow without bound: two keys sharing a lock
 # at most wait for (or skip a refresh behind) each other's short read.
 _KEY_LOCKS = [threading.Lock() for _ in range(256)]
@@ -152,12 +154,12 @@ def _refresh_or_stale(
         if not cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_SECONDS):
             return stale.value  # another process refreshes it (or the cache is down)
         try:
-            return _store(key, compute(), fresh_seconds, local)
-        except Exception:  # a failed refresh keeps serving the previous value
+            value = _store(key, compute(), fresh_seconds, local)
+        except Exception:  # keep serving the previous value; the lock's expiry backs off
             log.exception("could not refresh %s: serving the previous value", key)
             return stale.value
-        finally:
-            cache.delete(f"{key}:refreshing")
+        cache.delete(f"{key}:refreshing")
+        return value
     finally:
         lock.release()
 

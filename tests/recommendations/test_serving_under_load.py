@@ -129,13 +129,18 @@ def test_a_failed_refresh_keeps_serving_the_previous_list(monkeypatch, caplog):
     before = sources.trending()
     _expire(sources.TRENDING_KEY)
 
+    calls = []
+
     def broken():
+        calls.append(1)
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(sources, "_read_trending", broken)
     assert sources.trending() == before
     assert "serving the previous value" in caplog.text
-    assert cache.get(f"{sources.TRENDING_KEY}:refreshing") is None  # the lock is freed
+    assert sources.trending() == before and len(calls) == 1  # backs off: no retry at once
+    cache.delete(f"{sources.TRENDING_KEY}:refreshing")  # the lock expired
+    assert sources.trending() == before and len(calls) == 2
 
 
 def test_one_guest_repeating_a_view_cannot_outweigh_a_crowd():
