@@ -12,3 +12,15 @@ are locked).
 worker_class = "gthread"
 threads = 4
 keepalive = 5  # seconds an idle keep-alive connection is kept
+# Seconds a new worker may spend reading what every request reads (the active version,
+# trending, popular related lists) before it takes traffic; never fatal.
+warm_up_seconds = 5.0
+
+
+def post_worker_init(worker) -> None:
+    """Warm the worker's caches once the app is loaded, before it accepts requests."""
+    try:
+        from recommendations.serving import warm_up
+    except Exception:  # another WSGI app (bench/floor_app.py without Django apps)
+        return
+    warm_up(warm_up_seconds)

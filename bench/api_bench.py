@@ -10,22 +10,20 @@ Two figures besides wrk's own, because this machine is shared:
 - server CPU per request: CPU seconds of the gunicorn workers and of the database's
   backends during a round, over the requests served. Other load on the machine
   stretches wall-clock figures, much less what one request costs;
-- latency at a paced load: the same 32 connections, each waiting a random
-  (exponential) think time between requests so that together they offer a fixed
-  share (--paced-share, default 0.5) of the capacity measured for product detail in
-  the same run, timed by bench/paced_load.py (wrk's own delay hook reports tails that
-  are not the server's: see that file). At saturation (no think time) a closed loop
-  of 32 connections on 2 workers queues: every latency there is at least 32 /
-  throughput (Little's law), so only the paced run says how long a request takes
+- tails at fixed offered loads (--rates, default 100 and 200 requests/s, --paced-seconds
+  each): an open-loop client (bench/paced_load.py) sends on a fixed schedule and times
+  each request from when it was due, so a stall counts in every request it delays. At
+  saturation a closed loop of 32 connections queues (every latency is at least
+  32 / throughput, Little's law), so only these rounds say how long a request takes
   when the server keeps up.
 
 Then the floors, on a gunicorn of their own with the same settings (bench/floor_app.py):
-the same wrk rounds on a do-nothing WSGI callable and on a constant DRF view behind the
-project's whole stack (middleware, token authentication, throttles). No endpoint of the
-API can be faster than the second; neither figure depends on this project's own code
-beyond that fixed cost.
+the same wrk rounds on a do-nothing WSGI callable, a constant plain Django view behind
+the project's middleware, and a constant DRF view behind the same plus the API's
+authentication, permission and throttles. The last over the second is DRF's share.
 
     .venv/bin/python bench/api_bench.py                  # fresh database, 2 rounds of 10 s
+    .venv/bin/python bench/api_bench.py --reuse --rates 100,200 --json run.json
     .venv/bin/python bench/api_bench.py --reuse --rounds 3 --cache locmem
 
 Needs wrk (apt-get install wrk) and PostgreSQL (BENCH_DATABASE_BASE, default
@@ -91,34 +89,24 @@ print(json.dumps({"token": token.key, "user": row.user.username, "product": prod
 """
 
 
-def measure(
-    url: str,
-    token: str,
-    seconds: int,
-    connections: int,
-    cpu: ServerCpu | None = None,
-    think_ms: float = 0.0,
-) -> dict[str, float]:
-    """wrk at saturation; with ``think_ms``, bench/paced_load.py at that offered load.
-    Requests per second, latency percentiles and (with ``cpu``) server CPU per request."""
+def measure(url: str, token: str, seconds: int, connections: int, cpu=None) -> dict:
+    """wrk at saturation: requests per second, latency percentiles and (with ``cpu``)
+    server CPU per request."""
     before = cpu.snapshot() if cpu else {}
-    if think_ms:
-        target = urlsplit(url)
-        result = paced_load.run(
-            target.hostname,
-            target.port,
-            target.path + (f"?{target.query}" if target.query else ""),
-            {"Authorization": f"Token {token}"},
-            connections,
-            think_ms,
-            seconds,
-        )
-        total = round(result["rps"] * seconds)
-    else:
-        result, total = wrk(url, token, seconds, connections)
+    result, total = wrk(url, token, seconds, connections)
     time.sleep(0.5)  # the impressions' batched writer finishes what the round queued
     if cpu and total:
         result["server_cpu_ms"] = ServerCpu.used(before, cpu.snapshot()) / total * 1e3
+    return result
+
+
+def paced(url: str, token: str, rate: float, seconds: int) -> dict:
+    """Open-loop tails at ``rate`` requests/s (bench/paced_load.py)."""
+    target = urlsplit(url)
+    path = target.path + (f"?{target.query}" if target.query else "")
+    headers = {"Authorization": f"Token {token}"}
+    result = paced_load.run(target.hostname, target.port, [path], headers, rate, seconds)
+    time.sleep(0.5)
     return result
 
 
@@ -187,13 +175,12 @@ def alternate(
     args: argparse.Namespace,
     label: str,
     cpu: ServerCpu | None = None,
-    think_ms: float = 0.0,
 ) -> dict[str, list[dict]]:
     """``args.rounds`` rounds of wrk on each of ``urls`` in turn: the results per name."""
     results: dict[str, list[dict]] = {name: [] for name in urls}
     for r in range(args.rounds):
         for name, target in urls.items():
-            result = measure(target, token, args.seconds, args.connections, cpu, think_ms)
+            result = measure(target, token, args.seconds, args.connections, cpu)
             log(f"{label} {r + 1} {name}: {result}")
             results[name].append(result)
     return results
@@ -237,12 +224,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--cache", choices=("redis", "locmem"), default="redis")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument(
-        "--paced-share",
-        type=float,
-        default=0.5,
-        help="offered load of the paced rounds, as a share of product detail's capacity",
-    )
+    parser.add_argument("--rates", default="100,200", help="offered loads of the paced rounds")
+    parser.add_argument("--paced-seconds", type=int, default=15)
     args = parser.parse_args()
 
     base = os.environ.get("BENCH_DATABASE_BASE", "postgres://postgres@127.0.0.1:5432")
@@ -295,12 +278,12 @@ def main() -> None:
             wrk(target, facts["token"], 2, args.connections)
         cpu = ServerCpu(server.pid, url)
         runs = alternate(urls, facts["token"], args, "round", cpu)
-        # the same connections, paced to a share of product detail's capacity
-        capacity = statistics.fmean(r["rps"] for r in runs["product"])
-        offered = args.paced_share * capacity
-        think = args.connections / offered * 1e3
-        log(f"paced: {offered:.0f} requests/s offered ({think:.0f} ms mean think time)")
-        paced = alternate(urls, facts["token"], args, "paced round", cpu, think)
+        tails: dict[str, dict[str, dict]] = {}
+        for rate in [float(r) for r in args.rates.split(",")]:
+            for name, target in urls.items():
+                result = paced(target, facts["token"], rate, args.paced_seconds)
+                log(f"paced {rate:.0f}/s {name}: {result}")
+                tails.setdefault(f"{rate:.0f}", {})[name] = result
         log("events: batches of 1,000 from one client")
         events = post_events(args.port, facts["token"], facts["skus"], args.batches, 1000)
     finally:
@@ -316,6 +299,7 @@ def main() -> None:
         froot = f"http://127.0.0.1:{floor_port}"
         floor_urls = {
             "bare_wsgi": f"{froot}/floor/bare",
+            "django_view": f"{froot}/floor/django/",
             "constant_api": f"{froot}/floor/constant/",
         }
         for target in floor_urls.values():
@@ -340,11 +324,7 @@ def main() -> None:
         "recommendations": {
             k: round(mean("recommendations", k), 3) for k in runs["recommendations"][0]
         },
-        "paced": {
-            "offered_rps": round(offered, 1),
-            "share_of_product_capacity": args.paced_share,
-            **{name: {k: round(mean(name, k, paced), 3) for k in paced[name][0]} for name in urls},
-        },
+        "paced": tails,
         "events": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in events.items()},
         "floors": {
             name: {k: round(mean(name, k, floors), 3) for k in floors[name][0]} for name in floors
@@ -357,14 +337,20 @@ def main() -> None:
         "product_cpu_over_recs_cpu": round(
             summary["product"]["server_cpu_ms"] / summary["recommendations"]["server_cpu_ms"], 3
         ),
-        "recs_p99_over_25ms": round(summary["recommendations"]["p99_ms"] / 25.0, 3),
-        "recs_paced_p99_over_25ms": round(summary["paced"]["recommendations"]["p99_ms"] / 25.0, 3),
-        "littles_law_p99_floor_ms": round(
-            args.connections / summary["recommendations"]["rps"] * 1e3, 1
+        **{
+            f"paced_{rate}_recs_p99_over_product_p99": round(
+                t["recommendations"]["p99_ms"] / t["product"]["p99_ms"], 3
+            )
+            for rate, t in tails.items()
+        },
+        **{
+            f"paced_{rate}_recs_p99_over_25ms": round(t["recommendations"]["p99_ms"] / 25.0, 3)
+            for rate, t in tails.items()
+        },
+        "constant_api_rps_over_django_view_rps": round(
+            summary["floors"]["constant_api"]["rps"] / summary["floors"]["django_view"]["rps"], 3
         ),
-        "constant_api_p99_over_25ms": round(summary["floors"]["constant_api"]["p99_ms"] / 25.0, 3),
-        "bare_wsgi_p99_over_25ms": round(summary["floors"]["bare_wsgi"]["p99_ms"] / 25.0, 3),
-        "events_per_s_over_10000": round(events["events_per_s"] / 10_000, 3),
+        "events_per_s_over_20000": round(events["events_per_s"] / 20_000, 3),
     }
     text = json.dumps(summary, indent=2)
     print(text)

@@ -2,6 +2,8 @@
 
 - ``GET /floor/bare``: a constant body from a plain WSGI callable (no Django): the
   floor of gunicorn, wrk and the loopback on this machine;
+- ``GET /floor/django/``: a constant body from a plain Django view behind the project's
+  middleware: the floor of Django itself here;
 - ``GET /floor/constant/``: a constant body from a DRF view behind the project's whole
   stack (every middleware, the API's token authentication, permission and throttles):
   the fixed cost every authenticated API request pays before its own work;
@@ -22,6 +24,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402  (settings chose
 _django = get_wsgi_application()  # sets Django up: the imports below need the apps
 
 from django.conf import settings  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
@@ -36,7 +39,16 @@ class Constant(APIView):
         return Response({"ok": True})
 
 
-urlpatterns = [path("floor/constant/", Constant.as_view()), path("", include("config.urls"))]
+def plain(request):
+    """A constant answer from a plain Django view (the project's middleware only)."""
+    return HttpResponse(BODY, content_type="application/json")
+
+
+urlpatterns = [
+    path("floor/django/", plain),
+    path("floor/constant/", Constant.as_view()),
+    path("", include("config.urls")),
+]
 settings.ROOT_URLCONF = __name__  # read per request: the handler resolves with this module
 
 

@@ -1,21 +1,21 @@
-"""Latency at a fixed offered load: N keep-alive connections, each waiting an exponential
-think time before each request, timed from sending a request to its last byte.
+"""Latency at a fixed offered load, open loop: requests go out on a fixed schedule
+(``rate`` per second, evenly spaced) whether or not earlier ones were answered, and each
+latency is counted from when the request was DUE to its last byte, so a stall shows in
+every request that was due during it (no coordinated omission).
 
-Used by bench/api_bench.py instead of wrk's ``delay()`` hook. wrk opens all its
-connections first and then waits the think time before sending anything; gunicorn's
-threaded worker gives a new connection a thread that waits for its first bytes (up to
-5 s), so at the start of every round the idle new connections hold the worker threads
-and requests on the others queue behind them: a do-nothing WSGI app at about 100
-requests/s showed a wrk p99 of 330-500 ms against 4-5 ms measured here, and with short
-think times the two agree. This client connects when it has its first request to send,
-as HTTP clients do. One thread with asyncio, so the generator itself costs little CPU.
+Each due request takes an idle keep-alive connection, or opens one (as HTTP clients
+do, when there is a request to send; at most ``max_connections``), or waits for one:
+that wait counts in its latency. One thread with asyncio, so the generator itself costs
+little CPU; how late it sent requests (its own lag) is reported beside the latencies.
+Used by bench/api_bench.py and bench/serving_bench.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
+
+MAX_CONNECTIONS = 64
 
 
 async def _exchange(reader: asyncio.StreamReader, writer, request: bytes) -> bytes:
@@ -34,69 +34,93 @@ async def _exchange(reader: asyncio.StreamReader, writer, request: bytes) -> byt
     return status
 
 
-async def _connection(
-    host: str, port: int, request: bytes, think_s: float, until: float, out: list, errors: list
-) -> None:
-    rng = random.Random()
-    reader = writer = None
-    try:
-        while True:
-            await asyncio.sleep(rng.expovariate(1.0 / think_s))
-            if time.monotonic() >= until:
-                return
-            started = time.perf_counter()
-            status = b""
-            for _attempt in range(2):  # a kept-alive connection the server closed: reconnect
-                if writer is None:  # as clients do: connect when there is a request to send
-                    reader, writer = await asyncio.open_connection(host, port)
-                try:
-                    status = await _exchange(reader, writer, request)
-                except (ConnectionError, asyncio.IncompleteReadError):
-                    status = b""
-                if status:
-                    break
-                writer.close()
-                writer = None
-            out.append((time.perf_counter() - started) * 1e3)  # a reconnect counts in it
-            if not status.startswith(b"HTTP/1.1 2"):
-                errors.append(status)
-    finally:
-        if writer is not None:
-            writer.close()
+class _Pool:
+    """Idle keep-alive connections to one server, opened on demand up to a cap."""
+
+    def __init__(self, host: str, port: int, cap: int) -> None:
+        self.host, self.port, self.cap = host, port, cap
+        self.idle: asyncio.Queue = asyncio.Queue()
+        self.opened = 0
+
+    async def take(self):
+        if not self.idle.empty() or self.opened >= self.cap:
+            return await self.idle.get()
+        self.opened += 1
+        return None  # the caller connects
+
+    async def send(self, conn, request: bytes) -> tuple[bytes, tuple | None]:
+        for _attempt in range(2):  # a kept-alive connection the server closed: reconnect
+            if conn is None:
+                conn = await asyncio.open_connection(self.host, self.port)
+            try:
+                status = await _exchange(*conn, request)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                status = b""
+            if status:
+                return status, conn
+            conn[1].close()
+            conn = None
+        return b"", None
+
+    def give_back(self, conn) -> None:
+        if conn is None:
+            self.opened -= 1
+        else:
+            self.idle.put_nowait(conn)
 
 
 def run(
     host: str,
     port: int,
-    path: str,
+    paths: list[str],
     headers: dict[str, str],
-    connections: int,
-    think_ms: float,
+    rate: float,
     seconds: float,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> dict[str, float]:
-    """Requests per second served and latency percentiles (ms), as api_bench reports them."""
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    """Offer ``rate`` requests/s for ``seconds`` (cycling through ``paths``): requests
+    per second served, latency percentiles from each request's due time (ms), errors."""
+    requests = []
+    for path in paths:
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        requests.append(("\r\n".join(lines) + "\r\n\r\n").encode())
     latencies: list[float] = []
     errors: list[bytes] = []
+    lag: list[float] = []
+
+    async def one(pool: _Pool, request: bytes, due: float) -> None:
+        conn = await pool.take()
+        status, conn = await pool.send(conn, request)
+        latencies.append((time.perf_counter() - due) * 1e3)
+        if not status.startswith(b"HTTP/1.1 2"):
+            errors.append(status)
+        pool.give_back(conn)
 
     async def main() -> None:
-        until = time.monotonic() + seconds
-        await asyncio.gather(
-            *(
-                _connection(host, port, request, think_ms / 1e3, until, latencies, errors)
-                for _ in range(connections)
-            )
-        )
+        pool = _Pool(host, port, max_connections)
+        start = time.perf_counter() + 0.05
+        tasks = []
+        for i in range(int(rate * seconds)):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag.append(time.perf_counter() - due)
+            tasks.append(asyncio.create_task(one(pool, requests[i % len(requests)], due)))
+        await asyncio.gather(*tasks)
+        while not pool.idle.empty():
+            pool.idle.get_nowait()[1].close()
 
     started = time.monotonic()
     asyncio.run(main())
     elapsed = time.monotonic() - started
     latencies.sort()
     n = len(latencies)
-    result = {"rps": round(n / elapsed, 2)}
-    for pct in (50, 75, 90, 99):
+    result = {"offered_rps": rate, "rps": round(n / elapsed, 2)}
+    for pct in (50, 90, 99):
         result[f"p{pct}_ms"] = round(latencies[min(n - 1, n * pct // 100)], 2) if n else 0.0
+    result["max_ms"] = round(latencies[-1], 2) if n else 0.0
     result["non_2xx"] = len(errors)
+    result["sender_lag_max_ms"] = round(max(lag) * 1e3, 2) if lag else 0.0
     return result

@@ -3,10 +3,14 @@ impressions, on PostgreSQL and Redis, for a guest who has viewed three products.
 
 Seeds the demo shop (default size) into a fresh database, trains one co-occurrence
 model, starts three gunicorn servers on 127.0.0.1 that differ only in RECS_WIDGETS /
-RECS_IMPRESSIONS, then requests the home and a product page from each in turn
-(interleaved, a bounded number of rounds) and prints median times and their ratios.
+RECS_IMPRESSIONS (2 workers each, gunicorn.conf.py), then requests the home and a
+product page from each in turn (interleaved, a bounded number of rounds) and prints
+median times and their ratios. Then tails at fixed offered loads (--rates, default 100
+and 200 requests/s, --paced-seconds each) on the servers with widgets on and off: an
+open-loop client (bench/paced_load.py) alternating the home and the product page for
+the same guest, each request timed from when it was due.
 
-    .venv/bin/python bench/serving_bench.py [--rounds 150] [--reuse]
+    .venv/bin/python bench/serving_bench.py [--rounds 150] [--reuse] [--rates 100,200]
 
 BENCH_DB, BENCH_REDIS and BENCH_PORT (first of three) pick the database, cache and ports.
 """
@@ -22,8 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+import paced_load  # bench/ is on the path of a script
 import requests
-from bench_db import database  # bench/ is on the path of a script
+from bench_db import database
 from server_cpu import ServerCpu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=150)
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database")
+    parser.add_argument("--rates", default="100,200", help="offered loads of the paced rounds")
+    parser.add_argument("--paced-seconds", type=int, default=15)
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -125,7 +132,7 @@ def main() -> None:
                     "--bind",
                     f"127.0.0.1:{port}",
                     "--workers",
-                    "1",
+                    "2",
                     "--log-level",
                     "warning",
                 ],
@@ -158,6 +165,7 @@ def main() -> None:
                     time.sleep(0.002)  # the worker finishes the page (a queued insert aside)
                     spent = ServerCpu.used(before, cpu[name].snapshot())
                     used[(name, page)] = used.get((name, page), 0.0) + spent
+        tails = paced_rounds(sessions, urls[0], args)
         html = sessions["on"][1].get(sessions["on"][0] + "/", timeout=10).text
         assert 'data-widget="for-you"' in html and "Because you viewed" in html
         assert 'data-widget="for-you"' not in sessions["off"][1].get(sessions["off"][0] + "/").text
@@ -172,12 +180,38 @@ def main() -> None:
     for page in ("home", "product"):
         on, off, quiet = med[("on", page)], med[("off", page)], med[("no-impressions", page)]
         print(f"{page:<10}{on:>12.2f}{off:>10.2f}{on / off:>9.2f}{quiet:>10.2f}{on - quiet:>10.2f}")
+    print(f"open-loop tails, home and product page alternating, {args.paced_seconds} s each")
+    print(f"{'rate':<8}{'widgets':<9}{'served/s':>9}{'p50':>8}{'p99':>8}{'max':>8}{'errors':>8}")
+    for rate, by_server in tails.items():
+        for name, r in by_server.items():
+            print(
+                f"{rate:<8}{name:<9}{r['rps']:>9.1f}{r['p50_ms']:>8.1f}{r['p99_ms']:>8.1f}"
+                f"{r['max_ms']:>8.1f}{r['non_2xx']:>8}"
+            )
+        on, off = by_server["on"]["p99_ms"], by_server["off"]["p99_ms"]
+        print(f"{rate:<8}p99 on/off {on / off:.2f}")
     per = {key: value / args.rounds * 1000 for key, value in used.items()}
     print("server CPU ms per page (gunicorn worker + its database backends)")
     print(f"{'page':<10}{'widgets on':>12}{'off':>10}{'on/off':>9}{'no impr.':>10}{'impr. ms':>10}")
     for page in ("home", "product"):
         on, off, quiet = per[("on", page)], per[("off", page)], per[("no-impressions", page)]
         print(f"{page:<10}{on:>12.2f}{off:>10.2f}{on / off:>9.2f}{quiet:>10.2f}{on - quiet:>10.2f}")
+
+
+def paced_rounds(sessions: dict, product_url: str, args: argparse.Namespace) -> dict:
+    """Open-loop rounds per rate on the servers with widgets on and off."""
+    tails: dict[str, dict[str, dict]] = {}
+    for rate in [float(r) for r in args.rates.split(",")]:
+        for name in ("on", "off"):
+            base, s = sessions[name]
+            cookie = "; ".join(f"{k}={v}" for k, v in s.cookies.items())
+            port = int(base.rsplit(":", 1)[1])
+            result = paced_load.run(
+                "127.0.0.1", port, ["/", product_url], {"Cookie": cookie}, rate, args.paced_seconds
+            )
+            print(f"paced {rate:.0f}/s widgets {name}: {result}", file=sys.stderr, flush=True)
+            tails.setdefault(f"{rate:.0f}", {})[name] = result
+    return tails
 
 
 if __name__ == "__main__":

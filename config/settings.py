@@ -291,8 +291,9 @@ API_THROTTLE_RATES = {
     "user": env("API_THROTTLE_USER", default="1200/min"),
 }
 REST_FRAMEWORK = {
+    # Token first: a token request never reads the session (SessionAuthentication would).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "recommendations.api.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["recommendations.api.auth.GuestWritesNeedCSRF"],

@@ -10,4 +10,7 @@ class RecommendationsConfig(AppConfig):
             receivers,  # noqa: F401  (connects the shop's signals)
             tasks,  # noqa: F401  (registers the tasks the chord names, also eagerly)
         )
-        from .api import throttling  # noqa: F401  (registers its shared-cache check)
+        from .api import (
+            auth,  # noqa: F401  (drops a cached token user when the token or user changes)
+            throttling,  # noqa: F401  (registers its shared-cache check)
+        )

@@ -4,6 +4,11 @@ DRF's own classes copy the rates when they are imported, so ``override_settings`
 tests (or a changed environment) would not reach them. Anonymous clients are counted
 per address as config/client_ip.py finds it, the same address login lockouts use.
 
+Each client's requests are counted in fixed windows of the rate's period (a counter
+per window, ``cache.incr``): one cache round trip per request, where DRF's sliding
+history reads and writes a list (two). A client may so send up to twice its rate across
+a window boundary.
+
 Counts live in the cache's throttle alias when there is one (a Redis cache, shared by
 every process; config/caches.py), else in the default cache. If that cache cannot be
 reached the throttle fails open: the request goes through and a warning is logged (at
@@ -52,9 +57,15 @@ class _RateFromSettings:
         return client_ip(request) or ""
 
     def allow_request(self, request, view) -> bool:
-        """DRF's count; with the cache unreachable, let the request through and say so."""
+        """Count the request in its window; with the cache unreachable, let it through
+        and say so."""
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
         try:
-            return super().allow_request(request, view)
+            return self._count() <= self.num_requests
         except CACHE_ERRORS as exc:
             logger.warning(
                 "API throttles failing open: their cache is unreachable (%s: %s)",
@@ -62,6 +73,22 @@ class _RateFromSettings:
                 exc,
             )
             return True
+
+    def _count(self) -> int:
+        """This window's requests of the client so far, this one included."""
+        window = int(self.timer() // self.duration)
+        self.window_ends = (window + 1) * self.duration
+        key = f"{self.key}:{window}"
+        try:
+            return self.cache.incr(key)  # one round trip, but for a window's first request
+        except ValueError:  # no count yet in this window
+            if self.cache.add(key, 1, self.duration + 1):
+                return 1
+            return self.cache.incr(key)
+
+    def wait(self) -> float:
+        """Seconds until the client's window ends (Retry-After)."""
+        return max(1.0, self.window_ends - self.timer())
 
 
 class AnonThrottle(_RateFromSettings, AnonRateThrottle):

@@ -7,6 +7,7 @@ rows; it imports no training code, no Celery tasks and no TensorFlow.
 
 from .core import demoted_with, recommend, recommend_page
 from .types import PAGES, RELATED_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper, page_widgets
+from .warmup import warm_up
 
 __all__ = [
     "PAGES",
@@ -20,4 +21,5 @@ __all__ = [
     "page_widgets",
     "recommend",
     "recommend_page",
+    "warm_up",
 ]

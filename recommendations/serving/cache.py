@@ -7,11 +7,16 @@
   addition, dropped when the shopper does anything else or clears their history, and
   ignored when the active version changes (the stamp is inside);
 - per product, its related lists for the active version;
-- trending ids (recent popularity), for a minute;
+- trending ids (recent popularity), fresh for a minute;
 - the running A/B test (id, share, challenger): like the active version;
 - in each process, the lists it ranked, by everything they were ranked from (the
   shopper state's revision, the version stamp, trending, cart, rules, limit): nothing
   to invalidate, since any change makes a new key.
+
+What every request reads and any thread could recompute (active version, A/B test,
+trending, a shopper's state) is kept stale-while-revalidate (``shared_value``): past
+its fresh time one thread of one process recomputes it while every other request keeps
+serving the previous value, until twice the fresh time at most.
 
 Only ids and scores are cached: availability is always read from fresh product rows.
 A cache outage reads as misses (config/caches.py): serving reads the database instead,
@@ -22,10 +27,11 @@ functions.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -38,6 +44,7 @@ from django.core.cache import cache
 from .. import registry
 from ..models import ModelVersion
 
+log = logging.getLogger(__name__)
 ACTIVE_KEY = "recs:active"
 TEST_KEY = "recs:abtest"  # the running A/B test (see serving_version)
 ACTIVE_SECONDS = 30
@@ -62,22 +69,107 @@ def local_get(key: str) -> Any:
     return hit[1]
 
 
-def two_level_get(key: str) -> Any:
-    """``key`` from this process's copy, else from the shared cache (then kept here)."""
-    hit = local_get(key)
-    if hit is None:
-        hit = cache.get(key)
-        if hit is not None:
-            local_set(key, hit)
-    return hit
-
-
 def local_set(key: str, value: Any, seconds: float = LOCAL_SECONDS) -> None:
     """Keep ``value`` in this process for ``seconds`` (bounded; oldest dropped first)."""
     with _LOCK:
         while len(_LOCAL) >= LOCAL_SIZE:
             _LOCAL.pop(next(iter(_LOCAL)))
         _LOCAL[key] = (time.monotonic() + seconds, value)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A cached value and the wall-clock time until which it is fresh."""
+
+    value: Any
+    fresh_until: float
+
+
+# A refresher that died frees its cross-process lock after this; a failed refresh (the
+# database down) keeps it, so each key is tried again at most this often.
+REFRESH_LOCK_SECONDS = 10
+# Striped, so a lock per shopper key cannot grow without bound: two keys sharing a lock
+# at most wait for (or skip a refresh behind) each other's short read.
+_KEY_LOCKS = [threading.Lock() for _ in range(256)]
+
+
+def _key_lock(key: str) -> threading.Lock:
+    return _KEY_LOCKS[hash(key) % len(_KEY_LOCKS)]
+
+
+def shared_value(
+    key: str,
+    compute: Callable[[], Any],
+    fresh_seconds: float,
+    valid: Callable[[Any], bool] = lambda value: True,
+    local: bool = True,
+) -> Any:
+    """``compute()``'s value kept under ``key``, never recomputed by two threads at once.
+
+    Fresh for ``fresh_seconds``; then the first reader takes a short lock (per process,
+    and ``cache.add`` across processes) and recomputes while the others return the
+    stale value, kept for ``fresh_seconds`` more at most. With nothing (valid) cached,
+    one thread per process computes and that process's others wait for it. ``local``
+    also keeps a copy in this process for LOCAL_SECONDS.
+    """
+    entry = _read_entry(key, valid, local)
+    if entry is not None and entry.fresh_until > time.time():
+        return entry.value
+    if entry is not None:
+        return _refresh_or_stale(key, entry, compute, fresh_seconds, local)
+    lock = _key_lock(key)
+    got = lock.acquire(timeout=REFRESH_LOCK_SECONDS)  # a hung refresher: compute anyway
+    try:
+        entry = _read_entry(key, valid, local)  # the thread we waited for stored it
+        if entry is not None:
+            return entry.value
+        return _store(key, compute(), fresh_seconds, local)
+    finally:
+        if got:
+            lock.release()
+
+
+def _read_entry(key: str, valid: Callable[[Any], bool], local: bool) -> _Entry | None:
+    """This process's copy of ``key`` while fresh, else the shared cache's (if valid)."""
+    entry = local_get(key) if local else None
+    if entry is None or entry.fresh_until <= time.time():
+        held = cache.get(key)
+        if isinstance(held, _Entry) and (entry is None or held.fresh_until > entry.fresh_until):
+            entry = held
+            if local:
+                local_set(key, entry)
+    if entry is None or not valid(entry.value):
+        return None
+    return entry
+
+
+def _refresh_or_stale(
+    key: str, stale: _Entry, compute: Callable[[], Any], fresh_seconds: float, local: bool
+) -> Any:
+    """Recompute ``key`` if no other thread or process is doing it, else ``stale``."""
+    lock = _key_lock(key)
+    if not lock.acquire(blocking=False):
+        return stale.value
+    try:
+        if not cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_SECONDS):
+            return stale.value  # another process refreshes it (or the cache is down)
+        try:
+            value = _store(key, compute(), fresh_seconds, local)
+        except Exception:  # keep serving the previous value; the lock's expiry backs off
+            log.exception("could not refresh %s: serving the previous value", key)
+            return stale.value
+        cache.delete(f"{key}:refreshing")
+        return value
+    finally:
+        lock.release()
+
+
+def _store(key: str, value: Any, fresh_seconds: float, local: bool) -> Any:
+    entry = _Entry(value, time.time() + fresh_seconds)
+    cache.set(key, entry, 2 * fresh_seconds)  # the hard expiry bounds staleness
+    if local:
+        local_set(key, entry)
+    return value
 
 
 def ranked_get(key: tuple) -> Any:
@@ -108,9 +200,10 @@ class ActiveVersion:
 
 def active_version() -> ActiveVersion | None:
     """The active version, cached briefly (and dropped on activation)."""
-    hit = two_level_get(ACTIVE_KEY)
-    if hit is not None:
-        return hit or None
+    return shared_value(ACTIVE_KEY, _read_active, ACTIVE_SECONDS) or None
+
+
+def _read_active() -> ActiveVersion | bool:
     row = (
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
         .values_list("pk", "activated", "refreshed", "created")
@@ -121,9 +214,7 @@ def active_version() -> ActiveVersion | None:
         pk, activated, refreshed, created = row
         stamp = f"{pk}.{(refreshed or activated or created).timestamp():.6f}"
         value = ActiveVersion(id=pk, stamp=stamp, created=created)
-    cache.set(ACTIVE_KEY, value, ACTIVE_SECONDS)
-    local_set(ACTIVE_KEY, value)
-    return value or None
+    return value
 
 
 def forget_active() -> None:
@@ -167,14 +258,15 @@ def remember_event(
     key = shopper_key(user_id, anonymous_id)
     if not key:
         return
-    state = cache.get(key)
-    if state is None:
+    entry = cache.get(key)
+    if entry is None:
         return
+    state = getattr(entry, "value", None)
     if not hasattr(state, "add_event") or not hasattr(state, "events"):
         cache.delete(key)  # cached by an older release: rebuild
         return
     state.add_event(int(product_id), str(kind))
-    cache.set(key, state, shopper_seconds())
+    cache.set(key, _Entry(state, entry.fresh_until), 2 * shopper_seconds())
     if request is not None:
         request_memo(request)[("state", key)] = state
 
@@ -195,9 +287,10 @@ class RunningTest:
 
 def running_test() -> RunningTest | None:
     """The running A/B test, cached briefly like the active version (dropped on changes)."""
-    hit = two_level_get(TEST_KEY)
-    if hit is not None:
-        return hit or None
+    return shared_value(TEST_KEY, _read_test, ACTIVE_SECONDS) or None
+
+
+def _read_test() -> RunningTest | bool:
     test = registry.running_test()
     value: RunningTest | bool = False
     if test is not None:
@@ -206,9 +299,7 @@ def running_test() -> RunningTest | None:
             f"{v.pk}.t{test.pk}.{(v.refreshed or test.running_since or v.created).timestamp():.6f}"
         )
         value = RunningTest(test.pk, test.share, ActiveVersion(v.pk, stamp, v.created))
-    cache.set(TEST_KEY, value, ACTIVE_SECONDS)
-    local_set(TEST_KEY, value)
-    return value or None
+    return value
 
 
 def serving_version(user_id: int | None, anonymous_id: str = "") -> ActiveVersion | None:

@@ -13,20 +13,23 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, FloatField, Max, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, CharField, F, FloatField, Max, Q, Sum, Value, When
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from shop.models import Product
 
 from ..models import Interaction, RelatedProducts, UserRecommendations
+from ..weights import CELL_WEIGHT_CAP, KIND_WEIGHTS
 from .cache import (
     ActiveVersion,
     local_get,
     local_set,
     page_memo,
+    shared_value,
     shopper_key,
     shopper_seconds,
-    two_level_get,
 )
 from .types import Shopper
 
@@ -36,7 +39,6 @@ STRONG_NEIGHBOURS = 10  # a reason names X only when the item is in X's top 10
 RELATED_SECONDS = 600
 TRENDING_KEY = "recs:trending"
 TRENDING_SIZE = 120
-TRENDING_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
 RECENT_EVENTS = 50
 
 
@@ -98,11 +100,21 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
         state = memo.get(("state", key))
         if isinstance(state, ShopperState) and state.stamp == stamp:
             return state
-    state = cache.get(key)
-    if isinstance(state, ShopperState) and state.stamp == stamp:
-        if memo is not None:
-            memo[("state", key)] = state
-        return state
+    state = shared_value(
+        key,
+        lambda: _read_state(shopper, version),
+        shopper_seconds(),
+        valid=lambda held: isinstance(held, ShopperState) and held.stamp == stamp,
+        local=False,  # changed in place by remember_event, in any process
+    )
+    if memo is not None:
+        memo[("state", key)] = state
+    return state
+
+
+def _read_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperState:
+    """The shopper's state from the database (3 queries)."""
+    stamp = version.stamp if version else ""
     who = (
         Q(user_id=shopper.user_id)
         if shopper.user_id is not None
@@ -142,9 +154,6 @@ def shopper_state(shopper: Shopper, version: ActiveVersion | None) -> ShopperSta
                 (int(pid), float(scores[i]) if i < len(scores) else 0.0, _at(reasons, i))
                 for i, pid in enumerate(ids)
             ]
-    cache.set(key, state, shopper_seconds())
-    if memo is not None:
-        memo[("state", key)] = state
     return state
 
 
@@ -187,35 +196,26 @@ def related_lists(version: ActiveVersion | None, product_ids: list[int]) -> dict
 
 
 def trending() -> list[tuple[int, int, float]]:
-    """(product id, category id, score) by recent popularity, cached for a minute.
+    """(product id, category id, score) by recent popularity, fresh for a minute
+    (RECS_TRENDING_CACHE_SECONDS) and recomputed by one thread at a time.
 
-    Views, carts and purchases of the last RECS_TRENDING_DAYS, weighted; when that
-    window is quiet (a fresh or idle shop), all events count. Availability is not
-    cached: callers filter fresh rows.
+    Views, carts and purchases of the last RECS_TRENDING_DAYS, weighted, each shopper's
+    weight on a product capped at CELL_WEIGHT_CAP (one client repeating an event cannot
+    outweigh a crowd); when that window is quiet (a fresh or idle shop), all events
+    count. Availability is not cached: callers filter fresh rows.
     """
-    hit = two_level_get(TRENDING_KEY)
-    if hit is not None:
-        return hit
+    seconds = settings.RECOMMENDATIONS.get("TRENDING_CACHE_SECONDS", 60)
+    return shared_value(TRENDING_KEY, _read_trending, seconds)
+
+
+def _read_trending() -> list[tuple[int, int, float]]:
     days = settings.RECOMMENDATIONS.get("TRENDING_DAYS", 7)
-    weight = Case(
-        *[When(kind=k, then=Value(w)) for k, w in TRENDING_WEIGHTS.items()],
-        default=Value(0.0),
-        output_field=FloatField(),
+    events = Interaction.objects.filter(
+        kind__in=list(KIND_WEIGHTS), product__active=True, product__stock__gt=0
     )
-    events = Interaction.objects.filter(kind__in=list(TRENDING_WEIGHTS))
-
-    def ranked(qs) -> list[tuple[int, int, float]]:
-        rows = (
-            qs.filter(product__active=True, product__stock__gt=0)
-            .values("product_id", "product__category_id")
-            .annotate(score=Sum(weight))
-            .order_by("-score", "product_id")[:TRENDING_SIZE]
-        )
-        return [(r["product_id"], r["product__category_id"], float(r["score"])) for r in rows]
-
-    result = ranked(events.filter(created__gte=timezone.now() - timedelta(days=days)))
+    result = _popular(events.filter(created__gte=timezone.now() - timedelta(days=days)))
     if len(result) < TRENDING_SIZE // 4:
-        older = ranked(events)
+        older = _popular(events)
         taken = {pid for pid, _, _ in result}
         result += [row for row in older if row[0] not in taken][: TRENDING_SIZE - len(result)]
     if not result:  # no events at all: newest products
@@ -225,6 +225,32 @@ def trending() -> list[tuple[int, int, float]]:
             .order_by("-created", "-pk")
             .values_list("pk", "category_id")[:TRENDING_SIZE]
         ]
-    cache.set(TRENDING_KEY, result, settings.RECOMMENDATIONS.get("TRENDING_CACHE_SECONDS", 60))
-    local_set(TRENDING_KEY, result)
     return result
+
+
+def _popular(events) -> list[tuple[int, int, float]]:
+    """The TRENDING_SIZE products ``events`` weigh most on, each shopper's weight on a
+    product capped (one query: capped cells per shopper and product, summed)."""
+    weight = Case(
+        *[When(kind=k, then=Value(w)) for k, w in KIND_WEIGHTS.items()],
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    guest = Case(  # a signed-in shopper is their user, whatever guest ids they had
+        When(user__isnull=True, then=F("anonymous_id")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    cells = (
+        events.order_by()
+        .values(pid=F("product_id"), cat=F("product__category_id"), uid=F("user_id"), guest=guest)
+        .annotate(cell=Least(Sum(weight), Value(CELL_WEIGHT_CAP)))
+    )
+    sql, params = cells.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT pid, cat, SUM(cell) AS score FROM ({sql}) cells GROUP BY pid, cat "
+            "ORDER BY score DESC, pid LIMIT %s",
+            [*params, TRENDING_SIZE],
+        )
+        return [(pid, cat, float(score)) for pid, cat, score in cursor.fetchall()]

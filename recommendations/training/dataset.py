@@ -12,13 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-# Implicit-feedback weight of one event of each kind (view < cart < purchase).
-KIND_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
+from ..weights import CELL_WEIGHT_CAP, KIND_WEIGHTS
+
 KIND_CODES: dict[str, int] = {"view": 0, "cart": 1, "purchase": 2}
-# The most one shopper's events can weigh on one product (four purchases, or twenty
-# views): a client that repeats one event a thousand times (the API accepts 1,000 a
-# day) must not outweigh the crowd in popularity or in any model.
-CELL_WEIGHT_CAP = 20.0
 
 
 @dataclass

@@ -1,0 +1,89 @@
+"""What an authenticated API request reads besides its own work: the token's user from
+the cache (revoked at once), never the session, one throttle count."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+
+from recommendations.api.auth import token_cache_key
+from tests.api.conftest import token_client
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, path: str) -> tuple[int, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        status = client.get(path).status_code
+    return status, [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_known_token_is_not_read_from_the_database_again(as_alice, catalogue):
+    status, first = _queries(as_alice, "/api/trending/")
+    assert status == 200 and any("authtoken_token" in sql for sql in first)
+    status, again = _queries(as_alice, "/api/trending/")
+    assert status == 200
+    assert not any("authtoken_token" in sql or "auth_user" in sql for sql in again)
+
+
+def test_a_deleted_token_is_refused_on_the_next_request(alice, catalogue):
+    client = token_client(alice)
+    assert client.get("/api/trending/").status_code == 200  # now cached
+    Token.objects.filter(user=alice).delete()
+    assert client.get("/api/trending/").status_code == 401
+
+
+def test_a_deactivated_users_token_is_refused_on_the_next_request(alice, catalogue):
+    client = token_client(alice)
+    assert client.get("/api/trending/").status_code == 200
+    alice.is_active = False
+    alice.save()
+    assert client.get("/api/trending/").status_code == 401
+
+
+def test_a_demoted_user_is_read_again(staff, catalogue):
+    from django.core.cache import cache
+
+    client = token_client(staff)
+    assert client.get("/api/trending/").status_code == 200
+    key = token_cache_key(Token.objects.get(user=staff).key)
+    assert cache.get(key)["is_staff"] is True
+    staff.is_staff = False
+    staff.save()
+    assert cache.get(key) is None
+    client.get("/api/trending/")
+    assert cache.get(key)["is_staff"] is False
+
+
+def test_the_cache_holds_no_token_key_and_no_password(alice, catalogue):
+    from django.core.cache import cache
+
+    client = token_client(alice)
+    client.get("/api/trending/")
+    key = Token.objects.get(user=alice).key
+    held = cache.get(token_cache_key(key))
+    assert key not in token_cache_key(key)
+    assert held["username"] == "alice" and "password" not in held
+
+
+def test_a_token_request_never_reads_the_session(alice, bob, catalogue, settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    client = token_client(alice)
+    client.force_login(bob)  # the same client also carries a signed-in session cookie
+    assert client.cookies.get(settings.SESSION_COOKIE_NAME)
+    for path in ("/api/trending/", "/api/recommendations/?limit=4"):
+        client.get(path)  # the token's user now cached
+        status, sql = _queries(client, path)
+        assert status == 200
+        assert not [q for q in sql if "django_session" in q], path
+
+
+def test_a_session_request_still_works(bob, catalogue):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(bob)
+    response = client.get("/api/recommendations/?limit=4")
+    assert response.status_code == 200
