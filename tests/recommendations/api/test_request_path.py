@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from recommendations.api.auth import token_cache_key
-from tests.api.conftest import token_client
+from tests.recommendations.api.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
