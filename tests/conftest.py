@@ -16,13 +16,13 @@ SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 @pytest.fixture(autouse=True)
 def _eager_celery(request, settings):
     """Run tasks in-process unless the test talks to a real broker and worker."""
-    if request.node.get_closest_marker("broker"):
-        yield
-        return
+    broker = request.node.get_closest_marker("broker") is not None
     old = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Set either way: a broker test must not inherit eager mode from an earlier test
+    # that left it on (its tasks would then run here, never reaching the worker).
+    celery_app.conf.task_always_eager = not broker
+    celery_app.conf.task_eager_propagates = not broker
+    settings.CELERY_TASK_ALWAYS_EAGER = not broker
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = old
 
