@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 
-from . import emails, signals
+from . import signals, tasks
 from .cart import Cart
 from .models import Order, OrderLine, Product
 
@@ -90,7 +90,7 @@ def _place(
         order = _write_order(wanted, products, token, user, anonymous_id, data)
         cart.clear()
         transaction.on_commit(partial(_announce, order, user, anonymous_id, request))
-        emails.queue_order_confirmation(order, request)
+        tasks.queue_order_confirmation(order, request)
     return order
 
 

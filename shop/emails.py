@@ -1,15 +1,14 @@
 """The shop's emails: an order confirmation and a welcome on sign-up.
 
-Each is text plus HTML from templates/shop/email/, queued when the transaction that
-made the order or account commits, and sent by the Celery worker (in-process when no
-broker is configured). Sending never fails an order or a sign-up: a failure is logged
-and the order stands. Where mail goes is settings' EMAIL_URL (shop.W001 warns when
-nothing would be delivered with DEBUG off)."""
+Each is text plus HTML from templates/shop/email/, queued (shop.tasks) when the
+transaction that made the order or account commits, and sent by the Celery worker
+(in-process when no broker is configured). Sending never fails an order or a sign-up:
+a failure is logged and the order stands. Where mail goes is settings' EMAIL_URL
+(shop.W001 warns when nothing would be delivered with DEBUG off)."""
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -17,42 +16,13 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 
 from .models import Order
 
 logger = logging.getLogger(__name__)
 
 SHOP_NAME = "Shopwise"
-
-
-def queue_order_confirmation(order: Order, request: HttpRequest | None = None) -> None:
-    """Once the current transaction commits, send ``order``'s confirmation to its email."""
-    # A signed-in shopper's order has a page of its own; a guest's confirmation page
-    # lives in the session that placed it, so their email carries no link.
-    from .tasks import send_order_confirmation_email  # tasks imports this module
-
-    link = request.build_absolute_uri(order.get_absolute_url()) if request and order.user_id else ""
-    transaction.on_commit(partial(_queue, send_order_confirmation_email, order.pk, link))
-
-
-def queue_welcome(user: Any, request: HttpRequest | None = None) -> None:
-    """Once the current transaction commits, welcome the new account by email."""
-    from .tasks import send_welcome_email  # tasks imports this module
-
-    link = request.build_absolute_uri(reverse("shop:home")) if request else ""
-    transaction.on_commit(partial(_queue, send_welcome_email, user.pk, link))
-
-
-def _queue(task: Any, pk: int, link: str) -> None:
-    """Hand the email to the worker; a broker that cannot take it is logged, not raised."""
-    try:
-        task.delay(pk, link)
-    except Exception:
-        logger.exception("Email task %s(%s) could not be queued", task.name, pk)
 
 
 def send_order_confirmation(order_id: int, link: str = "") -> bool:

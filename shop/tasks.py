@@ -1,14 +1,23 @@
 """Shop tasks: housekeeping run by Celery beat (see CELERY_BEAT_SCHEDULE), and the
-emails queued after an order or a sign-up commits (shop.emails)."""
+emails (shop.emails) queued once the order or sign-up that made them commits."""
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from importlib import import_module
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
 
 from . import emails
+from .models import Order
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -28,3 +37,25 @@ def send_order_confirmation_email(order_id: int, link: str = "") -> None:
 def send_welcome_email(user_id: int, link: str = "") -> None:
     """Welcome a new account by email (shop.emails; a failure is logged, not raised)."""
     emails.send_welcome(user_id, link)
+
+
+def queue_order_confirmation(order: Order, request: HttpRequest | None = None) -> None:
+    """Once the current transaction commits, send ``order``'s confirmation to its email."""
+    # A signed-in shopper's order has a page of its own; a guest's confirmation page
+    # lives in the session that placed it, so their email carries no link.
+    link = request.build_absolute_uri(order.get_absolute_url()) if request and order.user_id else ""
+    transaction.on_commit(partial(_queue, send_order_confirmation_email, order.pk, link))
+
+
+def queue_welcome(user: Any, request: HttpRequest | None = None) -> None:
+    """Once the current transaction commits, welcome the new account by email."""
+    link = request.build_absolute_uri(reverse("shop:home")) if request else ""
+    transaction.on_commit(partial(_queue, send_welcome_email, user.pk, link))
+
+
+def _queue(task: Any, pk: int, link: str) -> None:
+    """Hand the email to the worker; a broker that cannot take it is logged, not raised."""
+    try:
+        task.delay(pk, link)
+    except Exception:
+        logger.exception("Email task %s(%s) could not be queued", task.name, pk)

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import emails
+from .. import tasks
 from ..forms import SignUpForm
 from ..models import Order
 from .common import paginate
@@ -43,7 +43,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        emails.queue_welcome(user, request)
+        tasks.queue_welcome(user, request)
         auth_login(request, user)
         messages.success(request, f"Welcome, {user.get_username()}! Your account is ready.")
         return redirect(_safe_next(request) or "shop:home")
