@@ -78,6 +78,28 @@ class Dataset:
 BASKET_WINDOW_SECONDS = 3600.0
 
 
+def basket_codes(baskets: np.ndarray | None, kinds: np.ndarray) -> np.ndarray:
+    """Integer order code per event (-1 = no basket) from order keys.
+
+    ``baskets`` may already be integer codes (-1 = none) or keys (str, "" = none);
+    only purchases keep one. Keys are compared once per purchase, never per event.
+    """
+    n = len(kinds)
+    codes = np.full(n, -1, dtype=np.int64)
+    if baskets is None or not len(baskets):
+        return codes
+    bought = np.flatnonzero(np.asarray(kinds) == KIND_CODES["purchase"])
+    baskets = np.asarray(baskets)
+    if baskets.dtype.kind in "iu":
+        codes[bought] = baskets[bought]
+        return codes
+    keys = baskets[bought].astype(str)
+    given = keys != ""
+    if given.any():
+        _, codes[bought[given]] = np.unique(keys[given], return_inverse=True)
+    return codes
+
+
 def infer_baskets(
     user_idx: np.ndarray,
     kinds: np.ndarray,
@@ -85,28 +107,23 @@ def infer_baskets(
     baskets: np.ndarray | None,
     window_seconds: float = BASKET_WINDOW_SECONDS,
 ) -> np.ndarray:
-    """Order keys per event, with purchases that have none grouped per shopper.
+    """Integer order code per event (-1 = none), purchases without one grouped per shopper.
 
-    A purchase without a key joins the previous key-less purchase of the same shopper
-    when it came at most ``window_seconds`` after it, else starts a new basket
-    ("~<shopper>-<n>", which cannot clash with real keys). Keys given are kept.
+    ``baskets``: order keys or codes as ``basket_codes`` reads them. A purchase without
+    a key joins the previous key-less purchase of the same shopper when it came at
+    most ``window_seconds`` after it, else starts a new basket (a new code after the
+    given ones, so it cannot clash with them).
     """
-    n = len(kinds)
-    keys = (
-        np.full(n, "", dtype=object)
-        if baskets is None or not len(baskets)
-        else np.asarray(baskets, dtype=object).astype(str).astype(object)
-    )
-    missing = np.flatnonzero((kinds == KIND_CODES["purchase"]) & (keys == ""))
+    codes = basket_codes(baskets, kinds)
+    missing = np.flatnonzero((np.asarray(kinds) == KIND_CODES["purchase"]) & (codes < 0))
     if not len(missing):
-        return keys
+        return codes
     order = missing[np.lexsort((times[missing], user_idx[missing]))]
     u, t = user_idx[order], times[order]
     new = np.ones(len(order), dtype=bool)
     new[1:] = (u[1:] != u[:-1]) | (t[1:] - t[:-1] > window_seconds)
-    basket_no = np.cumsum(new) - 1
-    keys[order] = np.char.add("~", basket_no.astype(str)).astype(object)
-    return keys
+    codes[order] = np.cumsum(new) - 1 + (int(codes.max(initial=-1)) + 1)
+    return codes
 
 
 def build_dataset(
@@ -121,11 +138,15 @@ def build_dataset(
     half_life_days: float = 30.0,
     now: float | None = None,
     basket_window_seconds: float = BASKET_WINDOW_SECONDS,
+    user_keys: np.ndarray | None = None,
 ) -> Dataset:
     """Build a Dataset from parallel per-event arrays, fully vectorised.
 
     ``users``: shopper keys (str); ``items``: item ids (int64); ``kinds``: KIND_CODES;
-    ``times``: epoch seconds; ``baskets``: order keys (str, "" = not a purchase).
+    ``times``: epoch seconds; ``baskets``: order keys (str, "" = none) or integer order
+    codes (-1 = none). With ``user_keys`` (sorted distinct keys), ``users`` are integer
+    indices into it instead of keys: no text is built or compared per event, which is
+    how the extract and the evaluation split call it; shoppers without events drop out.
     ``item_ids`` fixes the column order (so products without events still get a
     column, for content-based cold start); it defaults to the distinct event items
     and must contain every event item. ``features`` must align with ``item_ids``.
@@ -133,7 +154,6 @@ def build_dataset(
     are grouped into inferred baskets: one shopper's purchases with gaps of at most
     ``basket_window_seconds`` between them (``infer_baskets``); 0 disables this.
     """
-    users = np.asarray(users, dtype=object)
     items = np.asarray(items, dtype=np.int64)
     kinds = np.asarray(kinds, dtype=np.int8)
     times = np.asarray(times, dtype=np.float64)
@@ -143,7 +163,7 @@ def build_dataset(
     if now is None:
         now = float(times.max()) if len(times) else 0.0
 
-    user_keys, user_idx = np.unique(users.astype(str), return_inverse=True)
+    user_keys, user_idx = _user_index(users, user_keys)
     item_idx = _columns(item_ids, items)
     weights = _event_weights(kinds, times, now, half_life_days)
     shape = (len(user_keys), len(item_ids))
@@ -157,6 +177,8 @@ def build_dataset(
 
     if basket_window_seconds > 0 and len(items):
         baskets = infer_baskets(user_idx, kinds, times, baskets, basket_window_seconds)
+    else:
+        baskets = basket_codes(baskets, kinds)
     return Dataset(
         matrix=matrix,
         user_keys=user_keys.astype(object),
@@ -169,6 +191,15 @@ def build_dataset(
         now=float(now),
         features=features,
     )
+
+
+def _user_index(users: np.ndarray, table: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct shopper keys, per-event row index) from keys or from codes."""
+    if table is None:
+        keys, idx = np.unique(np.asarray(users, dtype=object).astype(str), return_inverse=True)
+        return keys, idx
+    present, idx = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+    return np.asarray(table, dtype=object)[present], idx
 
 
 def _columns(item_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -194,17 +225,13 @@ def _event_weights(
 
 
 def _basket_matrix(
-    baskets: np.ndarray | None, kinds: np.ndarray, item_idx: np.ndarray, n_items: int
+    codes: np.ndarray, kinds: np.ndarray, item_idx: np.ndarray, n_items: int
 ) -> sp.csr_matrix:
-    """baskets x items, 1 where the order holds the item (purchases with a basket key)."""
-    empty = sp.csr_matrix((0, n_items), dtype=np.float32)
-    if baskets is None or not len(baskets):
-        return empty
-    baskets = np.asarray(baskets, dtype=object).astype(str)
-    bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")
+    """baskets x items, 1 where the order holds the item (purchases with an order code)."""
+    bought = (kinds == KIND_CODES["purchase"]) & (codes >= 0)
     if not bought.any():
-        return empty
-    _, basket_idx = np.unique(baskets[bought], return_inverse=True)
+        return sp.csr_matrix((0, n_items), dtype=np.float32)
+    _, basket_idx = np.unique(codes[bought], return_inverse=True)
     basket_matrix = sp.csr_matrix(
         (np.ones(bought.sum(), dtype=np.float32), (basket_idx, item_idx[bought])),
         shape=(basket_idx.max() + 1, n_items),

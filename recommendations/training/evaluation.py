@@ -85,22 +85,31 @@ def _subset(data: Dataset, keep: np.ndarray, half_life_days: float | None) -> Da
     users = _event_users(data)[keep]
     kinds = data.seq_kinds[keep]
     times = data.seq_times[keep]
-    basket_keys = np.where(
-        kinds == KIND_CODES["purchase"],
-        np.char.add(np.char.add(users.astype(str), "|"), times.astype(str)),
-        "",
-    )
     return build_dataset(
-        data.user_keys[users],
+        users,
         data.item_ids[data.seq_items[keep]],
         kinds,
         times,
-        basket_keys,
+        _checkout_codes(users, kinds, times),
         item_ids=data.item_ids,
         features=data.features,
         half_life_days=half_life_days,
         now=data.now,
+        user_keys=data.user_keys,
     )
+
+
+def _checkout_codes(users: np.ndarray, kinds: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Integer order code per event: purchases of one (shopper, time) share one; -1 else."""
+    codes = np.full(len(kinds), -1, dtype=np.int64)
+    bought = np.flatnonzero(kinds == KIND_CODES["purchase"])
+    if not len(bought):
+        return codes
+    order = bought[np.lexsort((times[bought], users[bought]))]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (users[order][1:] != users[order][:-1]) | (times[order][1:] != times[order][:-1])
+    codes[order] = np.cumsum(new) - 1
+    return codes
 
 
 def _distinct_counts(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int):
@@ -121,9 +130,9 @@ def _make_split(
     users = _event_users(data)
     train = _subset(data, train_mask, half_life_days)
     test_users_full = np.flatnonzero(tested)
-    test_users = np.searchsorted(
-        train.user_keys.astype(str), data.user_keys[test_users_full].astype(str)
-    )
+    # Train rows are the full data's shoppers with train events, in the same order.
+    kept = np.flatnonzero(np.bincount(users[train_mask], minlength=data.n_users))
+    test_users = np.searchsorted(kept, test_users_full)
     row_of = np.full(data.n_users, -1, dtype=np.int64)
     row_of[test_users_full] = np.arange(len(test_users_full))
     ev = test_mask & tested[users]
