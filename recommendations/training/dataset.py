@@ -8,10 +8,12 @@ structure comes from the Interaction table (see ``data.py``) or from a CSV file
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..registry.artifacts import version_dir
 from ..weights import CELL_WEIGHT_CAP, KIND_WEIGHTS
 
 KIND_CODES: dict[str, int] = {"view": 0, "cart": 1, "purchase": 2}
@@ -239,3 +241,26 @@ def _basket_matrix(
     basket_matrix.sum_duplicates()
     basket_matrix.data[:] = 1.0
     return basket_matrix
+
+
+# ---------------------------------------------------------------- arrays on disk
+
+
+def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
+    """Write ``array`` as <version dir>/<name> (.npy), atomically (write then rename).
+
+    The one place training writes raw arrays beside a version's artifacts, so a
+    different store needs only this and ``load_array`` changed."""
+    path = version_dir(version_id) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+    tmp.replace(path)
+    return path
+
+
+def load_array(version_id: int, name: str) -> np.ndarray:
+    """An array written by ``save_array``, memory-mapped read-only: processes that open
+    the same file share its pages instead of each holding a copy."""
+    return np.load(version_dir(version_id) / name, mmap_mode="r", allow_pickle=False)
