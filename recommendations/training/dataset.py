@@ -75,6 +75,23 @@ class Dataset:
         """Item indices of one user's events in time order."""
         return self.seq_items[self.seq_indptr[user] : self.seq_indptr[user + 1]]
 
+    # Pickled after ``share_dataset``: only the version id and the small fields; the
+    # arrays are memory-mapped from the version's directory when unpickled, so every
+    # precompute process maps one copy instead of unpickling its own.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state.get("_shared") is not None:
+            for name in (*SHARED_ARRAYS, "matrix", "baskets"):
+                state.pop(name, None)
+            state["_shapes"] = (self.matrix.shape, self.baskets.shape)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        shapes = state.pop("_shapes", None)
+        self.__dict__.update(state)
+        if shapes is not None:
+            _open_shared(self, shapes)
+
 
 # Purchases of one shopper this close together form one inferred basket.
 BASKET_WINDOW_SECONDS = 3600.0
@@ -260,7 +277,41 @@ def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
     return path
 
 
-def load_array(version_id: int, name: str) -> np.ndarray:
-    """An array written by ``save_array``, memory-mapped read-only: processes that open
-    the same file share its pages instead of each holding a copy."""
-    return np.load(version_dir(version_id) / name, mmap_mode="r", allow_pickle=False)
+def load_array(version_id: int, name: str, mode: str = "r") -> np.ndarray:
+    """An array written by ``save_array``, memory-mapped (read-only by default):
+    processes that open the same file share its pages instead of each holding a copy."""
+    return np.load(version_dir(version_id) / name, mmap_mode=mode, allow_pickle=False)
+
+
+# The Dataset's arrays (besides the two sparse matrices'), as shared by share_dataset.
+SHARED_ARRAYS = ("user_keys", "item_ids", "seq_indptr", "seq_items", "seq_times", "seq_kinds")
+_SPARSE_PARTS = ("data", "indices", "indptr")
+
+
+def share_dataset(version_id: int, data: Dataset) -> Dataset:
+    """Write ``data``'s arrays beside the version's artifacts (``dataset/*.npy``) and mark
+    it so that pickling it (inside a model artifact) stores a reference to them.
+
+    Shopper keys are stored as fixed-width text so they can be mapped too."""
+    for name in SHARED_ARRAYS:
+        value = getattr(data, name)
+        if name == "user_keys":
+            value = np.asarray(value, dtype=str)
+        save_array(version_id, f"dataset/{name}.npy", value)
+    for name in ("matrix", "baskets"):
+        matrix = getattr(data, name)
+        for part in _SPARSE_PARTS:
+            save_array(version_id, f"dataset/{name}.{part}.npy", getattr(matrix, part))
+    data._shared = version_id
+    return data
+
+
+def _open_shared(data: Dataset, shapes: tuple) -> None:
+    """Map the arrays of a shared Dataset (copy-on-write: a stray in-place write changes
+    this process's pages only, never the files)."""
+    version_id = data._shared
+    for name in SHARED_ARRAYS:
+        setattr(data, name, load_array(version_id, f"dataset/{name}.npy", mode="c"))
+    for name, shape in zip(("matrix", "baskets"), shapes, strict=True):
+        parts = [load_array(version_id, f"dataset/{name}.{p}.npy", mode="c") for p in _SPARSE_PARTS]
+        setattr(data, name, sp.csr_matrix(tuple(parts), shape=shape, copy=False))

@@ -26,9 +26,17 @@ from shop.models import Product
 from .. import registry
 from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from ..serving.cache import forget_active
-from .dataset import KIND_CODES, Dataset, load_array, save_array
+from .dataset import KIND_CODES, Dataset, load_array, save_array, share_dataset
 from .extract import load_dataset, parse_user_key
-from .lists import RELATED_FILE, context, fit_related, related_lists, user_lists
+from .lists import (
+    REASONS_FILE,
+    RELATED_FILE,
+    context,
+    fit_related,
+    reason_neighbours,
+    related_lists,
+    user_lists,
+)
 
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -179,6 +187,18 @@ def _set_timing(version: ModelVersion, **values: float) -> None:
     version.timings = {**version.timings, **{k: round(v, 3) for k, v in values.items()}}
 
 
+def share_artifacts(version_id: int) -> None:
+    """Once per run, before the chunks: the model's Dataset as memory-mapped arrays
+    (the model artifact is saved again, now referencing them) and the neighbour table
+    behind reasons, so no chunk process unpickles the log or recomputes XᵀX."""
+    model = registry.load_artifact(registry.model_path(version_id))
+    if model.data is None:
+        raise RuntimeError(f"artifact of version #{version_id} keeps no training data")
+    share_dataset(version_id, model.data)
+    registry.save_artifact(version_id, "model.pkl", model)
+    registry.save_artifact(version_id, REASONS_FILE, reason_neighbours(model))
+
+
 def start_precompute(
     version_id: int, *, sync: bool = False, note: str = "", activate: bool = True
 ) -> ModelVersion:
@@ -195,6 +215,7 @@ def start_precompute(
     _set_timing(version, precompute_started_at=time.time())
     version.move_to(Status.PRECOMPUTING, note, fields=["timings"])
     try:
+        share_artifacts(version_id)
         ctx = context(version_id)
         fit_related(version_id, ctx.data, ctx.model)
         chunks = plan_chunks(version_id, ctx.data)
