@@ -395,6 +395,8 @@ def _rank_test_users(
     """Top-k lists (-1 = none) of the test users at ``rows``, scored in batches with
     their seen items excluded; with optimistic ``ties``, also (rows, ranks) of their
     held-out items (else None)."""
+    if algorithm.uses_candidates(split.train):
+        return _rank_candidates(algorithm, split, rows, test_items, k, batch_size, ties)
     lists = np.full((len(rows), k), -1, dtype=np.int64)
     rank_rows, ranks = [], []
     for start in range(0, len(rows), batch_size):
@@ -406,6 +408,38 @@ def _rank_test_users(
             r, rank = _optimistic_ranks(scores, test_items[start : start + len(users)])
             rank_rows.append(r + start)
             ranks.append(rank)
+    if ties != "optimistic":
+        return lists, None
+    return lists, (np.concatenate(rank_rows), np.concatenate(ranks))
+
+
+def _rank_candidates(
+    algorithm: Recommender,
+    split: Split,
+    rows: np.ndarray,
+    test_items: sp.csr_matrix,
+    k: int,
+    batch_size: int,
+    ties: str,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``_rank_test_users`` for a model ranking candidates (``Recommender.recommend``):
+    a held-out item outside the shopper's top-k candidates is a miss, as it would be in
+    the shopper's list; with optimistic ``ties`` one inside counts only the candidates
+    scored strictly higher as ahead."""
+    lists = np.full((len(rows), k), -1, dtype=np.int64)
+    rank_rows, ranks = [], []
+    for start in range(0, len(rows), batch_size):
+        users = split.test_users[rows[start : start + batch_size]]
+        idx, top = algorithm.recommend(users, k, data=split.train)
+        lists[start : start + len(users), : idx.shape[1]] = np.where(np.isfinite(top), idx, -1)
+        if ties == "optimistic":
+            held = test_items[start : start + len(users)]
+            r = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
+            match = lists[start + r] == held.indices[:, None]
+            target = np.where(match.any(axis=1), top[r, match.argmax(axis=1)], np.inf)
+            rank = (top[r] > target[:, None]).sum(axis=1)
+            rank_rows.append(r + start)
+            ranks.append(np.where(np.isfinite(target), rank, split.train.n_items))
     if ties != "optimistic":
         return lists, None
     return lists, (np.concatenate(rank_rows), np.concatenate(ranks))

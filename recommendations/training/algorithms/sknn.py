@@ -149,13 +149,42 @@ class SessionKNN(Recommender):
         index.sort_indices()
         return index
 
-    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        data = data if data is not None else self.data
+    def _histories(self, users: np.ndarray, data: Dataset):
+        """(recency weights, anchor codes, own training rows) of the users' histories."""
         users = np.asarray(users, dtype=np.int64)
         last_n = self.params["last_n"]
         weights = user_history(data, users, self.params["recency"], last_n)
         codes = user_history(data, users, _CODE, last_n)
-        return self._vote(weights, codes, self._own_rows(data, users))
+        return weights, codes, self._own_rows(data, users)
+
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        data = data if data is not None else self.data
+        return self._vote(*self._histories(users, data))
+
+    def votes(self, users: np.ndarray, data: Dataset) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The neighbours' votes as sparse rows (the shopper's own recent items get none)."""
+        weights, codes, own = self._histories(users, data)
+        parts = [
+            (rows + start, cols, vote)
+            for start, part in self._chunks(weights.shape[0])
+            for rows, cols, vote in [self._vote_chunk(weights[part], codes[part], own[part])]
+        ]
+        n_rows, n_items = weights.shape
+        if not parts:
+            return sp.csr_matrix((n_rows, n_items), dtype=np.float32), self.tiebreak
+        rows, cols, vote = (np.concatenate(p) for p in zip(*parts, strict=True))
+        own_items = np.repeat(np.arange(n_rows), np.diff(weights.indptr)) * n_items
+        keep = ~np.isin(rows * n_items + cols, own_items + weights.indices)
+        out = sp.csr_matrix((vote[keep], (rows[keep], cols[keep])), shape=(n_rows, n_items))
+        out.sum_duplicates()
+        return out, self.tiebreak
+
+    def _chunks(self, n_rows: int):
+        """(start, slice) of the row chunks one vote expands at a time (bounded memory)."""
+        avg_len = max(float(self.lengths.mean()) if len(self.lengths) else 1.0, 1.0)
+        chunk = max(1, int(_BATCH_ENTRIES // (self.params["k"] * avg_len)))
+        for start in range(0, n_rows, chunk):
+            yield start, slice(start, min(start + chunk, n_rows))
 
     def _own_rows(self, data: Dataset, users: np.ndarray) -> np.ndarray:
         """Each scored user's own row among the training histories (-1: none)."""
@@ -177,11 +206,13 @@ class SessionKNN(Recommender):
         _CODE ** recency rank; ``own``: each row's training history, never its neighbour."""
         n_rows, n_items = weights.shape
         out = np.zeros((n_rows, n_items), dtype=np.float32)
-        avg_len = max(float(self.lengths.mean()) if len(self.lengths) else 1.0, 1.0)
-        chunk = max(1, int(_BATCH_ENTRIES // (self.params["k"] * avg_len)))
-        for start in range(0, n_rows, chunk):
-            part = slice(start, min(start + chunk, n_rows))
-            self._vote_chunk(weights[part], codes[part], own[part], out[part])
+        for _, part in self._chunks(n_rows):
+            rows, cols, vote = self._vote_chunk(weights[part], codes[part], own[part])
+            block = out[part]
+            np.add.at(block.reshape(-1), rows * n_items + cols, vote)  # numpy >= 2: fast
+            # The shopper's own recent items (masked by callers anyway) get no votes.
+            w = weights[part]
+            block[np.repeat(np.arange(w.shape[0]), np.diff(w.indptr)), w.indices] = 0.0
         out += self.tiebreak
         return out
 
@@ -190,9 +221,8 @@ class SessionKNN(Recommender):
         weights: sp.csr_matrix,
         codes: sp.csr_matrix,
         own: np.ndarray,
-        out: np.ndarray,
-    ) -> None:
-        """Adds the votes for these rows to ``out`` (a C-contiguous block of rows)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The votes for these rows: (row, item, vote) entries, repeats to be summed."""
         p = self.params
         n_rows, n_items = weights.shape
         # Every history sharing an item (within each item's sample), with similarity and
@@ -226,10 +256,7 @@ class SessionKNN(Recommender):
         vote = np.power(np.float32(p["proximity"]), np.maximum(np.abs(dist) - 1.0, 0.0))
         vote[dist < 0] *= np.float32(p["before_weight"])
         vote *= vals[pair]
-        flat = rows[pair] * n_items + gathered.indices
-        np.add.at(out.reshape(-1), flat, vote)  # numpy >= 2: a fast unbuffered add
-        # The shopper's own recent items (masked by callers anyway) get no votes.
-        out[np.repeat(np.arange(n_rows), np.diff(weights.indptr)), weights.indices] = 0.0
+        return rows[pair], gathered.indices.astype(np.int64), vote
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """What the histories containing each item voted for (one-item histories)."""
