@@ -47,6 +47,10 @@ class Recommender(ABC):
         (fold-in): this is how fresh events are served between retrains.
         """
 
+    # What the last fit left out at this scale (say, the share of the catalogue it
+    # covered), for the version's notes; "" when nothing was left out.
+    scale_note: str = ""
+
     # True when ``refit`` keeps the trained parameters instead of fitting again.
     refit_reuses_weights: ClassVar[bool] = False
 
