@@ -146,11 +146,17 @@ def rank_candidates(
     values = votes.data + base[cols]
     if seen is not None and seen.nnz:
         seen_rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(seen.indptr))
-        unseen = ~np.isin(rows * n_items + cols, seen_rows * n_items + seen.indices)
+        seen_keys = np.sort(seen_rows * n_items + seen.indices)
+        keys = rows * n_items + cols
+        at = np.minimum(np.searchsorted(seen_keys, keys), len(seen_keys) - 1)
+        unseen = seen_keys[at] != keys
         rows, cols, values = rows[unseen], cols[unseen], values[unseen]
     idx = np.full((n_rows, k), -1, dtype=np.int64)
     top = np.full((n_rows, k), -np.inf, dtype=np.float32)
-    order = np.lexsort((cols, -values, rows))
+    # Entries are in (row, column) order: two stable one-key sorts give the order of
+    # (row, -value, column) about twice as fast as a three-key lexsort.
+    order = np.argsort(-values, kind="stable")
+    order = order[np.argsort(rows[order], kind="stable")]
     rows, cols, values = rows[order], cols[order], values[order]
     counts = np.bincount(rows, minlength=n_rows)
     rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)

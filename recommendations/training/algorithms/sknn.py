@@ -163,7 +163,13 @@ class SessionKNN(Recommender):
 
     def votes(self, users: np.ndarray, data: Dataset) -> tuple[sp.csr_matrix, np.ndarray]:
         """The neighbours' votes as sparse rows (the shopper's own recent items get none)."""
-        weights, codes, own = self._histories(users, data)
+        return self._sparse_votes(*self._histories(users, data)), self.tiebreak
+
+    def _sparse_votes(
+        self, weights: sp.csr_matrix, codes: sp.csr_matrix, own: np.ndarray
+    ) -> sp.csr_matrix:
+        """``_vote`` without the tie-break, as sparse rows (the histories' own items get
+        no votes)."""
         parts = [
             (rows + start, cols, vote)
             for start, part in self._chunks(weights.shape[0])
@@ -171,13 +177,19 @@ class SessionKNN(Recommender):
         ]
         n_rows, n_items = weights.shape
         if not parts:
-            return sp.csr_matrix((n_rows, n_items), dtype=np.float32), self.tiebreak
+            return sp.csr_matrix((n_rows, n_items), dtype=np.float32)
         rows, cols, vote = (np.concatenate(p) for p in zip(*parts, strict=True))
-        own_items = np.repeat(np.arange(n_rows), np.diff(weights.indptr)) * n_items
-        keep = ~np.isin(rows * n_items + cols, own_items + weights.indices)
+        own_items = np.sort(
+            np.repeat(np.arange(n_rows), np.diff(weights.indptr)) * n_items + weights.indices
+        )
+        keys = rows * n_items + cols
+        keep = np.ones(len(keys), dtype=bool)
+        if len(own_items):  # a sorted lookup: np.isin would sort every vote as well
+            at = np.minimum(np.searchsorted(own_items, keys), len(own_items) - 1)
+            keep = own_items[at] != keys
         out = sp.csr_matrix((vote[keep], (rows[keep], cols[keep])), shape=(n_rows, n_items))
         out.sum_duplicates()
-        return out, self.tiebreak
+        return out
 
     def _chunks(self, n_rows: int):
         """(start, slice) of the row chunks one vote expands at a time (bounded memory)."""
@@ -265,8 +277,10 @@ class SessionKNN(Recommender):
             (np.ones(len(items), dtype=np.float32), (np.arange(len(items)), items)),
             shape=(len(items), self.data.n_items),
         )
-        scores = self._vote(one, one, np.full(len(items), -1)) - self.tiebreak
-        return neighbours(sp.csr_matrix(np.maximum(scores, 0.0)), np.arange(len(items)), k)
+        votes = self._sparse_votes(one, one, np.full(len(items), -1))
+        votes.data = np.maximum(votes.data, 0.0)
+        votes.eliminate_zeros()
+        return neighbours(votes, np.arange(len(items)), k)
 
 
 def _items_by_rank(codes: sp.csr_matrix, last_n: int) -> np.ndarray:
