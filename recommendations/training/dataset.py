@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from ..registry.artifacts import version_dir
 from ..weights import CELL_WEIGHT_CAP, KIND_WEIGHTS
 
 KIND_CODES: dict[str, int] = {"view": 0, "cart": 1, "purchase": 2}
@@ -268,7 +267,7 @@ def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
 
     The one place training writes raw arrays beside a version's artifacts, so a
     different store needs only this and ``load_array`` changed."""
-    path = version_dir(version_id) / name
+    path = _version_dir(version_id) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -280,7 +279,15 @@ def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
 def load_array(version_id: int, name: str, mode: str = "r") -> np.ndarray:
     """An array written by ``save_array``, memory-mapped (read-only by default):
     processes that open the same file share its pages instead of each holding a copy."""
-    return np.load(version_dir(version_id) / name, mmap_mode=mode, allow_pickle=False)
+    return np.load(_version_dir(version_id) / name, mmap_mode=mode, allow_pickle=False)
+
+
+def _version_dir(version_id: int) -> Path:
+    """The version's artifact directory; imported here so that unpickling a Dataset
+    that was never shared needs no Django (a model loads in a plain process)."""
+    from ..registry.artifacts import version_dir
+
+    return version_dir(version_id)
 
 
 # The Dataset's arrays (besides the two sparse matrices'), as shared by share_dataset.
