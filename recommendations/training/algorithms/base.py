@@ -153,10 +153,7 @@ def rank_candidates(
         rows, cols, values = rows[unseen], cols[unseen], values[unseen]
     idx = np.full((n_rows, k), -1, dtype=np.int64)
     top = np.full((n_rows, k), -np.inf, dtype=np.float32)
-    # Entries are in (row, column) order: two stable one-key sorts give the order of
-    # (row, -value, column) about twice as fast as a three-key lexsort.
-    order = np.argsort(-values, kind="stable")
-    order = order[np.argsort(rows[order], kind="stable")]
+    order = _row_value_order(rows, values)
     rows, cols, values = rows[order], cols[order], values[order]
     counts = np.bincount(rows, minlength=n_rows)
     rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -165,6 +162,22 @@ def rank_candidates(
     top[rows[keep], rank[keep]] = values[keep]
     _top_up(idx, top, base, seen, np.minimum(counts, k))
     return idx, top
+
+
+def _row_value_order(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The order of entries by (row, value descending), entries given in (row, column)
+    order and kept in it among equal values: one stable sort of a float key (row plus
+    the value's rank in [0, 1) within the batch), a third of a three-key lexsort.
+
+    Distinct values closer than about 1e-13 of the batch's range sort as ties; the
+    float32 scores ranked here differ by more unless both are within ~1e-6 of the
+    smallest (far below any list's top)."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    low = float(values.min())
+    span = max(float(values.max()) - low, 1e-30) * (1.0 + 1e-9)
+    key = rows + (1.0 - (values.astype(np.float64) - low) / span)
+    return np.argsort(key, kind="stable")
 
 
 def _top_up(
