@@ -161,16 +161,14 @@ def build_dataset(
     """Build a Dataset from parallel per-event arrays, fully vectorised.
 
     ``users``: shopper keys (str); ``items``: item ids (int64); ``kinds``: KIND_CODES;
-    ``times``: epoch seconds; ``baskets``: order keys (str, "" = none) or integer order
-    codes (-1 = none). With ``user_keys`` (sorted distinct keys), ``users`` are integer
-    indices into it instead of keys: no text is built or compared per event, which is
-    how the extract and the evaluation split call it; shoppers without events drop out.
-    ``item_ids`` fixes the column order (so products without events still get a
-    column, for content-based cold start); it defaults to the distinct event items
-    and must contain every event item. ``features`` must align with ``item_ids``.
-    Purchases without an order key (a log with no basket column, or rows missing it)
-    are grouped into inferred baskets: one shopper's purchases with gaps of at most
-    ``basket_window_seconds`` between them (``infer_baskets``); 0 disables this.
+    ``times``: epoch seconds; ``baskets``: order keys (str, "" = none) or integer codes
+    (-1 = none). With ``user_keys`` (sorted distinct keys), ``users`` are integer indices
+    into it: no text per event (the extract and the evaluation split); shoppers without
+    events drop out. ``item_ids`` fixes the column order (products without events get a
+    column, for content-based cold start); default: the distinct event items; it must
+    contain every event item. ``features`` must align with ``item_ids``. Purchases
+    without an order key are grouped into inferred baskets: one shopper's purchases
+    with gaps of at most ``basket_window_seconds`` (``infer_baskets``; 0: off).
     """
     items = np.asarray(items, dtype=np.int64)
     kinds = np.asarray(kinds, dtype=np.int8)
@@ -184,11 +182,7 @@ def build_dataset(
     user_keys, user_idx = _user_index(users, user_keys)
     item_idx = _columns(item_ids, items)
     weights = _event_weights(kinds, times, now, half_life_days)
-    shape = (len(user_keys), len(item_ids))
-    matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
-    matrix.sum_duplicates()
-    np.minimum(matrix.data, CELL_WEIGHT_CAP, out=matrix.data)
-
+    matrix = _weight_matrix(weights, user_idx, item_idx, (len(user_keys), len(item_ids)))
     order = np.lexsort((times, user_idx))
     seq_indptr = np.zeros(len(user_keys) + 1, dtype=np.int64)
     np.cumsum(np.bincount(user_idx, minlength=len(user_keys)), out=seq_indptr[1:])
@@ -209,6 +203,14 @@ def build_dataset(
         now=float(now),
         features=features,
     )
+
+
+def _weight_matrix(weights, user_idx, item_idx, shape) -> sp.csr_matrix:
+    """users x items CSR of the summed event weights, each cell capped (CELL_WEIGHT_CAP)."""
+    matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
+    matrix.sum_duplicates()
+    np.minimum(matrix.data, CELL_WEIGHT_CAP, out=matrix.data)
+    return matrix
 
 
 def _user_index(users: np.ndarray, table: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
