@@ -229,3 +229,55 @@ class TestNoise:
             [tuned("hybrid", complex_), tuned("transitions", simple)], "ndcg@10"
         )
         assert chosen.name == "hybrid" and "clearly behind" in notes["transitions"]
+
+
+class TestSeparateShoppers:
+    def test_weight_search_never_sees_the_judging_shoppers(self, monkeypatch):
+        validation = split_leave_last_out(split_leave_last_out(chain_log(n_users=200)).train)
+        judge = tuning.judging_rows(validation, seed=0)
+        judges = set(validation.test_users[judge].tolist())
+        assert 0 < len(judges) < len(validation.test_users)
+        searched = []
+        real = tuning._search_weights
+
+        def spy(comps, split, sample, *args, **kwargs):
+            searched.append(sample[0].copy())
+            return real(comps, split, sample, *args, **kwargs)
+
+        monkeypatch.setattr(tuning, "_search_weights", spy)
+        results = tuning.tune_candidates(
+            ["popularity", "cooccurrence", "transitions", "hybrid"], validation, max_trials=3
+        )
+        assert searched and all(len(users) for users in searched)
+        assert not judges & set(np.concatenate(searched).tolist())
+        # Every candidate marks the judging shoppers, and only those judge the choice.
+        for t in results.values():
+            assert np.array_equal(t.judged, judge[t.rows])
+        hybrid = results["hybrid"]
+        chosen, notes = tuning.choose(list(results.values()), "ndcg@10")
+        judged_mean = hybrid.per_user[hybrid.judged].mean()
+        assert f"{judged_mean:.4f}" in notes["hybrid"]
+
+    def test_partition_is_seeded(self):
+        validation = split_leave_last_out(chain_log())
+        a, b = tuning.judging_rows(validation, 0), tuning.judging_rows(validation, 0)
+        assert np.array_equal(a, b) and not np.array_equal(a, tuning.judging_rows(validation, 1))
+
+    def test_trial_budget_ignores_the_clock(self):
+        validation = split_leave_last_out(chain_log())
+        t = tuning.tune("transitions", validation, min_budget=0.0, max_trials=4)
+        assert len(t.trials) == 4
+        again = tuning.tune("transitions", validation, min_budget=1e6, max_trials=4)
+        assert again.trials == t.trials and again.params == t.params
+
+
+def test_top_k_keeps_the_lowest_indices_tied_at_the_kth_place():
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 3, size=(50, 40)).astype(np.float32)  # many ties
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    for k in (1, 5, 10, 39, 40):
+        idx, vals = top_k(scores, k)
+        for row in range(len(scores)):
+            expected = np.lexsort((np.arange(40), -scores[row]))[:k]
+            assert idx[row].tolist() == expected.tolist()
+            assert vals[row].tolist() == scores[row, expected].tolist()
