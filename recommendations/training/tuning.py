@@ -62,8 +62,14 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
         "k": [20, 100, 300],
         "length_norm": [0.0, 0.5],
     },
-    "two_tower": {"embedding_dim": [32, 64], "epochs": [3, 6]},
-    "sasrec": {"embedding_dim": [32, 64], "blocks": [1, 2]},
+    # "auto" is the full softmax up to full_softmax_items products, sampled above.
+    "two_tower": {"softmax": ["auto", "sampled"], "embedding_dim": [32, 64], "epochs": [3, 6]},
+    "sasrec": {"softmax": ["auto", "sampled"], "embedding_dim": [32, 64], "blocks": [1, 2]},
+    "lightgcn": {
+        "layers": [1, 2, 3],
+        "recency_decay": [0.5, 0.7, 0.9],
+        "softmax": ["auto", "sampled"],
+    },
 }
 # Simpler first: between candidates that noise cannot tell apart, the cheaper wins.
 COMPLEXITY: dict[str, int] = {
@@ -75,6 +81,7 @@ COMPLEXITY: dict[str, int] = {
     "ease": 2,
     "two_tower": 3,
     "sasrec": 3,
+    "lightgcn": 3,
     "hybrid": 4,
 }
 HYBRID_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
