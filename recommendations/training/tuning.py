@@ -514,7 +514,7 @@ def tune_candidates(
     min_budget: float = 10.0,
     max_users: int | None = 20000,
     seed: int = 0,
-    max_trials: int | None = None,
+    max_trials: int | dict[str, int] | None = None,
 ) -> dict[str, Tuned]:
     """Tune every named candidate on ``split`` (names with explicit ``params`` keep them).
 
@@ -522,17 +522,28 @@ def tune_candidates(
     components, tuned here, when no other candidate ran), its weights searched on the
     shoppers ``judging_rows`` leaves out; every result then marks the judging ones
     (``judged``) for ``choose``. Fitted models stay on the results (``model``) for the
-    caller to use or drop. ``max_trials``: see ``tune``.
+    caller to use or drop. ``max_trials``: see ``tune``; a dict gives it per name (names
+    it leaves out get a wall-clock budget).
     """
     params = params or {}
-    budget = {"budget_factor": budget_factor, "min_budget": min_budget, "max_trials": max_trials}
     common = {"max_users": max_users, "seed": seed}
     out: dict[str, Tuned] = {}
+
+    def budget(name: str) -> dict[str, Any]:
+        trials = max_trials.get(name) if isinstance(max_trials, dict) else max_trials
+        return {"budget_factor": budget_factor, "min_budget": min_budget, "max_trials": trials}
+
     for name in names:
         if name != "hybrid":
             search_it = search and name not in params
             out[name] = tune(
-                name, split, metric, params=params.get(name), search=search_it, **budget, **common
+                name,
+                split,
+                metric,
+                params=params.get(name),
+                search=search_it,
+                **budget(name),
+                **common,
             )
     if "hybrid" not in names:
         return out
@@ -543,7 +554,8 @@ def tune_candidates(
         return out
     pool = [t for n, t in out.items() if n in COMPLEXITY and t.model is not None]
     if not pool:
-        pool = [tune(n, split, metric, **budget, **common) for n in Hybrid.defaults["components"]]
+        defaults = Hybrid.defaults["components"]
+        pool = [tune(n, split, metric, **budget(n), **common) for n in defaults]
     judge = judging_rows(split, seed)
     out["hybrid"] = tune_hybrid(pool, split, metric, judge=judge, **common)
     for t in [*out.values(), *pool]:
