@@ -15,7 +15,7 @@ products with events up to ``full_softmax_items`` products, else an in-batch sam
 softmax with logQ correction; early stopping on held-out last items like the other
 TensorFlow models. One training step propagates the whole graph, so steps are few and
 batches large; time grows with events x layers (bounded by ``max_examples`` targets
-and ``epochs``).
+and ``epochs``, and to ``max_graph_work`` / (edges x layers) steps).
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class LightGCN(TwoTower):
         "learning_rate": 0.005,
         "temperature": 0.1,
         "patience": 2,
+        # Training steps x graph edges x layers, at most: one step propagates the whole
+        # graph, so this bounds the time on large logs (1M events: about 110 steps)
+        # while small logs train min_steps steps.
+        "max_graph_work": 200_000_000,
     }
 
     def __init__(self, **params: Any) -> None:
@@ -59,6 +63,8 @@ class LightGCN(TwoTower):
         layers = self.params["layers"]
         if not isinstance(layers, int) or isinstance(layers, bool) or not 0 <= layers <= 6:
             raise ValueError(f"lightgcn: layers must be an integer in [0, 6], got {layers!r}")
+        if not int(self.params["max_graph_work"]) > 0:
+            raise ValueError("lightgcn: max_graph_work must be positive")
 
     def fit(self, data: Dataset) -> LightGCN:
         """Train the product embeddings on every next-item step of every history."""
@@ -86,6 +92,8 @@ class LightGCN(TwoTower):
         log_q = np.log(np.maximum(target_counts, 1.0) / len(flat_targets))
         cfg = {**p, "full_softmax": full_softmax(p, data.n_items)}
         graph = normalised_graph(indptr, items, data.n_items)
+        work = len(graph[0]) * max(int(p["layers"]), 1)
+        cfg["max_steps"] = max(1, int(p["max_graph_work"]) // max(work, 1))
         net = gm.train(tables, graph, cfg, (inputs, targets, log_q), validation=validation)
         self.epochs_trained = net.best_epoch
         self.data = data
