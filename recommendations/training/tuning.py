@@ -91,6 +91,9 @@ HYBRID_NORMALISATIONS = ("minmax", "zscore")
 # mostly noise, and every component they add makes the blend slower to serve and its
 # comparison with the simpler candidates less certain.
 HYBRID_MIN_GAIN = 0.01
+# The weight search starts from each of this many best components alone, and from all
+# of them at weight 1 (``_starts``).
+HYBRID_STARTS = 2
 # Share of the split's tested shoppers that judge the choice when a hybrid's weights are
 # searched: the weights are chosen on the others (``judging_rows``).
 JUDGE_SHARE = 0.5
@@ -368,8 +371,9 @@ def tune_hybrid(
     scores on a sample of the searched shoppers are computed once and cached; a
     coordinate search over HYBRID_WEIGHTS (two passes) and the two score normalisations
     then only re-blends them (``_Blends``: one multiply-add and one ranking pass per
-    trial). Starts from the best component alone (on the searched shoppers) and keeps a
-    change only when it gains at least HYBRID_MIN_GAIN.
+    trial). Starts from the best components alone (on the searched shoppers) and from
+    all of them together (``_starts``), and keeps a change only when it gains at least
+    HYBRID_MIN_GAIN.
     """
     started = time.perf_counter()
     comps = [c for c in components if c.model is not None and not c.error]
@@ -444,8 +448,11 @@ def _search_weights(
     norm: str,
     trials: list[tuple[dict, float]],
 ) -> tuple[dict[str, float], float]:
-    """The best weights with normalisation ``norm`` and their score: up to two coordinate
-    passes from the best component alone over ``sample`` (users, held-out items, seen)."""
+    """The best weights with normalisation ``norm`` and their score over ``sample``
+    (users, held-out items, seen): up to two coordinate passes from each of
+    ``_starts(comps)``; a later start's result replaces the first one's only when it
+    gains at least HYBRID_MIN_GAIN (one start alone can stop where no single change
+    gains enough, with a better blend two changes away)."""
     users, test_items, seen = sample
     # Scored again per normalisation (seconds) rather than keeping a raw copy of
     # every component's scores beside the normalised one (HYBRID_CACHE_BYTES more).
@@ -454,17 +461,33 @@ def _search_weights(
         for c in comps
     }
     blends = _Blends(cache, seen, test_items, metric)
-    weights = _alone(comps)
-    blends.set_base(weights)
-    score = blends.judge()
-    trials.append(({"normalise": norm, "components": dict(weights)}, score))
-    for _ in range(2):
-        before = score
-        for c in comps:
-            weights, score = _search_weight(blends, c.name, weights, score, norm, trials)
-        if score <= before + 1e-12:
-            break  # a pass that changed nothing: another one would repeat it
-    return weights, score
+    best_weights, best_score = {}, -1.0
+    for weights in _starts(comps):
+        blends.set_base(weights)
+        score = blends.judge()
+        trials.append(({"normalise": norm, "components": dict(weights)}, score))
+        for _ in range(2):
+            before = score
+            for c in comps:
+                weights, score = _search_weight(blends, c.name, weights, score, norm, trials)
+            if score <= before + 1e-12:
+                break  # a pass that changed nothing: another one would repeat it
+        if not best_weights or score > best_score * (1.0 + HYBRID_MIN_GAIN) + 1e-12:
+            best_weights, best_score = weights, score
+    return best_weights, best_score
+
+
+def _starts(comps: list[Tuned]) -> list[dict[str, float]]:
+    """Where the weight search starts: each of the HYBRID_STARTS best components alone
+    (best first), then every component at weight 1."""
+    starts = []
+    for c in comps[:HYBRID_STARTS]:
+        weights = {o.name: 0.0 for o in comps}
+        weights[c.name] = 1.0
+        starts.append(weights)
+    if len(comps) > 1:
+        starts.append({c.name: 1.0 for c in comps})
+    return starts
 
 
 def _search_weight(

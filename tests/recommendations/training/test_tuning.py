@@ -281,3 +281,14 @@ def test_top_k_keeps_the_lowest_indices_tied_at_the_kth_place():
             expected = np.lexsort((np.arange(40), -scores[row]))[:k]
             assert idx[row].tolist() == expected.tolist()
             assert vals[row].tolist() == scores[row, expected].tolist()
+
+
+def test_weight_search_starts_from_the_best_two_alone_then_all_together():
+    comps = [tuned(name, [0.1]) for name in ("sknn", "transitions", "ease")]
+    starts = tuning._starts(comps)
+    assert starts == [
+        {"sknn": 1.0, "transitions": 0.0, "ease": 0.0},
+        {"sknn": 0.0, "transitions": 1.0, "ease": 0.0},
+        {"sknn": 1.0, "transitions": 1.0, "ease": 1.0},
+    ]
+    assert tuning._starts(comps[:1]) == [{"sknn": 1.0}]
