@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -585,6 +586,17 @@ def _hybrid_from(params: dict, fitted: dict, test) -> Recommender:
     return model
 
 
+def _commit() -> str:
+    """The checked-out commit's short hash ("+" when files differ from it), or "?"."""
+    try:
+        run = {"cwd": ROOT, "capture_output": True, "text": True, "check": True}
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], **run).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+" if dirty else "")
+
+
 def main() -> None:
     """Run the benchmark and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -617,8 +629,9 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         machine = (
-            f"{platform.machine()}, {platform.python_version()}, run took {elapsed:.0f} s,"
-            f" load average at the end {load_avg}"
+            f"{time.strftime('%Y-%m-%d')}, the code at `{_commit()}`, {platform.machine()},"
+            f" Python {platform.python_version()}, run took {elapsed:.0f} s, load average"
+            f" at the end {load_avg}"
         )
         report = HEADER.replace("{machine}", machine) + "\n" + summary_section(summaries)
         report += "\n" + "\n".join(sections) + ("\n" + kept if kept else "")
