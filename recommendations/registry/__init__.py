@@ -22,7 +22,19 @@ from .abtests import (
     start_ab_test,
     stop_ab_test,
 )
-from .artifacts import has_artifact, load_artifact, model_path, save_artifact, version_dir
+from .artifacts import (
+    MODEL_FILE,
+    CorruptArtifact,
+    artifact_digest,
+    artifact_key,
+    artifact_storage,
+    delete_artifacts,
+    has_artifact,
+    load_artifact,
+    model_path,
+    save_artifact,
+    version_dir,
+)
 from .versions import (
     active_version,
     cleanup_retired,
@@ -36,6 +48,12 @@ from .versions import (
 )
 
 __all__ = [
+    "MODEL_FILE",
+    "CorruptArtifact",
+    "artifact_digest",
+    "artifact_key",
+    "artifact_storage",
+    "delete_artifacts",
     "active_version",
     "challenger_ready",
     "cleanup_retired",

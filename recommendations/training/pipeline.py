@@ -489,14 +489,14 @@ def _refit_and_save(run: _Run) -> bool:
         model, reused = _refit(winner, fitted, run.data)
         del fitted
         t3 = time.perf_counter()
-        path = registry.save_artifact(winner.pk, "model.pkl", model)
+        path = registry.save_artifact(winner.pk, registry.MODEL_FILE, model)
     except Exception as exc:
         log.exception("refit of the winner failed")
         precompute.fail_version(winner.pk, f"Refit on the full log failed: {exc!r}")
         run.result.note = f"Refit failed. {FALLBACK_NOTE}"
         return False
     del model
-    winner.artifact_path = str(path)
+    winner.artifact_path = path
     winner.timings = {
         **winner.timings,
         "refit": round(t3 - t2, 3),
@@ -549,10 +549,10 @@ def refit_for_serving(version: ModelVersion) -> ModelVersion:
     t1 = time.perf_counter()
     model = make_algorithm(version.algorithm, **version.parameters).fit(data)
     t2 = time.perf_counter()
-    path = registry.save_artifact(version.pk, "model.pkl", model)
+    path = registry.save_artifact(version.pk, registry.MODEL_FILE, model)
     for name, value in _window(data).items():
         setattr(version, name, value)
-    version.artifact_path = str(path)
+    version.artifact_path = path
     version.timings = {
         **version.timings,
         "extract": round(t1 - t0, 3),

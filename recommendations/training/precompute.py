@@ -1,7 +1,7 @@
 """Precompute what serving reads, in chunks, and activate the version atomically.
 
 Work is split into chunks (users by row range, products by column range). Each chunk
-loads the version's artifacts from MODEL_DIR (cached per process), builds its lists
+loads the version's artifacts from the shared store (cached per process and host), builds its lists
 (lists.py) and replaces its rows, so running a chunk twice is harmless. A chord runs the chunks and
 then ``finalize_version``, which activates the version only if every chunk succeeded;
 ``fail_version`` is the chord's error callback.
@@ -123,7 +123,7 @@ def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
     if part == "users":
         return write_user_lists(version_id, user_lists(ctx, span))
     if part == "items":
-        helpers = registry.load_artifact(registry.version_dir(version_id) / RELATED_FILE)
+        helpers = registry.load_artifact(version_id, RELATED_FILE)
         product_ids = [int(i) for i in ctx.data.item_ids[span]]
         return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
     raise ValueError(f"unknown chunk part {part!r}")
