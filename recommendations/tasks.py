@@ -10,17 +10,35 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="recommendations.tasks.run_pipeline")
+@shared_task(bind=True, name="recommendations.tasks.run_pipeline")
 def run_pipeline(
+    self,
     algorithms: list[str] | None = None,
     params: dict | None = None,
     k: int = 10,
     force: bool = False,
 ) -> dict:
-    """Train, evaluate, promote and fan out precompute; returns the run's summary."""
+    """Train, evaluate, promote and fan out precompute; returns the run's summary.
+
+    Runs only while holding the pipeline lock (owner: this task's id); another run
+    holding it makes this one return at once with ``already_running``.
+    """
+    from . import registry
     from .training import pipeline
 
-    result = pipeline.run_pipeline(algorithms=algorithms, params=params, k=k, force=force)
+    owner = f"task:{self.request.id}" if self.request.id else ""
+    try:
+        result = pipeline.run_pipeline(
+            algorithms=algorithms, params=params, k=k, force=force, owner=owner
+        )
+    except registry.AlreadyRunning as exc:
+        return {
+            "versions": [],
+            "winner": None,
+            "promoted": False,
+            "note": str(exc),
+            "already_running": True,
+        }
     return {
         "versions": [v.pk for v in result.versions],
         "winner": result.winner.pk if result.winner else None,
@@ -31,6 +49,9 @@ def run_pipeline(
 
 @shared_task(
     name="recommendations.tasks.precompute_chunk",
+    # Idempotent: a chunk whose worker died mid-way is handed to another worker.
+    acks_late=True,
+    reject_on_worker_lost=True,
     autoretry_for=(Exception,),
     max_retries=2,
     default_retry_delay=2,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ..models import ABTest, ModelVersion, RelatedProducts, UserRecommendations
 from .artifacts import delete_artifacts
+from .locks import release_for_version
 
 log = logging.getLogger(__name__)
 # One line per stage boundary of a run, with stage/done/total/detail as extra fields
@@ -142,6 +143,7 @@ def fail_stale(older_than: timedelta | None = None) -> list[int]:
             # In the same transaction: the test rows are locked too (autocommit would refuse).
             _end_tests(locked.pk, TestStatus.STOPPED, "The challenger's precompute was abandoned.")
         _discard(locked)
+        release_for_version(locked.pk)  # the lock expires with the run it belonged to
         failed.append(locked.pk)
         log.warning("version #%s was stale and is now failed", locked.pk)
     return failed

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -266,9 +267,11 @@ def run_pipeline(
     protocol: str = "leave-last-out",
     tune: bool = True,
     margin: float | None = None,
+    owner: str = "",
 ) -> PipelineResult:
     """Tune, evaluate, choose and (if better beyond noise, or ``force``) promote; never
-    raises on data issues.
+    raises on data issues. registry.AlreadyRunning while another run holds the lock
+    (``owner`` names this one: a redelivered task with the same id takes it again).
 
     Candidates without explicit ``params`` are tuned on the split (``tune=False``: their
     defaults). ``margin`` (default RECOMMENDATIONS["PROMOTION_MARGIN"], 0 = off) also
@@ -282,7 +285,33 @@ def run_pipeline(
     """
     params = params or {}
     names = _check_request(algorithms, params, protocol)
+    owner = owner or f"run-{uuid.uuid4().hex[:12]}"
+    registry.fail_stale()  # a dead run's versions; failing them releases its lock too
+    registry.acquire(owner)
+    try:
+        result = _run_steps(names, params, k, force, sync, protocol, tune, margin, owner)
+    except BaseException:
+        registry.release(owner)
+        raise
+    if result.winner is None or result.winner.status != Status.PRECOMPUTING:
+        registry.release(owner)  # otherwise the precompute chord's last callback does
+    return result
+
+
+def _run_steps(
+    names: list[str],
+    params: dict[str, dict],
+    k: int,
+    force: bool,
+    sync: bool,
+    protocol: str,
+    tune: bool,
+    margin: float | None,
+    owner: str,
+) -> PipelineResult:
+    """run_pipeline's steps, under its lock."""
     run = _create_versions(names, params, k, protocol)
+    registry.attach_versions(owner, run.ids)
     if not _extract_and_split(run):
         return run.result
     if not _tune_and_evaluate(run, search=tune):

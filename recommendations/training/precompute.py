@@ -210,6 +210,7 @@ def finalize_version(version_id: int, activate: bool = True) -> ModelVersion:
         _set_timing(version, activate=time.perf_counter() - t0)
         version.save(update_fields=["timings"])
     registry.set_progress([version_id], "finished", 1, 1, version.status)
+    registry.release_for_version(version_id)  # the run is over: the next one may start
     registry.cleanup_retired()
     return version
 
@@ -223,6 +224,7 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
     version.timings.pop("precompute_started_at", None)
     version.move_to(Status.FAILED, reason, fields=["timings"])
     registry.end_tests_of(version_id, f"The challenger failed: {reason}")
+    registry.release_for_version(version_id)
     log.warning("version #%s failed: %s", version_id, reason)
     return version
 
