@@ -218,6 +218,19 @@ def has_artifact(version: ModelVersion) -> bool:
     return artifact_storage().exists(artifact_key(version.pk, MODEL_FILE) + HASH_SUFFIX)
 
 
+def delete_artifact(version_id: int, name: str) -> None:
+    """Remove one artifact (its hash record first: readers see it missing, never half)."""
+    storage = artifact_storage()
+    key = artifact_key(version_id, name)
+    storage.delete(key + HASH_SUFFIX)
+    storage.delete(key)
+    _ARTIFACT_CACHE.pop(key, None)
+    target = _cache_dir() / str(int(version_id))
+    if target.is_dir():
+        for old in target.glob(f"*-{name}"):
+            old.unlink(missing_ok=True)
+
+
 def delete_artifacts(version_id: int) -> None:
     """Remove a version's artifacts from the store and from this host's cache."""
     storage = artifact_storage()

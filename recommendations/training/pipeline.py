@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 
 from .. import registry
 from ..models import ModelVersion
@@ -310,8 +311,9 @@ def _run_steps(
     owner: str,
 ) -> PipelineResult:
     """run_pipeline's steps, under its lock."""
-    run = _create_versions(names, params, k, protocol)
-    registry.attach_versions(owner, run.ids)
+    with transaction.atomic():  # versions and the lock naming them appear together
+        run = _create_versions(names, params, k, protocol)
+        registry.attach_versions(owner, run.ids)
     if not _extract_and_split(run):
         return run.result
     if not _tune_and_evaluate(run, search=tune):
