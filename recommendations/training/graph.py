@@ -73,22 +73,26 @@ def start(
         with transaction.atomic():  # versions and the lock naming them appear together
             run = pipeline._create_versions(names, params, k, protocol)
             registry.attach_versions(owner, run.ids)
-        spec = {
-            "ids": run.ids,
-            "names": names,
-            "params": params,
-            "k": k,
-            "protocol": protocol,
-            "search": tune,
-            "force": force,
-            "margin": margin,
-            "owner": owner,
-        }
+    except BaseException:
+        registry.release(owner)
+        raise
+    spec = {
+        "ids": run.ids,
+        "names": names,
+        "params": params,
+        "k": k,
+        "protocol": protocol,
+        "search": tune,
+        "force": force,
+        "margin": margin,
+        "owner": owner,
+    }
+    try:
         if sync:
             return run_here(spec)
-        _send("pipeline_prepare", spec)
-    except BaseException:
-        _end(spec if "spec" in locals() else {"ids": [], "owner": owner})
+        _send("pipeline_prepare", spec)  # eager (no broker): the whole graph runs here
+    except Exception as exc:
+        fail_run(spec, f"{type(exc).__name__}: {exc}")
         raise
     return summary(spec)
 

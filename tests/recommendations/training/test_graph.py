@@ -93,3 +93,19 @@ def test_a_candidate_task_that_never_finished_fails_its_version_only():
     assert "did not finish" in versions["popularity"].notes
     assert result.winner.algorithm == "cooccurrence" and result.promoted
     assert registry.holder() is None
+
+
+@pytest.mark.parametrize("sync", [True, False], ids=["sync", "tasks"])
+def test_a_step_that_raises_fails_the_run_and_releases_the_lock(monkeypatch, sync):
+    seed_log()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(graph.tuning, "tune", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        graph.start(algorithms=["popularity", "cooccurrence"], sync=sync, tune=False)
+    versions = ModelVersion.objects.all()
+    assert {v.status for v in versions} == {Status.FAILED}
+    assert all("boom" in v.notes for v in versions)
+    assert registry.holder() is None
