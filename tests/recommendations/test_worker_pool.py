@@ -48,8 +48,8 @@ class Pool:
 
     def __init__(self, tmp_path: Path, endpoint: str, bucket: str) -> None:
         broker = os.environ.get("CELERY_BROKER_URL")
-        if not broker or not broker.startswith("redis"):
-            _unavailable("needs a Redis CELERY_BROKER_URL")
+        if not broker:
+            _unavailable("CELERY_BROKER_URL is not set")
         self.queue = f"recs-pool-{uuid.uuid4().hex[:10]}"
         self.tmp, self.procs, self.logs = tmp_path, {}, {}
         self.env = {
@@ -160,6 +160,8 @@ def test_two_workers_share_a_run_and_serve_what_one_would(pool):
 
 
 def test_a_worker_killed_mid_chunk_does_not_leave_the_run_half_done(pool):
+    if not os.environ["CELERY_BROKER_URL"].startswith("redis"):
+        pytest.skip("what is checked here (redelivery after the visibility timeout) is Redis's")
     seed_log()
     pool.start("w1")
     pool.start("w2")
