@@ -283,6 +283,6 @@ def summary(spec: dict) -> pipeline.PipelineResult:
         Status.ACTIVE,
         Status.PRECOMPUTING,
     )
-    notes = [v.notes.splitlines()[-1] for v in run.versions if v.notes]
-    run.result.note = notes[0] if notes and winner is None else ""
+    said = [v.notes.splitlines()[-1] for v in ([winner] if winner else run.versions) if v.notes]
+    run.result.note = said[0] if said else ""  # the decision, or why the run stopped
     return run.result
