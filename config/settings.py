@@ -341,7 +341,7 @@ CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_TASK_ACKS_LATE = True
 # A task's result row is written when it starts (date_started, worker) as well as when it
-# ends: the admin and bench/task_graph.py read who ran what, and for how long.
+# ends: tests and bench/task_graph.py read who ran what, and for how long.
 CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long tasks (docs/workers.md). Every task gets SoftTimeLimitExceeded after the soft
