@@ -28,9 +28,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_db import database  # bench/ is on the path of a script
+from task_graph import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 600.0
@@ -67,17 +69,21 @@ def child() -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("the Celery worker did not answer within 2 minutes")
     start = time.perf_counter()
+    sent = datetime.now(UTC)
+    graph_report = None
     if os.environ.get("CELERY_BROKER_URL"):
-        from recommendations import tasks
+        from task_graph import measure
 
-        # As beat sends it: the task trains and dispatches the chord, then returns.
+        from recommendations import registry, tasks
+
+        # As beat sends it: the task takes the lock and dispatches the task graph.
         summary = tasks.run_pipeline.delay().get(timeout=3600, interval=0.5)
-        version_ids, winner_id = summary["versions"], summary["winner"]
-        while winner_id is not None:  # the chord's callback activates the version
-            status = ModelVersion.objects.get(pk=winner_id).status
-            if status != ModelVersion.Status.PRECOMPUTING:
-                break
+        version_ids = summary["versions"]
+        while registry.holder() is not None:  # the graph's last task releases the run lock
             time.sleep(0.2)
+        chosen = ModelVersion.objects.filter(pk__in=version_ids, notes__contains="Chosen:")
+        winner_id = chosen.values_list("pk", flat=True).first()
+        graph_report = measure(sent)
     else:
         result = run_pipeline(sync=True)
         version_ids = [v.pk for v in result.versions]
@@ -100,6 +106,7 @@ def child() -> None:
                 "winner": winner.algorithm if winner else None,
                 "status": winner.status if winner else None,
                 "parameters": winner.parameters if winner else None,
+                "task_graph": graph_report,
             }
         )
     )
@@ -273,6 +280,7 @@ def main() -> None:
             args.output.write_text(json.dumps({"full": full}, indent=2))
         for stage, seconds in sorted(full["stages"].items()):
             print(f"{stage:32} {seconds:10.1f}")
+        print(describe(full.get("task_graph")))
         print(
             f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
             f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
@@ -300,6 +308,7 @@ def main() -> None:
         f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
     )
     print(f"precompute on {full['workers'] or 'no'} worker processes")
+    print(describe(full.get("task_graph")))
     args.output = args.output or ROOT / "docs" / "performance.json"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"half": half, "full": full}, indent=2))

@@ -3,7 +3,9 @@
 Each is text plus HTML from templates/shop/email/, queued (shop.tasks) when the
 transaction that made the order or account commits, and sent by the Celery worker
 (in-process when no broker is configured). Sending never fails an order or a sign-up:
-a failure is logged and the order stands. Where mail goes is settings' EMAIL_URL
+a failure is logged and the order stands. On a worker, a mail server that cannot be
+reached is retried with backoff (shop.tasks); in-process it is logged at once, so the
+shopper's request never waits for retries. Where mail goes is settings' EMAIL_URL
 (shop.W001 warns when nothing would be delivered with DEBUG off)."""
 
 from __future__ import annotations
@@ -25,39 +27,56 @@ logger = logging.getLogger(__name__)
 SHOP_NAME = "Shopwise"
 
 
-def send_order_confirmation(order_id: int, link: str = "") -> bool:
-    """Email order ``order_id``'s number, lines and total to the address it holds."""
+class DeliveryError(Exception):
+    """The mail server could not take a rendered email: worth another try later."""
+
+
+def send_order_confirmation(order_id: int, link: str = "", retry: bool = False) -> bool:
+    """Email order ``order_id``'s number, lines and total to the address it holds
+    (``retry``: raise DeliveryError when the server fails, for the caller to retry)."""
     order = Order.objects.prefetch_related("lines__product").filter(pk=order_id).first()
     if order is None:
         logger.warning("Order confirmation not sent: no order %s", order_id)
         return False
     context = {"order": order, "lines": order.lines.all(), "link": link}
-    return _send("order_confirmation", context, order.email, f"order #{order.pk}")
+    return _send("order_confirmation", context, order.email, f"order #{order.pk}", retry)
 
 
-def send_welcome(user_id: int, link: str = "") -> bool:
-    """Email a new account a welcome (to the address it signed up with)."""
+def send_welcome(user_id: int, link: str = "", retry: bool = False) -> bool:
+    """Email a new account a welcome (to the address it signed up with; ``retry`` as
+    for send_order_confirmation)."""
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None or not user.email:
         logger.warning("Welcome email not sent: no user %s with an email address", user_id)
         return False
-    return _send("welcome", {"user": user, "link": link}, user.email, f"user {user.pk}")
+    return _send("welcome", {"user": user, "link": link}, user.email, f"user {user.pk}", retry)
 
 
-def _send(template: str, context: dict[str, Any], to: str, what: str) -> bool:
+def _send(template: str, context: dict[str, Any], to: str, what: str, retry: bool) -> bool:
     """Render templates/shop/email/<template>{_subject.txt,.txt,.html} and send them;
-    False (logged) when rendering or sending fails."""
-    context = {"shop_name": SHOP_NAME, **context}
-    base = f"shop/email/{template}"
+    False (logged) when rendering or sending fails, or DeliveryError from a failed send
+    when ``retry`` (a template error would fail again: it is never retried)."""
     try:
-        subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
-        message = EmailMultiAlternatives(subject, render_to_string(f"{base}.txt", context), to=[to])
-        message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
-        message.send()
+        message = _render(template, {"shop_name": SHOP_NAME, **context}, to)
     except Exception:
+        logger.exception("The %s email for %s was not rendered", template, what)
+        return False
+    try:
+        message.send()
+    except Exception as exc:
+        if retry:
+            raise DeliveryError(f"the {template} email for {what}: {exc!r}") from exc
         logger.exception("The %s email for %s was not sent", template, what)
         return False
     return True
+
+
+def _render(template: str, context: dict[str, Any], to: str) -> EmailMultiAlternatives:
+    base = f"shop/email/{template}"
+    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+    message = EmailMultiAlternatives(subject, render_to_string(f"{base}.txt", context), to=[to])
+    message.attach_alternative(render_to_string(f"{base}.html", context), "text/html")
+    return message
 
 
 class LogOnlyBackend(BaseEmailBackend):

@@ -27,16 +27,33 @@ def clear_expired_sessions() -> None:
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
 
 
-@shared_task(ignore_result=True)
-def send_order_confirmation_email(order_id: int, link: str = "") -> None:
+# A mail server that is down for a while (minutes) should not lose the email: on a
+# worker, delivery is retried after 1, 2, 4, 8 and 16 minutes (31 in all), then logged.
+EMAIL_RETRIES = 5
+EMAIL_RETRY_SECONDS = 60
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=EMAIL_RETRIES)
+def send_order_confirmation_email(self, order_id: int, link: str = "") -> None:
     """Email an order's confirmation (shop.emails; a failure is logged, not raised)."""
-    emails.send_order_confirmation(order_id, link)
+    _deliver(self, emails.send_order_confirmation, order_id, link)
 
 
-@shared_task(ignore_result=True)
-def send_welcome_email(user_id: int, link: str = "") -> None:
+@shared_task(bind=True, ignore_result=True, max_retries=EMAIL_RETRIES)
+def send_welcome_email(self, user_id: int, link: str = "") -> None:
     """Welcome a new account by email (shop.emails; a failure is logged, not raised)."""
-    emails.send_welcome(user_id, link)
+    _deliver(self, emails.send_welcome, user_id, link)
+
+
+def _deliver(task: Any, send: Any, pk: int, link: str) -> None:
+    """Send; on a worker, retry a failed delivery with backoff until the last try, which
+    is logged. In-process (eager) there is one try: the shopper's request is waiting."""
+    last_try = task.request.is_eager or task.request.retries >= task.max_retries
+    try:
+        send(pk, link, retry=not last_try)
+    except emails.DeliveryError as exc:
+        logger.warning("Email not sent yet, retrying: %s", exc)
+        raise task.retry(exc=exc, countdown=EMAIL_RETRY_SECONDS * 2**task.request.retries) from exc
 
 
 def queue_order_confirmation(order: Order, request: HttpRequest | None = None) -> None:

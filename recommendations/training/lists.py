@@ -63,16 +63,15 @@ class Context:
     category_codes: np.ndarray | None = None
 
 
-_CONTEXTS: dict[tuple[int, int], Context] = {}
+_CONTEXTS: dict[tuple[int, str], Context] = {}
 
 
 def context(version_id: int) -> Context:
     """The version's model plus catalogue facts, cached per process."""
-    path = registry.model_path(version_id)
-    key = (version_id, path.stat().st_mtime_ns)
+    key = (version_id, registry.artifact_digest(version_id))  # a new artifact: a new context
     if key in _CONTEXTS:
         return _CONTEXTS[key]
-    model = registry.load_artifact(path)
+    model = registry.load_artifact(version_id)
     data = model.data
     if data is None:
         raise RuntimeError(f"artifact of version #{version_id} keeps no training data")

@@ -1,7 +1,7 @@
 """Precompute what serving reads, in chunks, and activate the version atomically.
 
 Work is split into chunks (users by row range, products by column range). Each chunk
-loads the version's artifacts from MODEL_DIR (cached per process), builds its lists
+loads the version's artifacts from the shared store (cached per process and host), builds its lists
 (lists.py) and replaces its rows, so running a chunk twice is harmless. A chord runs the chunks and
 then ``finalize_version``, which activates the version only if every chunk succeeded;
 ``fail_version`` is the chord's error callback.
@@ -123,7 +123,7 @@ def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
     if part == "users":
         return write_user_lists(version_id, user_lists(ctx, span))
     if part == "items":
-        helpers = registry.load_artifact(registry.version_dir(version_id) / RELATED_FILE)
+        helpers = registry.load_artifact(version_id, RELATED_FILE)
         product_ids = [int(i) for i in ctx.data.item_ids[span]]
         return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
     raise ValueError(f"unknown chunk part {part!r}")
@@ -210,6 +210,7 @@ def finalize_version(version_id: int, activate: bool = True) -> ModelVersion:
         _set_timing(version, activate=time.perf_counter() - t0)
         version.save(update_fields=["timings"])
     registry.set_progress([version_id], "finished", 1, 1, version.status)
+    registry.release_for_version(version_id)  # the run is over: the next one may start
     registry.cleanup_retired()
     return version
 
@@ -223,6 +224,7 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
     version.timings.pop("precompute_started_at", None)
     version.move_to(Status.FAILED, reason, fields=["timings"])
     registry.end_tests_of(version_id, f"The challenger failed: {reason}")
+    registry.release_for_version(version_id)
     log.warning("version #%s failed: %s", version_id, reason)
     return version
 

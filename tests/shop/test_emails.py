@@ -8,11 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from celery.exceptions import Retry
 from django.core.mail.backends.base import BaseEmailBackend
+from django.template import TemplateSyntaxError
 from django.urls import reverse
 
-from shop.emails import LogOnlyBackend
+from shop.emails import DeliveryError, LogOnlyBackend
 from shop.models import Order
+from shop.tasks import send_welcome_email
 from tests.factories import ProductFactory, UserFactory
 from tests.shop.test_checkout import DETAILS, fill_cart
 
@@ -181,3 +184,47 @@ def test_check_warns_when_production_delivers_no_email():
 
     assert "(shop.W001) EMAIL_BACKEND is shop.emails.LogOnlyBackend" in check().stderr
     assert "shop.W001" not in check(EMAIL_URL="smtp://mail.example.com:25").stderr
+
+
+def run_on_worker(task, *args, retries=0):
+    """Run ``task`` as a worker would (not eager), on its ``retries``-th retry."""
+    task.push_request(
+        id="email-test", retries=retries, is_eager=False, called_directly=False, args=list(args)
+    )
+    try:
+        return task.run(*args)
+    finally:
+        task.pop_request()
+
+
+def test_on_a_worker_a_failed_delivery_is_retried_with_backoff(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    user = UserFactory(email="new@example.com")
+    with pytest.raises(Retry) as first:
+        run_on_worker(send_welcome_email, user.pk, "")
+    with pytest.raises(Retry) as third:
+        run_on_worker(send_welcome_email, user.pk, "", retries=2)
+    assert (first.value.when, third.value.when) == (60, 240)
+    assert isinstance(first.value.exc, DeliveryError)
+
+
+def test_the_last_try_on_a_worker_is_logged_not_retried(settings, caplog):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    user = UserFactory(email="new@example.com")
+    with caplog.at_level(logging.ERROR, logger="shop.emails"):
+        run_on_worker(send_welcome_email, user.pk, "", retries=send_welcome_email.max_retries)
+    (record,) = [r for r in caplog.records if r.name == "shop.emails"]
+    assert f"user {user.pk}" in record.getMessage()
+    assert record.exc_info[0] is ConnectionRefusedError
+
+
+def test_a_template_error_is_never_retried(caplog, monkeypatch):
+    user = UserFactory(email="new@example.com")
+    monkeypatch.setattr("shop.emails.render_to_string", _raise_template_error)
+    with caplog.at_level(logging.ERROR, logger="shop.emails"):
+        run_on_worker(send_welcome_email, user.pk, "")  # no Retry raised
+    assert "was not rendered" in caplog.records[-1].getMessage()
+
+
+def _raise_template_error(*args, **kwargs):
+    raise TemplateSyntaxError("broken template")

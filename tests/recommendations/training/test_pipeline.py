@@ -276,7 +276,7 @@ def test_refit_keeps_the_tensorflow_weights_and_refits_the_rest(log_, monkeypatc
     assert len(fits) == 1  # trained once, on the split's training part
     full = load_dataset()
     assert fits[0].n_events < full.n_events
-    model = registry.load_artifact(registry.model_path(winner.pk))
+    model = registry.load_artifact(winner.pk)
     tower, pop = model.models["two_tower"], model.models["popularity"]
     assert model.data.n_events == tower.data.n_events == pop.data.n_events == full.n_events
     # The counts-based component is refitted on the full log.
