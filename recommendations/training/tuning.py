@@ -14,8 +14,9 @@ while tuning or choosing.
   split's shoppers; the chosen configuration is then judged on the full sample.
 - ``tune_hybrid``: the hybrid's component weights (and score normalisation) are
   chosen from the components' cached scores on the split, without refitting them.
-  The search starts from the best component alone, so the tuned hybrid is never
-  worse on the split than any of its components.
+  The weights are searched on half the split's shoppers (``judging_rows``); the
+  other half judges every candidate in ``choose``, so the hybrid is not judged on the
+  shoppers its weights were chosen for.
 - ``choose``: the candidate with the best primary metric, unless a simpler one is
   within noise of it (a paired bootstrap over the same shoppers cannot tell them
   apart at 95%): then the simplest such candidate.
@@ -113,9 +114,9 @@ class Tuned:
     metrics: dict[str, float] = field(default_factory=dict)
     per_user: np.ndarray | None = None  # primary metric per evaluated shopper
     rows: np.ndarray | None = None  # the rows of split.test_users ``per_user`` covers
-    # True where that shopper judges the choice (the hybrid's weights never saw it);
-    # None: every evaluated shopper judges (no hybrid weight search ran).
-    judged: np.ndarray | None = None
+    # A searched hybrid's ``judging_rows`` (bool per row of split.test_users): the
+    # shoppers its weights never saw, on which ``choose`` judges every candidate.
+    judge: np.ndarray | None = None
     model: Recommender | None = None
     trials: list[tuple[dict, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -366,9 +367,10 @@ def tune_hybrid(
 ) -> Tuned:
     """Choose the hybrid's weights over already tuned and fitted ``components``.
 
-    ``judge`` (bool per row of ``split.test_users``, see ``judging_rows``): the shoppers
-    kept for judging the choice; the weights are searched on the others only. Component
-    scores on a sample of the searched shoppers are computed once and cached; a
+    ``judge`` (bool per row of ``split.test_users``; default ``judging_rows(split,
+    seed)``): the shoppers kept for judging the choice, stored on the result for
+    ``choose``; the weights are searched on the others only. Component scores on a
+    sample of the searched shoppers are computed once and cached; a
     coordinate search over HYBRID_WEIGHTS (two passes) and the two score normalisations
     then only re-blends them (``_Blends``: one multiply-add and one ranking pass per
     trial). Starts from the best components alone (on the searched shoppers) and from
@@ -381,7 +383,8 @@ def tune_hybrid(
     if not comps:
         out.error = "no fitted component to blend"
         return out
-    searched = ~judge if judge is not None else np.ones(len(split.test_users), dtype=bool)
+    judge = judging_rows(split, seed) if judge is None else judge
+    out.judge, searched = judge, ~judge
     comps.sort(key=lambda c: -_mean_on(c, searched, metric))
     rows = _hybrid_users(split, len(comps), max_users, seed, searched)
     users = split.test_users[rows]
@@ -397,8 +400,7 @@ def tune_hybrid(
     hybrid = _hybrid(used, by_name, best_norm, split)
     tune_seconds = time.perf_counter() - started
     t0 = time.perf_counter()
-    ev = _evaluate(hybrid, split, metric, max_users, False, seed)
-    out.metrics, out.per_user, out.rows = ev
+    out.metrics, out.per_user, out.rows = _evaluate(hybrid, split, metric, max_users, False, seed)
     # Guarantee: never below its best component on the searched shoppers (equal alone).
     best_comp = comps[0]
     if _mean_on(out, searched, metric) < _mean_on(best_comp, searched, metric):
@@ -543,10 +545,9 @@ def tune_candidates(
 
     "hybrid" is blended from the other candidates' fitted models (from its default
     components, tuned here, when no other candidate ran), its weights searched on the
-    shoppers ``judging_rows`` leaves out; every result then marks the judging ones
-    (``judged``) for ``choose``. Fitted models stay on the results (``model``) for the
-    caller to use or drop. ``max_trials``: see ``tune``; a dict gives it per name (names
-    it leaves out get a wall-clock budget).
+    shoppers ``judging_rows`` leaves out, the others kept for ``choose``. Fitted models
+    stay on the results (``model``) for the caller to use or drop. ``max_trials``: see
+    ``tune``; a dict gives it per name (names it leaves out get a wall-clock budget).
     """
     params = params or {}
     common = {"max_users": max_users, "seed": seed}
@@ -579,11 +580,7 @@ def tune_candidates(
     if not pool:
         defaults = Hybrid.defaults["components"]
         pool = [tune(n, split, metric, **budget(n), **common) for n in defaults]
-    judge = judging_rows(split, seed)
-    out["hybrid"] = tune_hybrid(pool, split, metric, judge=judge, **common)
-    for t in [*out.values(), *pool]:
-        if t.rows is not None:
-            t.judged = judge[t.rows]
+    out["hybrid"] = tune_hybrid(pool, split, metric, **common)
     return out
 
 
@@ -617,13 +614,13 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
     "within noise" where a stronger one of the same complexity is not), and serving
     the weaker of two equally simple models would be worse on every count.
 
-    When every candidate marks its judging shoppers (``Tuned.judged``: a hybrid's
-    weights were searched on the others), scores and intervals are over those only.
+    When a candidate is a hybrid whose weights were searched (``Tuned.judge``), every
+    candidate is judged on the shoppers those weights never saw.
     """
     ok = [c for c in candidates if not c.error and c.per_user is not None]
     if not ok:
         raise ValueError("no candidate to choose from")
-    judged = {id(c): _judged(c, ok) for c in ok}
+    judged = _judged(ok)
     score = {id(c): float(judged[id(c)].mean()) for c in ok}
     best = max(ok, key=lambda c: (score[id(c)], -c.complexity))
     notes: dict[str, str] = {}
@@ -658,12 +655,13 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
     return chosen, notes
 
 
-def _judged(c: Tuned, ok: list[Tuned]) -> np.ndarray:
-    """``c``'s per-shopper scores on the judging shoppers, when every candidate in ``ok``
-    marks them; else all of them."""
-    if all(o.judged is not None for o in ok):
-        return c.per_user[c.judged]
-    return c.per_user
+def _judged(ok: list[Tuned]) -> dict[int, np.ndarray]:
+    """Per-shopper scores by ``id`` of each candidate: on a searched hybrid's judging
+    shoppers when there is one (and every candidate knows its rows), else all."""
+    judge = next((c.judge for c in ok if c.judge is not None), None)
+    if judge is None or any(c.rows is None for c in ok):
+        return {id(c): c.per_user for c in ok}
+    return {id(c): c.per_user[judge[c.rows]] for c in ok}
 
 
 def _interval(b: dict) -> str:

@@ -250,13 +250,18 @@ class TestSeparateShoppers:
         )
         assert searched and all(len(users) for users in searched)
         assert not judges & set(np.concatenate(searched).tolist())
-        # Every candidate marks the judging shoppers, and only those judge the choice.
-        for t in results.values():
-            assert np.array_equal(t.judged, judge[t.rows])
+        # The hybrid keeps the partition, and only the judging shoppers judge the choice.
         hybrid = results["hybrid"]
-        chosen, notes = tuning.choose(list(results.values()), "ndcg@10")
-        judged_mean = hybrid.per_user[hybrid.judged].mean()
+        assert np.array_equal(hybrid.judge, judge)
+        _, notes = tuning.choose(list(results.values()), "ndcg@10")
+        judged_mean = hybrid.per_user[judge[hybrid.rows]].mean()
         assert f"{judged_mean:.4f}" in notes["hybrid"]
+        # As the task graph calls it: tune_hybrid alone searches on the same half.
+        searched.clear()
+        pool = [t for n, t in results.items() if n != "hybrid"]
+        alone = tuning.tune_hybrid(pool, validation)
+        assert np.array_equal(alone.judge, judge)
+        assert searched and not judges & set(np.concatenate(searched).tolist())
 
     def test_partition_is_seeded(self):
         validation = split_leave_last_out(chain_log())
