@@ -470,7 +470,10 @@ def _against_champion(run: _Run, champion: ModelVersion, margin: float) -> tuple
     scores, how = _champion_scores(champion, run.tuned, run.split, run.metric, max_users)
     if scores is None or len(scores) != len(run.chosen.per_user):
         return _against_stored(run.chosen.metrics[run.metric], champion, run.metric, margin)
-    decision = tuning.promotion_decision(run.chosen.per_user, scores, run.metric, margin)
+    judging = tuning.judging_mask(run.tuned, run.chosen)
+    mine = run.chosen.per_user if judging is None else run.chosen.per_user[judging]
+    scores = scores if judging is None else scores[judging]
+    decision = tuning.promotion_decision(mine, scores, run.metric, margin)
     winner = run.result.winner
     winner.metrics = {
         **winner.metrics,

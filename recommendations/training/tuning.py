@@ -664,6 +664,15 @@ def _judged(ok: list[Tuned]) -> dict[int, np.ndarray]:
     return {id(c): c.per_user[judge[c.rows]] for c in ok}
 
 
+def judging_mask(candidates: list[Tuned], chosen: Tuned) -> np.ndarray | None:
+    """Which of ``chosen``'s evaluated shoppers judged the choice (bool per entry of its
+    ``per_user``), so the promotion is judged on them too; None: all of them."""
+    judge = next((c.judge for c in candidates if c.judge is not None), None)
+    if judge is None or chosen.rows is None:
+        return None
+    return judge[chosen.rows]
+
+
 def _interval(b: dict) -> str:
     level = round(DECISION_INTERVAL * 100)
     return f"{level}% CI [{b['low']:+.4f}, {b['high']:+.4f}] (one-sided {(100 + level) // 2}%)"
