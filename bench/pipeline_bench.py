@@ -32,9 +32,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_db import database  # bench/ is on the path of a script
+from task_graph import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET_SECONDS = 600.0
@@ -71,17 +73,21 @@ def child() -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("the Celery worker did not answer within 2 minutes")
     start = time.perf_counter()
+    sent = datetime.now(UTC)
+    graph_report = None
     if os.environ.get("CELERY_BROKER_URL"):
-        from recommendations import tasks
+        from task_graph import measure
 
-        # As beat sends it: the task trains and dispatches the chord, then returns.
+        from recommendations import registry, tasks
+
+        # As beat sends it: the task takes the lock and dispatches the task graph.
         summary = tasks.run_pipeline.delay().get(timeout=3600, interval=0.5)
-        version_ids, winner_id = summary["versions"], summary["winner"]
-        while winner_id is not None:  # the chord's callback activates the version
-            status = ModelVersion.objects.get(pk=winner_id).status
-            if status != ModelVersion.Status.PRECOMPUTING:
-                break
+        version_ids = summary["versions"]
+        while registry.holder() is not None:  # the graph's last task releases the run lock
             time.sleep(0.2)
+        chosen = ModelVersion.objects.filter(pk__in=version_ids, notes__contains="Chosen:")
+        winner_id = chosen.values_list("pk", flat=True).first()
+        graph_report = measure(sent)
     else:
         result = run_pipeline(sync=True)
         version_ids = [v.pk for v in result.versions]
@@ -104,6 +110,7 @@ def child() -> None:
                 "winner": winner.algorithm if winner else None,
                 "status": winner.status if winner else None,
                 "parameters": winner.parameters if winner else None,
+                "task_graph": graph_report,
             }
         )
     )
@@ -322,6 +329,7 @@ def main() -> None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps({"sizes": sizes}, indent=2))
     report(sizes, args.budget_minutes * 60, args.budget_gb * 1024**3)
+    print(describe(sizes[-1].get("task_graph")))
 
 
 if __name__ == "__main__":

@@ -340,7 +340,29 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
 CELERY_TASK_ACKS_LATE = True
+# A task's result row is written when it starts (date_started, worker) as well as when it
+# ends: tests and bench/task_graph.py read who ran what, and for how long.
+CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Long tasks (docs/workers.md). Every task gets SoftTimeLimitExceeded after the soft
+# limit and its process is killed at the hard one. With late acknowledgement a Redis
+# broker hands a message that stays unacknowledged longer than visibility_timeout to
+# another worker, so that must exceed the longest a task can stay reserved: one task
+# waiting in the prefetch slot (up to the hard limit) plus its own run (the hard limit).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3600)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int(
+    "CELERY_TASK_SOFT_TIME_LIMIT", default=max(1, CELERY_TASK_TIME_LIMIT - 60)
+)
+CELERY_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_VISIBILITY_TIMEOUT", default=2 * CELERY_TASK_TIME_LIMIT + 300
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+if not CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "Celery time limits must satisfy CELERY_TASK_SOFT_TIME_LIMIT < "
+        "CELERY_TASK_TIME_LIMIT < CELERY_VISIBILITY_TIMEOUT (seconds); got "
+        f"{CELERY_TASK_SOFT_TIME_LIMIT}, {CELERY_TASK_TIME_LIMIT}, {CELERY_VISIBILITY_TIMEOUT}"
+    )
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logging above in workers
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -367,7 +389,32 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # Recommendations
+# Model artifacts (recommendations/registry/artifacts.py, docs/workers.md): the folder
+# MODEL_DIR by default; with ARTIFACTS_S3_BUCKET set, an S3-compatible bucket shared by
+# workers on several hosts (credentials unset: boto3's own chain, e.g. an instance role).
+# Each process verifies what it reads by sha256 and keeps copies in ARTIFACT_CACHE_DIR.
 MODEL_DIR = Path(env("MODEL_DIR", default=str(BASE_DIR / "var" / "models")))
+ARTIFACT_CACHE_DIR = Path(
+    env("ARTIFACT_CACHE_DIR", default=str(BASE_DIR / "var" / "artifact-cache"))
+)
+ARTIFACTS_S3_BUCKET = env("ARTIFACTS_S3_BUCKET", default="")
+if ARTIFACTS_S3_BUCKET:
+    STORAGES["artifacts"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ARTIFACTS_S3_BUCKET,
+            "location": env("ARTIFACTS_S3_PREFIX", default="models"),
+            "endpoint_url": env("ARTIFACTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env("ARTIFACTS_S3_REGION", default="") or None,
+            "access_key": env("ARTIFACTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("ARTIFACTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+else:
+    STORAGES["artifacts"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 RECOMMENDATIONS = {
     "PRIMARY_METRIC": env("RECS_PRIMARY_METRIC", default="ndcg@10"),
     "TOP_N": env.int("RECS_TOP_N", default=50),
@@ -379,7 +426,11 @@ RECOMMENDATIONS = {
     "EVAL_MAX_USERS": env.int("RECS_EVAL_MAX_USERS", default=20000),
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
     # A version still training/precomputing after this long was abandoned by a dead process.
-    "STALE_AFTER_MINUTES": env.int("RECS_STALE_AFTER_MINUTES", default=180),
+    # Also how long the pipeline's run lock lasts. At least 180 and twice the visibility
+    # timeout: a task redelivered after a worker died must not find its run failed.
+    "STALE_AFTER_MINUTES": env.int(
+        "RECS_STALE_AFTER_MINUTES", default=max(180, -(-2 * CELERY_VISIBILITY_TIMEOUT // 60))
+    ),
     # Promotion: a challenger must beat the active model by this much on the primary
     # metric when the paired bootstrap is not conclusive (0 = bootstrap only).
     "PROMOTION_MARGIN": env.float("RECS_PROMOTION_MARGIN", default=0.0),
@@ -422,3 +473,10 @@ RECOMMENDATIONS = {
     "API_MAX_QUANTITY": env.int("RECS_API_MAX_QUANTITY", default=100),
     "API_DAILY_QUANTITY": env.int("RECS_API_DAILY_QUANTITY", default=1000),
 }
+
+if RECOMMENDATIONS["STALE_AFTER_MINUTES"] * 60 <= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"RECS_STALE_AFTER_MINUTES ({RECOMMENDATIONS['STALE_AFTER_MINUTES']}) must exceed "
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s): a task redelivered "
+        "after a worker died would find its run already failed as stale."
+    )

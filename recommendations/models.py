@@ -258,3 +258,22 @@ class ABTest(models.Model):
     def live(self) -> bool:
         """Starting or running."""
         return self.status in (self.Status.STARTING, self.Status.RUNNING)
+
+
+class RunLock(models.Model):
+    """A long job that must run once at a time (the pipeline): who holds it, until when.
+
+    registry.locks takes it with one INSERT (the primary key refuses a second holder),
+    replaces it once ``expires`` has passed (its holder died) and drops it when the run
+    ends, or when its versions are failed as stale.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    owner = models.CharField(max_length=200)
+    acquired = models.DateTimeField()
+    expires = models.DateTimeField()
+    # The versions of the run that holds it; finishing or failing them releases it.
+    versions = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner} until {self.expires:%Y-%m-%d %H:%M}"

@@ -10,17 +10,34 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="recommendations.tasks.run_pipeline")
+@shared_task(bind=True, name="recommendations.tasks.run_pipeline")
 def run_pipeline(
+    self,
     algorithms: list[str] | None = None,
     params: dict | None = None,
     k: int = 10,
     force: bool = False,
 ) -> dict:
-    """Train, evaluate, promote and fan out precompute; returns the run's summary."""
-    from .training import pipeline
+    """Start the pipeline's task graph (training.graph); returns what is known when the
+    graph is dispatched (everything, when tasks run eagerly).
 
-    result = pipeline.run_pipeline(algorithms=algorithms, params=params, k=k, force=force)
+    Runs only while holding the pipeline lock (owner: this task's id); another run
+    holding it makes this one return at once with ``already_running``.
+    """
+    from . import registry
+    from .training import graph
+
+    owner = f"task:{self.request.id}" if self.request.id else ""
+    try:
+        result = graph.start(algorithms=algorithms, params=params, k=k, force=force, owner=owner)
+    except registry.AlreadyRunning as exc:
+        return {
+            "versions": [],
+            "winner": None,
+            "promoted": False,
+            "note": str(exc),
+            "already_running": True,
+        }
     return {
         "versions": [v.pk for v in result.versions],
         "winner": result.winner.pk if result.winner else None,
@@ -29,8 +46,50 @@ def run_pipeline(
     }
 
 
+# The pipeline's graph (training/graph.py). Each step is safe to run twice, so a step
+# whose worker died is handed to another worker (acks_late + reject_on_worker_lost).
+GRAPH_STEP = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="recommendations.tasks.pipeline_prepare", **GRAPH_STEP)
+def pipeline_prepare(spec: dict) -> bool:
+    """Extract and split once, then fan the candidates out as a chord."""
+    from .training import graph
+
+    return graph.prepare_and_fan_out(spec)
+
+
+@shared_task(name="recommendations.tasks.pipeline_candidate", **GRAPH_STEP)
+def pipeline_candidate(spec: dict, name: str) -> str:
+    """Tune and evaluate one candidate on the stored split."""
+    from .training import graph
+
+    graph.tune_candidate(spec, name)
+    return name
+
+
+@shared_task(name="recommendations.tasks.pipeline_finish", **GRAPH_STEP)
+def pipeline_finish(spec: dict) -> int | None:
+    """Hybrid weights, choose, promote or not, refit, then the precompute chord."""
+    from .training import graph
+
+    winner = graph.finish(spec).winner
+    return winner.pk if winner is not None else None
+
+
+@shared_task(name="recommendations.tasks.pipeline_fail")
+def pipeline_fail(spec: dict) -> None:
+    """The graph's error callback: fail the run's unfinished versions, release the lock."""
+    from .training import graph
+
+    graph.fail_run(spec)
+
+
 @shared_task(
     name="recommendations.tasks.precompute_chunk",
+    # Idempotent: a chunk whose worker died mid-way is handed to another worker.
+    acks_late=True,
+    reject_on_worker_lost=True,
     autoretry_for=(Exception,),
     max_retries=2,
     default_retry_delay=2,

@@ -9,6 +9,7 @@ import pytest
 
 from config.celery import app as celery_app
 from tests.redis_server import redis_cache  # noqa: F401  (a real redis-server as the cache)
+from tests.s3_server import s3_endpoint  # noqa: F401  (an S3-compatible store, moto)
 
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -42,8 +43,9 @@ def _impressions_per_page(settings):
 
 @pytest.fixture(autouse=True)
 def _model_dir(tmp_path, settings):
-    """Model artifacts go to a per-test folder."""
+    """Model artifacts (and this host's cache of them) go to a per-test folder."""
     settings.MODEL_DIR = tmp_path / "models"
+    settings.ARTIFACT_CACHE_DIR = tmp_path / "artifact-cache"
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def run_django(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_compose_has_the_whole_stack():
-    assert set(SERVICES) >= {"postgres", "redis", "web", "worker", "beat"}
+    assert set(SERVICES) >= {"postgres", "redis", "minio", "minio-setup", "web", "worker", "beat"}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -75,9 +75,10 @@ def test_dependencies_and_volumes_are_declared():
 
 
 def test_every_service_has_a_healthcheck():
-    for name in ("postgres", "redis", *APP_SERVICES):
+    for name in ("postgres", "redis", "minio", *APP_SERVICES):
         check = SERVICES[name].get("healthcheck", {})
         assert check.get("test") and check["test"][0] in ("CMD", "CMD-SHELL"), name
+    assert SERVICES["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
     assert "pg_isready" in " ".join(SERVICES["postgres"]["healthcheck"]["test"])
     assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert "inspect ping" in " ".join(SERVICES["worker"]["healthcheck"]["test"])
@@ -98,9 +99,29 @@ def named_volumes(service: dict) -> dict[str, str]:
 
 def test_database_data_and_model_artifacts_live_in_volumes():
     assert named_volumes(SERVICES["postgres"]).get("/var/lib/postgresql/data") in COMPOSE["volumes"]
-    model_dir = SERVICES["web"]["environment"]["MODEL_DIR"]
-    for name in APP_SERVICES:  # the worker writes artifacts that web and beat read
-        assert named_volumes(SERVICES[name]).get(model_dir) in COMPOSE["volumes"], name
+    assert named_volumes(SERVICES["minio"]).get("/data") in COMPOSE["volumes"]
+    assert "models" not in COMPOSE["volumes"]
+
+
+def test_app_services_share_artifacts_through_the_object_store_not_a_volume():
+    """Workers on any host (or --scale worker=3) reach the same bucket; none mounts one."""
+    env = compose_env(SECRET_KEY=REAL_KEY)
+    assert "MODEL_DIR" not in env
+    assert urlparse(env["ARTIFACTS_S3_ENDPOINT_URL"]).hostname == "minio"
+    minio = SERVICES["minio"]["environment"]
+    assert env["ARTIFACTS_S3_ACCESS_KEY_ID"] == expand(minio["MINIO_ROOT_USER"], {})
+    assert env["ARTIFACTS_S3_SECRET_ACCESS_KEY"] == expand(minio["MINIO_ROOT_PASSWORD"], {})
+    setup = SERVICES["minio-setup"]
+    assert expand(setup["environment"]["ARTIFACTS_S3_BUCKET"], {}) == env["ARTIFACTS_S3_BUCKET"]
+    assert "mc mb --ignore-existing" in " ".join(setup["command"])
+    assert setup["depends_on"]["minio"] == {"condition": "service_healthy"}
+    for name in APP_SERVICES:
+        service = SERVICES[name]
+        assert not service.get("volumes"), f"{name} mounts {service.get('volumes')}"
+        ready = {"condition": "service_completed_successfully"}
+        assert service["depends_on"].get("minio-setup") == ready or name != "web", name
+    worker = SERVICES["worker"]
+    assert not {"container_name", "ports", "hostname"} & set(worker), "--scale needs neither"
 
 
 def settings_read() -> set[str]:
@@ -153,18 +174,19 @@ def test_settings_accept_the_compose_environment():
         "import json; from django.conf import settings as s; "
         "print(json.dumps([s.DATABASES['default']['ENGINE'], s.DATABASES['default']['HOST'], "
         "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], "
-        "str(s.MODEL_DIR), s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+        "s.STORAGES['artifacts'], s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER]))"
     )
     out = run_django(code, compose_env(SECRET_KEY=REAL_KEY))
     assert out.returncode == 0, out.stderr
-    engine, host, broker, eager, cache, model_dir, debug, *https = json.loads(
+    engine, host, broker, eager, cache, artifacts, debug, *https = json.loads(
         out.stdout.splitlines()[-1]
     )
     assert engine == "django.db.backends.postgresql" and host == "postgres"
     assert broker == "redis://redis:6379/0" and eager is False
     assert cache == "django_redis.cache.RedisCache"  # reuses its clients (see settings)
-    assert model_dir == "/var/lib/shop/models" and debug is False
+    assert artifacts["BACKEND"] == "storages.backends.s3.S3Storage" and debug is False
+    assert artifacts["OPTIONS"]["endpoint_url"] == "http://minio:9000"
     assert https == [True, True, True, 31536000, ["HTTP_X_FORWARDED_PROTO", "https"]]
 
 

@@ -137,6 +137,10 @@ def _rolled_back(result, was: ModelVersion | None) -> str:
 def retrain(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     """Run the pipeline for the selected versions' algorithms (all if none)."""
     names = sorted(set(queryset.values_list("algorithm", flat=True)))
+    running = registry.holder()
+    if running is not None:
+        modeladmin.message_user(request, registry.locks.describe(running), messages.WARNING)
+        return
     _enqueue(
         modeladmin,
         request,

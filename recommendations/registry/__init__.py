@@ -7,8 +7,9 @@ retired, new -> active) and nothing half-written is visible.
 Imports only models: promotion that refits or precomputes lives in training.promotion.
 
 Split by job: artifacts.py (files and their cache), versions.py (active version,
-progress, promote, cleanup), abtests.py (tests and their arms). Callers use the names
-below: ``from recommendations import registry; registry.promote(...)``.
+progress, promote, cleanup), abtests.py (tests and their arms), locks.py (one
+pipeline run at a time). Callers use the names below:
+``from recommendations import registry; registry.promote(...)``.
 """
 
 from .abtests import (
@@ -22,7 +23,21 @@ from .abtests import (
     start_ab_test,
     stop_ab_test,
 )
-from .artifacts import has_artifact, load_artifact, model_path, save_artifact, version_dir
+from .artifacts import (
+    MODEL_FILE,
+    CorruptArtifact,
+    artifact_digest,
+    artifact_key,
+    artifact_storage,
+    delete_artifact,
+    delete_artifacts,
+    has_artifact,
+    load_artifact,
+    model_path,
+    save_artifact,
+    version_dir,
+)
+from .locks import AlreadyRunning, acquire, attach_versions, holder, release, release_for_version
 from .versions import (
     active_version,
     cleanup_retired,
@@ -36,6 +51,19 @@ from .versions import (
 )
 
 __all__ = [
+    "AlreadyRunning",
+    "acquire",
+    "attach_versions",
+    "holder",
+    "release",
+    "release_for_version",
+    "MODEL_FILE",
+    "CorruptArtifact",
+    "artifact_digest",
+    "artifact_key",
+    "artifact_storage",
+    "delete_artifact",
+    "delete_artifacts",
     "active_version",
     "challenger_ready",
     "cleanup_retired",

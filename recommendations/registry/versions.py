@@ -7,7 +7,6 @@ closes its tests in the same transaction, and abtests.py builds on this module.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import ABTest, ModelVersion, RelatedProducts, UserRecommendations
-from .artifacts import version_dir
+from .artifacts import delete_artifacts
+from .locks import release_for_version
 
 log = logging.getLogger(__name__)
 # One line per stage boundary of a run, with stage/done/total/detail as extra fields
@@ -123,7 +123,7 @@ def promote(version: ModelVersion, note: str = "") -> ModelVersion:
 def _discard(version: ModelVersion) -> None:
     """Delete a version's lists and artifact folder (the row stays, for the record)."""
     delete_rows(version.pk)
-    shutil.rmtree(version_dir(version.pk), ignore_errors=True)
+    delete_artifacts(version.pk)
     if version.artifact_path:
         version.artifact_path = ""
         version.save(update_fields=["artifact_path"])
@@ -163,6 +163,7 @@ def fail_stale(older_than: timedelta | None = None) -> list[int]:
             # In the same transaction: the test rows are locked too (autocommit would refuse).
             _end_tests(locked.pk, TestStatus.STOPPED, "The challenger's precompute was abandoned.")
         _discard(locked)
+        release_for_version(locked.pk)  # the lock expires with the run it belonged to
         failed.append(locked.pk)
         log.warning("version #%s was stale and is now failed", locked.pk)
     return failed

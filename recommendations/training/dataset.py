@@ -7,6 +7,8 @@ structure comes from the Interaction table (see ``data.py``) or from a CSV file
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -265,31 +267,63 @@ def _basket_matrix(
 
 
 def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
-    """Write ``array`` as <version dir>/<name> (.npy), atomically (write then rename).
+    """Write ``array`` (.npy) as the version's artifact ``name``, atomically (write then
+    rename) on this host, and into the artifact store when that is remote.
 
     The one place training writes raw arrays beside a version's artifacts, so a
     different store needs only this and ``load_array`` changed."""
-    path = _version_dir(version_id) / name
+    path = _array_path(version_id, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
     tmp.replace(path)
+    storage, key = _array_store(version_id, name)
+    if storage is not None:  # a remote store: other hosts fetch it once (load_array)
+        from django.core.files import File
+
+        storage.delete(key)
+        with open(path, "rb") as fh:
+            storage.save(key, File(fh))
     return path
 
 
 def load_array(version_id: int, name: str, mode: str = "r") -> np.ndarray:
     """An array written by ``save_array``, memory-mapped (read-only by default):
-    processes that open the same file share its pages instead of each holding a copy."""
-    return np.load(_version_dir(version_id) / name, mmap_mode=mode, allow_pickle=False)
+    processes that open the same file share its pages instead of each holding a copy.
+    From a remote store it is fetched to this host's artifact cache first."""
+    path = _array_path(version_id, name)
+    storage, key = _array_store(version_id, name)
+    if storage is not None and not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with storage.open(key, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        tmp.replace(path)
+    return np.load(path, mmap_mode=mode, allow_pickle=False)
 
 
-def _version_dir(version_id: int) -> Path:
-    """The version's artifact directory; imported here so that unpickling a Dataset
-    that was never shared needs no Django (a model loads in a plain process)."""
-    from ..registry.artifacts import version_dir
+def _array_store(version_id: int, name: str):
+    """(remote storage or None for this host's filesystem store, storage key)."""
+    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
 
-    return version_dir(version_id)
+    storage, key = artifact_storage(), artifact_key(version_id, name)
+    return (None if _local_path(storage, key) is not None else storage), key
+
+
+def _array_path(version_id: int, name: str) -> Path:
+    """This host's file of an array artifact: in the filesystem store itself, else in
+    the artifact cache. Imported here so that unpickling a Dataset that was never
+    shared needs no Django (a model loads in a plain process)."""
+    from django.conf import settings
+
+    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
+
+    storage, key = artifact_storage(), artifact_key(version_id, name)
+    local = _local_path(storage, key)
+    if local is not None:
+        return local
+    return Path(settings.ARTIFACT_CACHE_DIR) / str(int(version_id)) / f"array-{name}"
 
 
 # The Dataset's arrays (besides the two sparse matrices'), as shared by share_dataset.
@@ -298,7 +332,7 @@ _SPARSE_PARTS = ("data", "indices", "indptr")
 
 
 def share_dataset(version_id: int, data: Dataset) -> Dataset:
-    """Write ``data``'s arrays beside the version's artifacts (``dataset/*.npy``) and mark
+    """Write ``data``'s arrays beside the version's artifacts (``dataset-*.npy``) and mark
     it so that pickling it (inside a model artifact) stores a reference to them.
 
     Shopper keys are stored as fixed-width text so they can be mapped too."""
@@ -306,11 +340,11 @@ def share_dataset(version_id: int, data: Dataset) -> Dataset:
         value = getattr(data, name)
         if name == "user_keys":
             value = np.asarray(value, dtype=str)
-        save_array(version_id, f"dataset/{name}.npy", value)
+        save_array(version_id, f"dataset-{name}.npy", value)
     for name in ("matrix", "baskets"):
         matrix = getattr(data, name)
         for part in _SPARSE_PARTS:
-            save_array(version_id, f"dataset/{name}.{part}.npy", getattr(matrix, part))
+            save_array(version_id, f"dataset-{name}.{part}.npy", getattr(matrix, part))
     data._shared = version_id
     return data
 
@@ -320,7 +354,7 @@ def _open_shared(data: Dataset, shapes: tuple) -> None:
     this process's pages only, never the files)."""
     version_id = data._shared
     for name in SHARED_ARRAYS:
-        setattr(data, name, load_array(version_id, f"dataset/{name}.npy", mode="c"))
+        setattr(data, name, load_array(version_id, f"dataset-{name}.npy", mode="c"))
     for name, shape in zip(("matrix", "baskets"), shapes, strict=True):
-        parts = [load_array(version_id, f"dataset/{name}.{p}.npy", mode="c") for p in _SPARSE_PARTS]
+        parts = [load_array(version_id, f"dataset-{name}.{p}.npy", mode="c") for p in _SPARSE_PARTS]
         setattr(data, name, sp.csr_matrix(tuple(parts), shape=shape, copy=False))

@@ -65,16 +65,15 @@ class Context:
     category_codes: np.ndarray | None = None
 
 
-_CONTEXTS: dict[tuple[int, int], Context] = {}
+_CONTEXTS: dict[tuple[int, str], Context] = {}
 
 
 def context(version_id: int) -> Context:
     """The version's model plus catalogue facts, cached per process."""
-    path = registry.model_path(version_id)
-    key = (version_id, path.stat().st_mtime_ns)
+    key = (version_id, registry.artifact_digest(version_id))  # a new artifact: a new context
     if key in _CONTEXTS:
         return _CONTEXTS[key]
-    model = registry.load_artifact(path)
+    model = registry.load_artifact(version_id)
     data = model.data
     if data is None:
         raise RuntimeError(f"artifact of version #{version_id} keeps no training data")
@@ -85,10 +84,9 @@ def context(version_id: int) -> Context:
         )
     }
     rows = [products.get(int(pid)) for pid in data.item_ids]
-    reasons = registry.version_dir(version_id) / REASONS_FILE
     ctx = build_context(
         model,
-        similar=registry.load_artifact(reasons) if reasons.is_file() else None,
+        similar=_saved_reasons(version_id),
         names=[r[0] if r else "" for r in rows],
         categories=[r[1] if r else "" for r in rows],
         exists=np.array([r is not None for r in rows], dtype=bool),
@@ -97,6 +95,14 @@ def context(version_id: int) -> Context:
     _CONTEXTS.clear()  # one version at a time per process is plenty
     _CONTEXTS[key] = ctx
     return ctx
+
+
+def _saved_reasons(version_id: int) -> sp.csr_matrix | None:
+    """The reasons' neighbour table precompute saved for this version, if any."""
+    try:
+        return registry.load_artifact(version_id, REASONS_FILE)
+    except FileNotFoundError:
+        return None
 
 
 def build_context(

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 
 from .. import registry
 from ..models import ModelVersion
@@ -268,9 +270,11 @@ def run_pipeline(
     protocol: str = "leave-last-out",
     tune: bool = True,
     margin: float | None = None,
+    owner: str = "",
 ) -> PipelineResult:
     """Tune, evaluate, choose and (if better beyond noise, or ``force``) promote; never
-    raises on data issues.
+    raises on data issues. registry.AlreadyRunning while another run holds the lock
+    (``owner`` names this one: a redelivered task with the same id takes it again).
 
     Candidates without explicit ``params`` are tuned on the split (``tune=False``: their
     defaults). ``margin`` (default RECOMMENDATIONS["PROMOTION_MARGIN"], 0 = off) also
@@ -284,7 +288,34 @@ def run_pipeline(
     """
     params = params or {}
     names = _check_request(algorithms, params, protocol)
-    run = _create_versions(names, params, k, protocol)
+    owner = owner or f"run-{uuid.uuid4().hex[:12]}"
+    registry.fail_stale()  # a dead run's versions; failing them releases its lock too
+    registry.acquire(owner)
+    try:
+        result = _run_steps(names, params, k, force, sync, protocol, tune, margin, owner)
+    except BaseException:
+        registry.release(owner)
+        raise
+    if result.winner is None or result.winner.status != Status.PRECOMPUTING:
+        registry.release(owner)  # otherwise the precompute chord's last callback does
+    return result
+
+
+def _run_steps(
+    names: list[str],
+    params: dict[str, dict],
+    k: int,
+    force: bool,
+    sync: bool,
+    protocol: str,
+    tune: bool,
+    margin: float | None,
+    owner: str,
+) -> PipelineResult:
+    """run_pipeline's steps, under its lock."""
+    with transaction.atomic():  # versions and the lock naming them appear together
+        run = _create_versions(names, params, k, protocol)
+        registry.attach_versions(owner, run.ids)
     if not _extract_and_split(run):
         return run.result
     if not _tune_and_evaluate(run, search=tune):
@@ -441,7 +472,10 @@ def _against_champion(run: _Run, champion: ModelVersion, margin: float) -> tuple
     scores, how = _champion_scores(champion, run.tuned, run.split, run.metric, max_users)
     if scores is None or len(scores) != len(run.chosen.per_user):
         return _against_stored(run.chosen.metrics[run.metric], champion, run.metric, margin)
-    decision = tuning.promotion_decision(run.chosen.per_user, scores, run.metric, margin)
+    judging = tuning.judging_mask(run.tuned, run.chosen)
+    mine = run.chosen.per_user if judging is None else run.chosen.per_user[judging]
+    scores = scores if judging is None else scores[judging]
+    decision = tuning.promotion_decision(mine, scores, run.metric, margin)
     winner = run.result.winner
     winner.metrics = {
         **winner.metrics,
@@ -491,14 +525,14 @@ def _refit_and_save(run: _Run) -> bool:
         model, reused = _refit(winner, fitted, run.data)
         del fitted
         t3 = time.perf_counter()
-        path = registry.save_artifact(winner.pk, "model.pkl", model)
+        path = registry.save_artifact(winner.pk, registry.MODEL_FILE, model)
     except Exception as exc:
         log.exception("refit of the winner failed")
         precompute.fail_version(winner.pk, f"Refit on the full log failed: {exc!r}")
         run.result.note = f"Refit failed. {FALLBACK_NOTE}"
         return False
     del model
-    winner.artifact_path = str(path)
+    winner.artifact_path = path
     winner.timings = {
         **winner.timings,
         "refit": round(t3 - t2, 3),
@@ -551,10 +585,10 @@ def refit_for_serving(version: ModelVersion) -> ModelVersion:
     t1 = time.perf_counter()
     model = make_algorithm(version.algorithm, **version.parameters).fit(data)
     t2 = time.perf_counter()
-    path = registry.save_artifact(version.pk, "model.pkl", model)
+    path = registry.save_artifact(version.pk, registry.MODEL_FILE, model)
     for name, value in _window(data).items():
         setattr(version, name, value)
-    version.artifact_path = str(path)
+    version.artifact_path = path
     version.timings = {
         **version.timings,
         "extract": round(t1 - t0, 3),

@@ -1,7 +1,7 @@
 """Precompute what serving reads, in chunks, and activate the version atomically.
 
 Work is split into chunks (users by row range, products by column range). Each chunk
-loads the version's artifacts from MODEL_DIR (cached per process), builds its lists
+loads the version's artifacts from the shared store (cached per process and host), builds its lists
 (lists.py) and replaces its rows, so running a chunk twice is harmless. A chord runs the chunks and
 then ``finalize_version``, which activates the version only if every chunk succeeded;
 ``fail_version`` is the chord's error callback.
@@ -167,7 +167,7 @@ def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
     span = np.asarray(load_array(version_id, f"targets-{part}.npy")[start:stop], dtype=np.int64)
     if part == "users":
         return write_user_lists(version_id, user_lists(ctx, span))
-    helpers = registry.load_artifact(registry.version_dir(version_id) / RELATED_FILE)
+    helpers = registry.load_artifact(version_id, RELATED_FILE)
     product_ids = [int(i) for i in ctx.data.item_ids[span]]
     return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
 
@@ -191,11 +191,11 @@ def share_artifacts(version_id: int) -> None:
     """Once per run, before the chunks: the model's Dataset as memory-mapped arrays
     (the model artifact is saved again, now referencing them) and the neighbour table
     behind reasons, so no chunk process unpickles the log or recomputes XᵀX."""
-    model = registry.load_artifact(registry.model_path(version_id))
+    model = registry.load_artifact(version_id)
     if model.data is None:
         raise RuntimeError(f"artifact of version #{version_id} keeps no training data")
     share_dataset(version_id, model.data)
-    registry.save_artifact(version_id, "model.pkl", model)
+    registry.save_artifact(version_id, registry.MODEL_FILE, model)
     registry.save_artifact(version_id, REASONS_FILE, reason_neighbours(model))
 
 
@@ -269,6 +269,7 @@ def finalize_version(version_id: int, activate: bool = True) -> ModelVersion:
         _set_timing(version, activate=time.perf_counter() - t0)
         version.save(update_fields=["timings"])
     registry.set_progress([version_id], "finished", 1, 1, version.status)
+    registry.release_for_version(version_id)  # the run is over: the next one may start
     registry.cleanup_retired()
     return version
 
@@ -282,6 +283,7 @@ def fail_version(version_id: int, reason: str = "a precompute chunk failed") -> 
     version.timings.pop("precompute_started_at", None)
     version.move_to(Status.FAILED, reason, fields=["timings"])
     registry.end_tests_of(version_id, f"The challenger failed: {reason}")
+    registry.release_for_version(version_id)
     log.warning("version #%s failed: %s", version_id, reason)
     return version
 

@@ -14,8 +14,9 @@ while tuning or choosing.
   split's shoppers; the chosen configuration is then judged on the full sample.
 - ``tune_hybrid``: the hybrid's component weights (and score normalisation) are
   chosen from the components' cached scores on the split, without refitting them.
-  The search starts from the best component alone, so the tuned hybrid is never
-  worse on the split than any of its components.
+  The weights are searched on half the split's shoppers (``judging_rows``); the
+  other half judges every candidate in ``choose``, so the hybrid is not judged on the
+  shoppers its weights were chosen for.
 - ``choose``: the candidate with the best primary metric, unless a simpler one is
   within noise of it (a paired bootstrap over the same shoppers cannot tell them
   apart at 95%): then the simplest such candidate.
@@ -62,8 +63,14 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
         "k": [20, 100, 300],
         "length_norm": [0.0, 0.5],
     },
-    "two_tower": {"embedding_dim": [32, 64], "epochs": [3, 6]},
-    "sasrec": {"embedding_dim": [32, 64], "blocks": [1, 2]},
+    # "auto" is the full softmax up to full_softmax_items products, sampled above.
+    "two_tower": {"softmax": ["auto", "sampled"], "embedding_dim": [32, 64], "epochs": [3, 6]},
+    "sasrec": {"softmax": ["auto", "sampled"], "embedding_dim": [32, 64], "blocks": [1, 2]},
+    "lightgcn": {
+        "layers": [1, 2, 3],
+        "recency_decay": [0.5, 0.7, 0.9],
+        "softmax": ["auto", "sampled"],
+    },
 }
 # Simpler first: between candidates that noise cannot tell apart, the cheaper wins.
 COMPLEXITY: dict[str, int] = {
@@ -75,6 +82,7 @@ COMPLEXITY: dict[str, int] = {
     "ease": 2,
     "two_tower": 3,
     "sasrec": 3,
+    "lightgcn": 3,
     "hybrid": 4,
 }
 HYBRID_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
@@ -84,6 +92,12 @@ HYBRID_NORMALISATIONS = ("minmax", "zscore")
 # mostly noise, and every component they add makes the blend slower to serve and its
 # comparison with the simpler candidates less certain.
 HYBRID_MIN_GAIN = 0.01
+# The weight search starts from each of this many best components alone, and from all
+# of them at weight 1 (``_starts``).
+HYBRID_STARTS = 2
+# Share of the split's tested shoppers that judge the choice when a hybrid's weights are
+# searched: the weights are chosen on the others (``judging_rows``).
+JUDGE_SHARE = 0.5
 # "Better with 95% confidence" is one-sided: the lower end of the paired bootstrap's
 # two-sided 90% interval above 0 (a two-sided 95% interval would demand 97.5%).
 DECISION_INTERVAL = 0.90
@@ -99,6 +113,10 @@ class Tuned:
     params: dict[str, Any]
     metrics: dict[str, float] = field(default_factory=dict)
     per_user: np.ndarray | None = None  # primary metric per evaluated shopper
+    rows: np.ndarray | None = None  # the rows of split.test_users ``per_user`` covers
+    # A searched hybrid's ``judging_rows`` (bool per row of split.test_users): the
+    # shoppers its weights never saw, on which ``choose`` judges every candidate.
+    judge: np.ndarray | None = None
     model: Recommender | None = None
     trials: list[tuple[dict, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -117,13 +135,24 @@ def _split_metric(metric: str) -> tuple[str, int]:
 
 def _evaluate(
     model: Recommender, split: Split, metric: str, max_users: int | None, fit: bool, seed: int
-) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics (primary first) and the per-shopper primary metric of ``model``."""
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Metrics (primary first), the per-shopper primary metric of ``model`` and the rows
+    of ``split.test_users`` it covers."""
     name, k = _split_metric(metric)
     result = evaluate(model, split, k=k, max_users=max_users, fit=fit, seed=seed, per_user=True)
     per_user = result.pop("per_user")[name]
-    result.pop("rows")
-    return result, per_user
+    return result, per_user, result.pop("rows")
+
+
+def judging_rows(split: Split, seed: int = 0) -> np.ndarray:
+    """A seeded partition of ``split.test_users``: True for the shoppers that judge the
+    choice between candidates, False for those the hybrid's weights are searched on.
+
+    The weights are chosen to score well on their own shoppers; judged on the same
+    ones, the hybrid would look better than it is next to the single candidates.
+    """
+    rng = np.random.default_rng([seed, 24])
+    return rng.random(len(split.test_users)) < JUDGE_SHARE
 
 
 def tune(
@@ -138,17 +167,21 @@ def tune(
     trial_users: int = 5000,
     seed: int = 0,
     search: bool = True,
+    max_trials: int | None = None,
 ) -> Tuned:
     """Fit ``name`` with ``params`` (its defaults when None), then, if ``search``,
     visit the grid of SEARCH_SPACES[name] one parameter at a time.
 
     The search stops when the next trial would exceed the budget:
-    ``max(min_budget, budget_factor x cost of the first fit and evaluation)`` seconds.
+    ``max(min_budget, budget_factor x cost of the first fit and evaluation)`` seconds,
+    or, when ``max_trials`` is given, after that many trials whatever they cost (the
+    same choice on a busy machine as on an idle one).
     """
     fixed = dict(params or {})
     out = Tuned(name=name, params=fixed)
     started = time.perf_counter()
     space = SEARCH_SPACES.get(name, {}) if search else {}
+    budget = (budget_factor, min_budget, max_trials)
     try:
         best_model = _coordinate_search(
             name,
@@ -157,7 +190,7 @@ def tune(
             fixed,
             space,
             out.trials,
-            (budget_factor, min_budget),
+            budget,
             trial_users=trial_users,
             seed=seed,
         )
@@ -169,7 +202,9 @@ def tune(
     out.params = {**fixed, **_diff(best_model.params, best_model.defaults)}
     out.tuned = search and len(out.trials) > 1
     t0 = time.perf_counter()
-    out.metrics, out.per_user = _evaluate(best_model, split, metric, max_users, False, seed)
+    out.metrics, out.per_user, out.rows = _evaluate(
+        best_model, split, metric, max_users, False, seed
+    )
     return _finish(out, best_model, tune_seconds, t0)
 
 
@@ -180,17 +215,18 @@ def _coordinate_search(
     fixed: dict[str, Any],
     space: dict[str, list],
     trials: list[tuple[dict, float]],
-    budget: tuple[float, float],
+    budget: tuple[float, float, int | None],
     *,
     trial_users: int,
     seed: int,
 ) -> Recommender:
     """The best model found from ``fixed`` by changing one parameter of ``space`` at a
-    time, within ``max(min_budget, budget_factor x cost of the first trial)`` seconds
-    (``budget`` = (budget_factor, min_budget)); every trial is appended to ``trials``."""
+    time, within ``max(min_budget, budget_factor x cost of the first trial)`` seconds, or
+    ``max_trials`` trials when that is not None (``budget`` = (budget_factor,
+    min_budget, max_trials)); every trial is appended to ``trials``."""
     started = time.perf_counter()
     best_model = make_algorithm(name, **fixed)
-    first, _ = _evaluate(best_model, split, metric, trial_users, True, seed)
+    first, _, _ = _evaluate(best_model, split, metric, trial_users, True, seed)
     best_score = first[metric]
     trials.append((dict(fixed), best_score))
     last_cost = time.perf_counter() - started
@@ -199,13 +235,13 @@ def _coordinate_search(
         current = {**best_model.params, key: value}
         if key in fixed or value == best_model.params.get(key):
             continue
-        if time.perf_counter() - started + last_cost > seconds:
+        if _spent(budget[2], len(trials), time.perf_counter() - started + last_cost, seconds):
             log.info("tune %s: budget spent after %d trials", name, len(trials))
             break
         trial_start = time.perf_counter()
         candidate_params = {**fixed, **_diff(current, best_model.defaults)}
         model = make_algorithm(name, **candidate_params)
-        result, _ = _evaluate(model, split, metric, trial_users, True, seed)
+        result, _, _ = _evaluate(model, split, metric, trial_users, True, seed)
         last_cost = time.perf_counter() - trial_start
         trials.append((candidate_params, result[metric]))
         if result[metric] > best_score + 1e-12:
@@ -213,6 +249,13 @@ def _coordinate_search(
         else:
             del model
     return best_model
+
+
+def _spent(max_trials: int | None, done: int, seconds_after_next: float, seconds: float) -> bool:
+    """Whether the search budget is spent: a trial count when given, else wall-clock."""
+    if max_trials is not None:
+        return done >= max_trials
+    return seconds_after_next > seconds
 
 
 def _finish(out: Tuned, model: Recommender, tune_seconds: float, evaluated_from: float) -> Tuned:
@@ -235,9 +278,12 @@ def _diff(params: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- hybrid
 
 
-def _hybrid_users(split: Split, n_components: int, max_users: int | None, seed: int):
-    """Rows of split.test_users whose component scores fit in HYBRID_CACHE_BYTES."""
-    rows = np.arange(len(split.test_users))
+def _hybrid_users(
+    split: Split, n_components: int, max_users: int | None, seed: int, allowed: np.ndarray
+) -> np.ndarray:
+    """Rows of split.test_users (among the ``allowed`` ones, a bool mask) whose component
+    scores fit in HYBRID_CACHE_BYTES."""
+    rows = np.flatnonzero(allowed)
     per_user_bytes = max(1, n_components) * split.train.n_items * 4
     cap = max(200, HYBRID_CACHE_BYTES // per_user_bytes)
     if max_users is not None:
@@ -317,14 +363,19 @@ def tune_hybrid(
     *,
     max_users: int | None = 20000,
     seed: int = 0,
+    judge: np.ndarray | None = None,
 ) -> Tuned:
     """Choose the hybrid's weights over already tuned and fitted ``components``.
 
-    Component scores on a sample of the split's shoppers are computed once and
-    cached; a coordinate search over HYBRID_WEIGHTS (two passes) and the two score
-    normalisations then only re-blends them (``_Blends``: one multiply-add and one
-    ranking pass per trial). Starts from the best component alone and keeps a change
-    only when it gains at least HYBRID_MIN_GAIN.
+    ``judge`` (bool per row of ``split.test_users``; default ``judging_rows(split,
+    seed)``): the shoppers kept for judging the choice, stored on the result for
+    ``choose``; the weights are searched on the others only. Component scores on a
+    sample of the searched shoppers are computed once and cached; a
+    coordinate search over HYBRID_WEIGHTS (two passes) and the two score normalisations
+    then only re-blends them (``_Blends``: one multiply-add and one ranking pass per
+    trial). Starts from the best components alone (on the searched shoppers) and from
+    all of them together (``_starts``), and keeps a change only when it gains at least
+    HYBRID_MIN_GAIN.
     """
     started = time.perf_counter()
     comps = [c for c in components if c.model is not None and not c.error]
@@ -332,8 +383,10 @@ def tune_hybrid(
     if not comps:
         out.error = "no fitted component to blend"
         return out
-    comps.sort(key=lambda c: -c.metrics.get(metric, 0.0))
-    rows = _hybrid_users(split, len(comps), max_users, seed)
+    judge = judging_rows(split, seed) if judge is None else judge
+    out.judge, searched = judge, ~judge
+    comps.sort(key=lambda c: -_mean_on(c, searched, metric))
+    rows = _hybrid_users(split, len(comps), max_users, seed, searched)
     users = split.test_users[rows]
     sample = (users, split.test_items[rows], _seen(split, users))
     best_weights = _alone(comps)
@@ -347,13 +400,15 @@ def tune_hybrid(
     hybrid = _hybrid(used, by_name, best_norm, split)
     tune_seconds = time.perf_counter() - started
     t0 = time.perf_counter()
-    out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
-    # Guarantee: never below its best component on the split (equal when alone).
+    out.metrics, out.per_user, out.rows = _evaluate(hybrid, split, metric, max_users, False, seed)
+    # Guarantee: never below its best component on the searched shoppers (equal alone).
     best_comp = comps[0]
-    if out.metrics[metric] < best_comp.metrics[metric]:
+    if _mean_on(out, searched, metric) < _mean_on(best_comp, searched, metric):
         used = {best_comp.name: 1.0}
         hybrid = _hybrid(used, by_name, best_norm, split)
-        out.metrics, out.per_user = _evaluate(hybrid, split, metric, max_users, False, seed)
+        out.metrics, out.per_user, out.rows = _evaluate(
+            hybrid, split, metric, max_users, False, seed
+        )
     out.params = {
         "components": used,
         "params": {name: by_name[name].params for name in used},
@@ -361,6 +416,15 @@ def tune_hybrid(
     }
     out.tuned = True
     return _finish(out, hybrid, tune_seconds, t0)
+
+
+def _mean_on(t: Tuned, allowed: np.ndarray, metric: str) -> float:
+    """Mean primary metric of ``t`` over its evaluated shoppers whose row is ``allowed``
+    (its whole-sample metric when it has no per-shopper rows)."""
+    if t.per_user is None or t.rows is None:
+        return t.metrics.get(metric, 0.0)
+    keep = allowed[t.rows]
+    return float(t.per_user[keep].mean()) if keep.any() else 0.0
 
 
 def _seen(split: Split, users: np.ndarray) -> np.ndarray:
@@ -386,8 +450,11 @@ def _search_weights(
     norm: str,
     trials: list[tuple[dict, float]],
 ) -> tuple[dict[str, float], float]:
-    """The best weights with normalisation ``norm`` and their score: up to two coordinate
-    passes from the best component alone over ``sample`` (users, held-out items, seen)."""
+    """The best weights with normalisation ``norm`` and their score over ``sample``
+    (users, held-out items, seen): up to two coordinate passes from each of
+    ``_starts(comps)``; a later start's result replaces the first one's only when it
+    gains at least HYBRID_MIN_GAIN (one start alone can stop where no single change
+    gains enough, with a better blend two changes away)."""
     users, test_items, seen = sample
     # Scored again per normalisation (seconds) rather than keeping a raw copy of
     # every component's scores beside the normalised one (HYBRID_CACHE_BYTES more).
@@ -396,17 +463,33 @@ def _search_weights(
         for c in comps
     }
     blends = _Blends(cache, seen, test_items, metric)
-    weights = _alone(comps)
-    blends.set_base(weights)
-    score = blends.judge()
-    trials.append(({"normalise": norm, "components": dict(weights)}, score))
-    for _ in range(2):
-        before = score
-        for c in comps:
-            weights, score = _search_weight(blends, c.name, weights, score, norm, trials)
-        if score <= before + 1e-12:
-            break  # a pass that changed nothing: another one would repeat it
-    return weights, score
+    best_weights, best_score = {}, -1.0
+    for weights in _starts(comps):
+        blends.set_base(weights)
+        score = blends.judge()
+        trials.append(({"normalise": norm, "components": dict(weights)}, score))
+        for _ in range(2):
+            before = score
+            for c in comps:
+                weights, score = _search_weight(blends, c.name, weights, score, norm, trials)
+            if score <= before + 1e-12:
+                break  # a pass that changed nothing: another one would repeat it
+        if not best_weights or score > best_score * (1.0 + HYBRID_MIN_GAIN) + 1e-12:
+            best_weights, best_score = weights, score
+    return best_weights, best_score
+
+
+def _starts(comps: list[Tuned]) -> list[dict[str, float]]:
+    """Where the weight search starts: each of the HYBRID_STARTS best components alone
+    (best first), then every component at weight 1."""
+    starts = []
+    for c in comps[:HYBRID_STARTS]:
+        weights = {o.name: 0.0 for o in comps}
+        weights[c.name] = 1.0
+        starts.append(weights)
+    if len(comps) > 1:
+        starts.append({c.name: 1.0 for c in comps})
+    return starts
 
 
 def _search_weight(
@@ -456,22 +539,35 @@ def tune_candidates(
     min_budget: float = 10.0,
     max_users: int | None = 20000,
     seed: int = 0,
+    max_trials: int | dict[str, int] | None = None,
 ) -> dict[str, Tuned]:
     """Tune every named candidate on ``split`` (names with explicit ``params`` keep them).
 
     "hybrid" is blended from the other candidates' fitted models (from its default
-    components, tuned here, when no other candidate ran). Fitted models stay on the
-    results (``model``) for the caller to use or drop.
+    components, tuned here, when no other candidate ran), its weights searched on the
+    shoppers ``judging_rows`` leaves out, the others kept for ``choose``. Fitted models
+    stay on the results (``model``) for the caller to use or drop. ``max_trials``: see
+    ``tune``; a dict gives it per name (names it leaves out get a wall-clock budget).
     """
     params = params or {}
-    budget = {"budget_factor": budget_factor, "min_budget": min_budget}
     common = {"max_users": max_users, "seed": seed}
     out: dict[str, Tuned] = {}
+
+    def budget(name: str) -> dict[str, Any]:
+        trials = max_trials.get(name) if isinstance(max_trials, dict) else max_trials
+        return {"budget_factor": budget_factor, "min_budget": min_budget, "max_trials": trials}
+
     for name in names:
         if name != "hybrid":
             search_it = search and name not in params
             out[name] = tune(
-                name, split, metric, params=params.get(name), search=search_it, **budget, **common
+                name,
+                split,
+                metric,
+                params=params.get(name),
+                search=search_it,
+                **budget(name),
+                **common,
             )
     if "hybrid" not in names:
         return out
@@ -482,7 +578,8 @@ def tune_candidates(
         return out
     pool = [t for n, t in out.items() if n in COMPLEXITY and t.model is not None]
     if not pool:
-        pool = [tune(n, split, metric, **budget, **common) for n in Hybrid.defaults["components"]]
+        defaults = Hybrid.defaults["components"]
+        pool = [tune(n, split, metric, **budget(n), **common) for n in defaults]
     out["hybrid"] = tune_hybrid(pool, split, metric, **common)
     return out
 
@@ -516,21 +613,24 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
     intervals are not transitive (a weaker model less correlated with the best can be
     "within noise" where a stronger one of the same complexity is not), and serving
     the weaker of two equally simple models would be worse on every count.
+
+    When a candidate is a hybrid whose weights were searched (``Tuned.judge``), every
+    candidate is judged on the shoppers those weights never saw.
     """
     ok = [c for c in candidates if not c.error and c.per_user is not None]
     if not ok:
         raise ValueError("no candidate to choose from")
-    best = max(ok, key=lambda c: (c.metrics[metric], -c.complexity))
+    judged = _judged(ok)
+    score = {id(c): float(judged[id(c)].mean()) for c in ok}
+    best = max(ok, key=lambda c: (score[id(c)], -c.complexity))
     notes: dict[str, str] = {}
     tied = [best]
     for c in ok:
         if c is best:
             continue
-        b = paired_bootstrap(best.per_user, c.per_user, seed=seed, level=DECISION_INTERVAL)
+        b = paired_bootstrap(judged[id(best)], judged[id(c)], seed=seed, level=DECISION_INTERVAL)
         dominated = any(
-            o is not c
-            and o.complexity <= c.complexity
-            and o.metrics[metric] > c.metrics[metric] + 1e-12
+            o is not c and o.complexity <= c.complexity and score[id(o)] > score[id(c)] + 1e-12
             for o in ok
         )
         within = b["low"] <= 0.0
@@ -540,19 +640,37 @@ def choose(candidates: list[Tuned], metric: str, seed: int = 0) -> tuple[Tuned, 
         if within and dominated:
             verdict += ", but a candidate at most as complex scores higher"
         notes[c.name] = (
-            f"{metric} {c.metrics[metric]:.4f} vs best {best.name} {best.metrics[metric]:.4f}: "
+            f"{metric} {score[id(c)]:.4f} vs best {best.name} {score[id(best)]:.4f}: "
             f"difference {b['diff']:+.4f}, {_interval(b)} over {b['n']} shoppers ({verdict})"
         )
-    chosen = min(tied, key=lambda c: (c.complexity, -c.metrics[metric]))
+    chosen = min(tied, key=lambda c: (c.complexity, -score[id(c)]))
     if chosen is best:
-        notes[best.name] = f"best {metric} {best.metrics[metric]:.4f}"
+        notes[best.name] = f"best {metric} {score[id(best)]:.4f}"
     else:
         notes[best.name] = (
-            f"best {metric} {best.metrics[metric]:.4f}, but {chosen.name} is simpler and "
+            f"best {metric} {score[id(best)]:.4f}, but {chosen.name} is simpler and "
             f"within noise of it"
         )
         notes[chosen.name] = f"simplest candidate within noise of the best; {notes[chosen.name]}"
     return chosen, notes
+
+
+def _judged(ok: list[Tuned]) -> dict[int, np.ndarray]:
+    """Per-shopper scores by ``id`` of each candidate: on a searched hybrid's judging
+    shoppers when there is one (and every candidate knows its rows), else all."""
+    judge = next((c.judge for c in ok if c.judge is not None), None)
+    if judge is None or any(c.rows is None for c in ok):
+        return {id(c): c.per_user for c in ok}
+    return {id(c): c.per_user[judge[c.rows]] for c in ok}
+
+
+def judging_mask(candidates: list[Tuned], chosen: Tuned) -> np.ndarray | None:
+    """Which of ``chosen``'s evaluated shoppers judged the choice (bool per entry of its
+    ``per_user``), so the promotion is judged on them too; None: all of them."""
+    judge = next((c.judge for c in candidates if c.judge is not None), None)
+    if judge is None or chosen.rows is None:
+        return None
+    return judge[chosen.rows]
 
 
 def _interval(b: dict) -> str:

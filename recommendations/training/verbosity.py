@@ -124,15 +124,15 @@ def command_logging(verbosity: int, progress: logging.Handler | None = None) -> 
 
 
 def run_pipeline_for_command(stderr: Any, verbosity: int, **kwargs: Any):
-    """``pipeline.run_pipeline(sync=True, **kwargs)`` for a command: a bar per stage on
+    """``graph.start(sync=True, **kwargs)`` for a command: a bar per stage on
     ``stderr`` (off stdout's summary) and logs as ``-v`` asks."""
     from config.progress import StageHandler
 
-    from .pipeline import run_pipeline
+    from .graph import start
 
     handler = StageHandler(stderr)
     try:
         with command_logging(verbosity, progress=handler):
-            return run_pipeline(sync=True, **kwargs)
+            return start(sync=True, **kwargs)  # the task graph, step by step in this process
     finally:
         handler.finish()

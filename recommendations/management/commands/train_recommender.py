@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from recommendations import tasks
+from recommendations import registry, tasks
 from recommendations.training import pipeline, summary
 from recommendations.training.algorithms import ALGORITHMS
 from recommendations.training.verbosity import run_pipeline_for_command
@@ -37,12 +37,18 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if k < 1:
             raise CommandError("--k must be at least 1")
+        running = registry.holder()
+        if running is not None:
+            raise CommandError(registry.locks.describe(running))
         if not sync and not settings.CELERY_TASK_ALWAYS_EAGER:
             result = tasks.run_pipeline.delay(algorithms=names, k=k, force=force)
             self.stdout.write(f"Enqueued recommendations.tasks.run_pipeline: task id {result.id}")
             return
         self.stdout.write(f"Training {', '.join(names)} ...")
-        result = run_pipeline_for_command(
-            self.stderr, options["verbosity"], algorithms=names, k=k, force=force
-        )
+        try:
+            result = run_pipeline_for_command(
+                self.stderr, options["verbosity"], algorithms=names, k=k, force=force
+            )
+        except registry.AlreadyRunning as exc:  # another run started meanwhile
+            raise CommandError(str(exc)) from None
         summary.write_run_summary(result, self.stdout, self.style)

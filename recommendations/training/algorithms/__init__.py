@@ -19,6 +19,7 @@ ALGORITHMS: dict[str, str] = {
     "sknn": "recommendations.training.algorithms.sknn:SessionKNN",
     "two_tower": "recommendations.training.algorithms.two_tower:TwoTower",
     "sasrec": "recommendations.training.algorithms.sasrec:SASRec",
+    "lightgcn": "recommendations.training.algorithms.lightgcn:LightGCN",
     "hybrid": "recommendations.training.algorithms.hybrid:Hybrid",
 }
 

@@ -120,6 +120,16 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, scores.shape[1])
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     part_scores = np.take_along_axis(scores, part, axis=1)
+    # argpartition keeps any of the items tied at the k-th place: keep the lowest ones.
+    kth = part_scores.min(axis=1, keepdims=True)
+    tied = np.flatnonzero(np.count_nonzero(scores >= kth, axis=1) > k)
+    if len(tied):
+        sub, kth = scores[tied], kth[tied]
+        equal = sub == kth
+        need = k - np.count_nonzero(sub > kth, axis=1)
+        keep = (sub > kth) | (equal & (np.cumsum(equal, axis=1) <= need[:, None]))
+        part[tied] = np.nonzero(keep)[1].reshape(len(tied), k)
+        part_scores[tied] = np.take_along_axis(sub, part[tied], axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     idx = np.take_along_axis(part, order, axis=1)
     return idx, np.take_along_axis(part_scores, order, axis=1)

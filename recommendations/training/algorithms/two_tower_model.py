@@ -262,11 +262,20 @@ def train(
 
 
 def _train_step(net: TwoTowerNet, cfg: dict[str, Any], log_q: np.ndarray) -> Any:
-    """One compiled update: in-batch softmax over the batch's distinct targets, logQ
-    corrected, applied by a LazyAdam over the network's variables; returns the loss."""
+    """One compiled update, applied by a LazyAdam over the network's variables; returns
+    the loss. ``cfg["full_softmax"]``: softmax over every item with events (the targets'
+    vocabulary); else an in-batch softmax
+    over the batch's distinct targets, logQ corrected."""
     optimizer = LazyAdam(net.trainable_variables, float(cfg["learning_rate"]))
     inv_temp = 1.0 / float(cfg["temperature"])
     log_q_t = tf.constant(log_q.astype(np.float32) * float(cfg["logq_weight"]))
+    # Full softmax over the items with events: a product nobody has seen yet is not a
+    # negative (it would push its feature vector, all a new product has, away).
+    with_events = np.flatnonzero(net.items.id_code.numpy()[: len(log_q)] > 0)
+    position = np.zeros(len(log_q), dtype=np.int32)
+    position[with_events] = np.arange(len(with_events), dtype=np.int32)
+    all_items, position_t = tf.constant(with_events.astype(np.int32)), tf.constant(position)
+    full = bool(cfg.get("full_softmax", False))
     spec = (tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32))
 
     @tf.function(input_signature=spec)
@@ -274,10 +283,15 @@ def _train_step(net: TwoTowerNet, cfg: dict[str, Any], log_q: np.ndarray) -> Any
         with tf.GradientTape() as tape:
             valid = tgt >= 0
             q = tf.boolean_mask(net.encode_all(ctx, training=True), valid)
-            cand, label = tf.unique(tf.boolean_mask(tgt, valid))
-            v = net.item_vectors(cand, training=True)
-            logits = tf.matmul(q, v, transpose_b=True) * inv_temp
-            logits -= tf.gather(log_q_t, cand)[None, :]
+            if full:  # every item is a candidate: no sampling bias to correct
+                label = tf.gather(position_t, tf.boolean_mask(tgt, valid))
+                v = net.item_vectors(all_items, training=True)
+                logits = tf.matmul(q, v, transpose_b=True) * inv_temp
+            else:
+                cand, label = tf.unique(tf.boolean_mask(tgt, valid))
+                v = net.item_vectors(cand, training=True)
+                logits = tf.matmul(q, v, transpose_b=True) * inv_temp
+                logits -= tf.gather(log_q_t, cand)[None, :]
             loss = tf.reduce_mean(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(labels=label, logits=logits)
             )

@@ -17,6 +17,7 @@ from recommendations.training.dataset import Dataset
 from tests.factories import CategoryFactory, ProductFactory, UserFactory
 
 FAILING = "tests.recommendations.training.pipeline_support:FailingPopularity"
+SLOW = "tests.recommendations.training.pipeline_support:SlowPopularity"
 
 
 class FailingPopularity(Popularity):
@@ -37,6 +38,25 @@ class FailingPopularity(Popularity):
         keys = (data if data is not None else self.data).user_keys[users]
         if getattr(self, "loaded", False) and self.params["fail_user"] in set(keys):
             raise RuntimeError(f"test failure for {self.params['fail_user']}")
+        return super().score(users, data)
+
+
+class SlowPopularity(Popularity):
+    """Popularity whose loaded artifact takes ``delay`` seconds per score call, so a
+    precompute chunk runs long enough to kill its worker in the middle of it."""
+
+    name = "slow_popularity"
+    defaults = {"delay": 2.0}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.loaded = True
+
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        if getattr(self, "loaded", False):
+            import time
+
+            time.sleep(float(self.params["delay"]))
         return super().score(users, data)
 
 

@@ -276,7 +276,7 @@ def test_refit_keeps_the_tensorflow_weights_and_refits_the_rest(log_, monkeypatc
     assert len(fits) == 1  # trained once, on the split's training part
     full = load_dataset()
     assert fits[0].n_events < full.n_events
-    model = registry.load_artifact(registry.model_path(winner.pk))
+    model = registry.load_artifact(winner.pk)
     tower, pop = model.models["two_tower"], model.models["popularity"]
     assert model.data.n_events == tower.data.n_events == pop.data.n_events == full.n_events
     # The counts-based component is refitted on the full log.
@@ -325,3 +325,16 @@ def count_fits(monkeypatch, algorithm: type) -> list[int]:
 
     monkeypatch.setattr(algorithm, "fit", counted_fit)
     return fits
+
+
+def test_the_promotion_is_judged_on_the_shoppers_that_judged_the_choice(log_):
+    from recommendations.training import tuning
+    from recommendations.training.extract import load_dataset
+
+    pipeline.run_pipeline(algorithms=["cooccurrence"], tune=False)
+    result = pipeline.run_pipeline(algorithms=["popularity", "transitions", "hybrid"])
+    vs = ModelVersion.objects.get(pk=result.winner.pk).metrics["vs_active"]
+    split = pipeline.make_split(load_dataset())
+    judging = tuning.judging_rows(split)  # the hybrid's weights never saw these shoppers
+    assert 0 < judging.sum() < len(split.test_users)
+    assert vs["shoppers"] == judging.sum()

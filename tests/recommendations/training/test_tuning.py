@@ -229,3 +229,71 @@ class TestNoise:
             [tuned("hybrid", complex_), tuned("transitions", simple)], "ndcg@10"
         )
         assert chosen.name == "hybrid" and "clearly behind" in notes["transitions"]
+
+
+class TestSeparateShoppers:
+    def test_weight_search_never_sees_the_judging_shoppers(self, monkeypatch):
+        validation = split_leave_last_out(split_leave_last_out(chain_log(n_users=200)).train)
+        judge = tuning.judging_rows(validation, seed=0)
+        judges = set(validation.test_users[judge].tolist())
+        assert 0 < len(judges) < len(validation.test_users)
+        searched = []
+        real = tuning._search_weights
+
+        def spy(comps, split, sample, *args, **kwargs):
+            searched.append(sample[0].copy())
+            return real(comps, split, sample, *args, **kwargs)
+
+        monkeypatch.setattr(tuning, "_search_weights", spy)
+        results = tuning.tune_candidates(
+            ["popularity", "cooccurrence", "transitions", "hybrid"], validation, max_trials=3
+        )
+        assert searched and all(len(users) for users in searched)
+        assert not judges & set(np.concatenate(searched).tolist())
+        # The hybrid keeps the partition, and only the judging shoppers judge the choice.
+        hybrid = results["hybrid"]
+        assert np.array_equal(hybrid.judge, judge)
+        _, notes = tuning.choose(list(results.values()), "ndcg@10")
+        judged_mean = hybrid.per_user[judge[hybrid.rows]].mean()
+        assert f"{judged_mean:.4f}" in notes["hybrid"]
+        # As the task graph calls it: tune_hybrid alone searches on the same half.
+        searched.clear()
+        pool = [t for n, t in results.items() if n != "hybrid"]
+        alone = tuning.tune_hybrid(pool, validation)
+        assert np.array_equal(alone.judge, judge)
+        assert searched and not judges & set(np.concatenate(searched).tolist())
+
+    def test_partition_is_seeded(self):
+        validation = split_leave_last_out(chain_log())
+        a, b = tuning.judging_rows(validation, 0), tuning.judging_rows(validation, 0)
+        assert np.array_equal(a, b) and not np.array_equal(a, tuning.judging_rows(validation, 1))
+
+    def test_trial_budget_ignores_the_clock(self):
+        validation = split_leave_last_out(chain_log())
+        t = tuning.tune("transitions", validation, min_budget=0.0, max_trials=4)
+        assert len(t.trials) == 4
+        again = tuning.tune("transitions", validation, min_budget=1e6, max_trials=4)
+        assert again.trials == t.trials and again.params == t.params
+
+
+def test_top_k_keeps_the_lowest_indices_tied_at_the_kth_place():
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 3, size=(50, 40)).astype(np.float32)  # many ties
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    for k in (1, 5, 10, 39, 40):
+        idx, vals = top_k(scores, k)
+        for row in range(len(scores)):
+            expected = np.lexsort((np.arange(40), -scores[row]))[:k]
+            assert idx[row].tolist() == expected.tolist()
+            assert vals[row].tolist() == scores[row, expected].tolist()
+
+
+def test_weight_search_starts_from_the_best_two_alone_then_all_together():
+    comps = [tuned(name, [0.1]) for name in ("sknn", "transitions", "ease")]
+    starts = tuning._starts(comps)
+    assert starts == [
+        {"sknn": 1.0, "transitions": 0.0, "ease": 0.0},
+        {"sknn": 0.0, "transitions": 1.0, "ease": 0.0},
+        {"sknn": 1.0, "transitions": 1.0, "ease": 1.0},
+    ]
+    assert tuning._starts(comps[:1]) == [{"sknn": 1.0}]

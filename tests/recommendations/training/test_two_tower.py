@@ -195,3 +195,50 @@ np.save({str(tmp_path / "scores.npy")!r}, model.score(np.arange(4), _fold_in_dat
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300)
     np.testing.assert_allclose(np.load(tmp_path / "scores.npy"), expected, atol=1e-6)
     assert isinstance(Recommender.load(path), type(trained))
+
+
+def _graded_log(n_sources: int = 4, shoppers: tuple[int, ...] = (30, 18, 12)) -> Dataset:
+    """Shoppers view a source item, then one of its three successors, with 30 / 18 / 12
+    shoppers each: the next item's ranking after a source is b > c > d, by construction."""
+    users, items = [], []
+    for s in range(n_sources):
+        for rank, count in enumerate(shoppers):
+            for n in range(count):
+                users += [f"u{s}-{rank}-{n:02d}"] * 2
+                items += [s, n_sources + 3 * s + rank]
+    return build_dataset(
+        np.array(users, dtype=object),
+        np.array(items),
+        np.full(len(items), KIND_CODES["view"], dtype=np.int8),
+        1_700_000_000.0 + 60.0 * np.arange(len(items)),
+        item_ids=np.arange(4 * n_sources),
+    )
+
+
+@pytest.mark.parametrize("name", ["two_tower", pytest.param("sasrec", marks=pytest.mark.slow)])
+def test_full_and_sampled_softmax_agree_in_ranking(name):
+    data = _graded_log()
+    fold_in = build_dataset(
+        np.array(["s0", "s1", "s2", "s3"], dtype=object),
+        np.arange(4),
+        np.full(4, KIND_CODES["view"], dtype=np.int8),
+        np.arange(4) * 60.0,
+        item_ids=np.arange(16),
+    )
+    fast = {"min_steps": 300, "batch_size": 64, "embedding_dim": 16, "id_dropout": 0.0}
+    expected = [[4 + 3 * s, 5 + 3 * s, 6 + 3 * s] for s in range(4)]
+    for softmax in ("full", "sampled"):
+        model = make_algorithm(name, softmax=softmax, seed=1, **fast).fit(data)
+        top, _ = model.recommend(np.arange(4), k=3, data=fold_in)
+        assert top.tolist() == expected, softmax
+
+
+def test_full_softmax_up_to_the_threshold_by_default():
+    p = make_algorithm("two_tower").params
+    assert p["softmax"] == "auto"
+    assert two_tower.full_softmax(p, p["full_softmax_items"])
+    assert not two_tower.full_softmax(p, p["full_softmax_items"] + 1)
+    assert two_tower.full_softmax({**p, "softmax": "full"}, 10**6)
+    assert not two_tower.full_softmax({**p, "softmax": "sampled"}, 10)
+    with pytest.raises(ValueError, match="softmax"):
+        make_algorithm("two_tower", softmax="hierarchical")
