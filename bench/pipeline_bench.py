@@ -1,9 +1,11 @@
 """Pipeline speed and memory at benchmark scale, and how each stage grows with the data.
 
-Seeds demo data at half and full size into fresh PostgreSQL databases, runs the whole
+Seeds demo data at each size (``--scale``: multiples of --interactions/--users/
+--products; default half and full) into fresh PostgreSQL databases, runs the whole
 pipeline (extract, train every candidate, evaluate, precompute, activate) in a child
-process per size, and prints per-stage seconds side by side with their growth ratio,
-plus the full-size total and peak memory as ratios of the budget (10 min, 4 GB).
+process per size, and prints per-stage seconds and peak memory side by side with their
+growth per doubling of the log, plus the largest size against the budget (default 10
+min, 4 GB; ``--budget-minutes``/``--budget-gb``).
 
 By default the run is what production does (docker-compose): a real Celery worker with
 ``--workers`` (default 2) prefork processes on a Redis broker (``--broker``, default
@@ -13,7 +15,8 @@ active. Peak memory is the largest sampled sum of the resident memory of every p
 (the worker's and the child that sent the task). ``--workers 0``: the pipeline and its
 chunks one after another in the child (``run_pipeline(sync=True)``), the old way.
 
-    .venv/bin/python bench/pipeline_bench.py                 # 1M events, 100k users, 20k products
+    .venv/bin/python bench/pipeline_bench.py                 # 500k and 1M events
+    .venv/bin/python bench/pipeline_bench.py --scale 1 2 4 --workers 0 --budget-gb 6   # 1M/2M/4M
     .venv/bin/python bench/pipeline_bench.py --interactions 200000 --users 20000 --products 4000
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import signal
@@ -235,12 +239,59 @@ def pipeline(env: dict[str, str]) -> dict:
     return report
 
 
+def _growth(a: float, b: float, size_a: float, size_b: float) -> str:
+    """Growth of a figure per doubling of the log between two sizes ("-" if too small)."""
+    if a <= 0.01 or b <= 0 or size_b <= size_a:
+        return "-"
+    return f"{(b / a) ** (1.0 / math.log2(size_b / size_a)):.2f}x"
+
+
+def report(sizes: list[dict], budget_seconds: float, budget_bytes: float) -> None:
+    """Per-stage seconds and peak memory side by side, with the growth per doubling
+    between consecutive sizes; the largest size against the budget."""
+    stages = sorted(set().union(*(r["stages"] for r in sizes)))
+    head = "".join(f"{r['events'] / 1e6:>9.1f}M" for r in sizes)
+    grow = "".join(
+        f"{f'{a / 1e6:g}M>{b / 1e6:g}M':>9}"
+        for a, b in zip(
+            [r["events"] for r in sizes[:-1]], [r["events"] for r in sizes[1:]], strict=True
+        )
+    )
+    print("\nPipeline by log size (seconds; growth per doubling of the log)")
+    print(f"{'stage':32}{head} {grow}")
+    rows = [(stage, [r["stages"].get(stage, 0.0) for r in sizes]) for stage in stages]
+    rows.append(("whole pipeline", [r["total"] for r in sizes]))
+    rows.append(("peak memory (GB)", [r["peak"] / 1e9 for r in sizes]))
+    rows.append(("seed_demo (not in budget)", [r["seed"] for r in sizes]))
+    for name, values in rows:
+        cells = "".join(f"{v:10.1f}" if v >= 1 or not v else f"{v:10.2f}" for v in values)
+        growth = "".join(
+            f"{_growth(values[i], values[i + 1], sizes[i]['events'], sizes[i + 1]['events']):>9}"
+            for i in range(len(sizes) - 1)
+        )
+        print(f"{name:32}{cells} {growth}")
+    last = sizes[-1]
+    print(
+        f"\n{last['events']:,} events vs budget: time {last['total'] / budget_seconds:.2f} of "
+        f"{budget_seconds / 60:.0f} min, memory {last['peak'] / budget_bytes:.2f} of "
+        f"{budget_bytes / 1024**3:.0f} GB; promoted: {last['winner']}; precompute on "
+        f"{last['workers'] or 'no'} worker processes"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        nargs="+",
+        default=[0.5, 1.0],
+        help="sizes as multiples of --interactions/--users/--products, e.g. 1 2 4",
+    )
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--reuse", action="store_true", help="reuse databases seeded before")
     parser.add_argument(
@@ -248,12 +299,12 @@ def main() -> None:
         default=os.environ.get("BENCH_DB_PREFIX", "shop_bench_"),
         help="database name prefix (the event count follows; env BENCH_DB_PREFIX)",
     )
+    parser.add_argument("--output", type=Path, help="JSON report (default docs/performance.json)")
+    parser.add_argument("--full-only", action="store_true", help="the same as --scale 1")
     parser.add_argument(
-        "--output", type=Path, help="JSON report (default docs/performance.json; --full-only: none)"
+        "--budget-minutes", type=float, default=BUDGET_SECONDS / 60, help="of the largest size"
     )
-    parser.add_argument(
-        "--full-only", action="store_true", help="skip the half size (no growth column)"
-    )
+    parser.add_argument("--budget-gb", type=float, default=BUDGET_BYTES / 1024**3)
     parser.add_argument(
         "--workers",
         type=int,
@@ -269,49 +320,16 @@ def main() -> None:
     if args.child:
         child()
         return
-
-    full = measure(args, 1.0)
-    if args.full_only:
-        keys = ("total", "peak", "winner", "status", "parameters", "workers")
-        keys += ("processes_at_peak_gb", "process_peaks_gb")
-        print(json.dumps({k: full[k] for k in keys}))
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps({"full": full}, indent=2))
-        for stage, seconds in sorted(full["stages"].items()):
-            print(f"{stage:32} {seconds:10.1f}")
-        print(describe(full.get("task_graph")))
-        print(
-            f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
-            f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
-        )
-        return
-    half = measure(args, 0.5)
-    stages = sorted(set(half["stages"]) | set(full["stages"]))
-    print(f"\nPipeline at {half['events']:,} and {full['events']:,} events (2 cores)")
-    print(f"{'stage':32} {'half (s)':>10} {'full (s)':>10} {'growth':>8}")
-    for stage in stages:
-        a, b = half["stages"].get(stage, 0.0), full["stages"].get(stage, 0.0)
-        growth = f"{b / a:.2f}x" if a > 0.01 else "-"
-        print(f"{stage:32} {a:10.1f} {b:10.1f} {growth:>8}")
-    print(
-        f"{'whole pipeline':32} {half['total']:10.1f} {full['total']:10.1f} "
-        f"{full['total'] / half['total']:7.2f}x"
-    )
-    print(
-        f"{'peak memory (GB)':32} {half['peak'] / 1e9:10.2f} {full['peak'] / 1e9:10.2f} "
-        f"{full['peak'] / half['peak']:7.2f}x"
-    )
-    print(f"{'seed_demo (not in budget)':32} {half['seed']:10.1f} {full['seed']:10.1f}")
-    print(
-        f"\nfull size vs budget: time {full['total'] / BUDGET_SECONDS:.2f} of 10 min, "
-        f"memory {full['peak'] / BUDGET_BYTES:.2f} of 4 GB; promoted: {full['winner']}"
-    )
-    print(f"precompute on {full['workers'] or 'no'} worker processes")
-    print(describe(full.get("task_graph")))
-    args.output = args.output or ROOT / "docs" / "performance.json"
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"half": half, "full": full}, indent=2))
+    scales = [1.0] if args.full_only else sorted(args.scale)
+    sizes = []
+    for scale in scales:
+        sizes.append(measure(args, scale))
+        # Written after every size: a long run interrupted keeps what it measured.
+        output = args.output or ROOT / "docs" / "performance.json"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"sizes": sizes}, indent=2))
+    report(sizes, args.budget_minutes * 60, args.budget_gb * 1024**3)
+    print(describe(sizes[-1].get("task_graph")))
 
 
 if __name__ == "__main__":

@@ -420,6 +420,9 @@ RECOMMENDATIONS = {
     "TOP_N": env.int("RECS_TOP_N", default=50),
     "RELATED_N": env.int("RECS_RELATED_N", default=20),
     "PRECOMPUTE_CHUNK_SIZE": env.int("RECS_CHUNK_SIZE", default=5000),
+    # Precompute lists only for shoppers with events (and products with events or
+    # created) this many days before the newest event; others are served live.
+    "PRECOMPUTE_ACTIVE_DAYS": env.float("RECS_PRECOMPUTE_ACTIVE_DAYS", default=180.0),
     "EVAL_MAX_USERS": env.int("RECS_EVAL_MAX_USERS", default=20000),
     "HALF_LIFE_DAYS": env.float("RECS_HALF_LIFE_DAYS", default=30.0),
     # A version still training/precomputing after this long was abandoned by a dead process.

@@ -35,10 +35,30 @@ def has_rows(version: ModelVersion) -> bool:
     )
 
 
-def delete_rows(version_id: int) -> None:
-    """Delete every precomputed list of a version (one DELETE per table)."""
-    UserRecommendations.objects.filter(version_id=version_id).delete()
-    RelatedProducts.objects.filter(version_id=version_id).delete()
+# Rows per DELETE when a version's lists go: millions in one statement would hold
+# locks and bloat the write-ahead log for minutes while the shop is serving.
+DELETE_BATCH = 10_000
+
+
+def delete_rows(version_id: int, batch: int | None = None) -> int:
+    """Delete every precomputed list of a version, in statements over id ranges of at
+    most ``batch`` (DELETE_BATCH) ids each; returns the rows deleted."""
+    batch = batch or DELETE_BATCH
+    return sum(
+        _delete_in_ranges(model.objects.filter(version_id=version_id), batch)
+        for model in (UserRecommendations, RelatedProducts)
+    )
+
+
+def _delete_in_ranges(rows, batch: int) -> int:
+    """Delete ``rows`` range by range of primary keys, skipping gaps between ranges."""
+    deleted = 0
+    start = rows.order_by("pk").values_list("pk", flat=True).first()
+    while start is not None:
+        deleted += rows.filter(pk__gte=start, pk__lt=start + batch).delete()[0]
+        start = rows.filter(pk__gte=start + batch).order_by("pk").values_list("pk", flat=True)
+        start = start.first()
+    return deleted
 
 
 def primary_metric(k: int | None = None) -> str:

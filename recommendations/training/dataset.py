@@ -7,7 +7,10 @@ structure comes from the Interaction table (see ``data.py``) or from a CSV file
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,9 +76,48 @@ class Dataset:
         """Item indices of one user's events in time order."""
         return self.seq_items[self.seq_indptr[user] : self.seq_indptr[user + 1]]
 
+    # Pickled after ``share_dataset``: only the version id and the small fields; the
+    # arrays are memory-mapped from the version's directory when unpickled, so every
+    # precompute process maps one copy instead of unpickling its own.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state.get("_shared") is not None:
+            for name in (*SHARED_ARRAYS, "matrix", "baskets"):
+                state.pop(name, None)
+            state["_shapes"] = (self.matrix.shape, self.baskets.shape)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        shapes = state.pop("_shapes", None)
+        self.__dict__.update(state)
+        if shapes is not None:
+            _open_shared(self, shapes)
+
 
 # Purchases of one shopper this close together form one inferred basket.
 BASKET_WINDOW_SECONDS = 3600.0
+
+
+def basket_codes(baskets: np.ndarray | None, kinds: np.ndarray) -> np.ndarray:
+    """Integer order code per event (-1 = no basket) from order keys.
+
+    ``baskets`` may already be integer codes (-1 = none) or keys (str, "" = none);
+    only purchases keep one. Keys are compared once per purchase, never per event.
+    """
+    n = len(kinds)
+    codes = np.full(n, -1, dtype=np.int64)
+    if baskets is None or not len(baskets):
+        return codes
+    bought = np.flatnonzero(np.asarray(kinds) == KIND_CODES["purchase"])
+    baskets = np.asarray(baskets)
+    if baskets.dtype.kind in "iu":
+        codes[bought] = baskets[bought]
+        return codes
+    keys = baskets[bought].astype(str)
+    given = keys != ""
+    if given.any():
+        _, codes[bought[given]] = np.unique(keys[given], return_inverse=True)
+    return codes
 
 
 def infer_baskets(
@@ -85,28 +127,23 @@ def infer_baskets(
     baskets: np.ndarray | None,
     window_seconds: float = BASKET_WINDOW_SECONDS,
 ) -> np.ndarray:
-    """Order keys per event, with purchases that have none grouped per shopper.
+    """Integer order code per event (-1 = none), purchases without one grouped per shopper.
 
-    A purchase without a key joins the previous key-less purchase of the same shopper
-    when it came at most ``window_seconds`` after it, else starts a new basket
-    ("~<shopper>-<n>", which cannot clash with real keys). Keys given are kept.
+    ``baskets``: order keys or codes as ``basket_codes`` reads them. A purchase without
+    a key joins the previous key-less purchase of the same shopper when it came at
+    most ``window_seconds`` after it, else starts a new basket (a new code after the
+    given ones, so it cannot clash with them).
     """
-    n = len(kinds)
-    keys = (
-        np.full(n, "", dtype=object)
-        if baskets is None or not len(baskets)
-        else np.asarray(baskets, dtype=object).astype(str).astype(object)
-    )
-    missing = np.flatnonzero((kinds == KIND_CODES["purchase"]) & (keys == ""))
+    codes = basket_codes(baskets, kinds)
+    missing = np.flatnonzero((np.asarray(kinds) == KIND_CODES["purchase"]) & (codes < 0))
     if not len(missing):
-        return keys
+        return codes
     order = missing[np.lexsort((times[missing], user_idx[missing]))]
     u, t = user_idx[order], times[order]
     new = np.ones(len(order), dtype=bool)
     new[1:] = (u[1:] != u[:-1]) | (t[1:] - t[:-1] > window_seconds)
-    basket_no = np.cumsum(new) - 1
-    keys[order] = np.char.add("~", basket_no.astype(str)).astype(object)
-    return keys
+    codes[order] = np.cumsum(new) - 1 + (int(codes.max(initial=-1)) + 1)
+    return codes
 
 
 def build_dataset(
@@ -121,19 +158,20 @@ def build_dataset(
     half_life_days: float = 30.0,
     now: float | None = None,
     basket_window_seconds: float = BASKET_WINDOW_SECONDS,
+    user_keys: np.ndarray | None = None,
 ) -> Dataset:
     """Build a Dataset from parallel per-event arrays, fully vectorised.
 
     ``users``: shopper keys (str); ``items``: item ids (int64); ``kinds``: KIND_CODES;
-    ``times``: epoch seconds; ``baskets``: order keys (str, "" = not a purchase).
-    ``item_ids`` fixes the column order (so products without events still get a
-    column, for content-based cold start); it defaults to the distinct event items
-    and must contain every event item. ``features`` must align with ``item_ids``.
-    Purchases without an order key (a log with no basket column, or rows missing it)
-    are grouped into inferred baskets: one shopper's purchases with gaps of at most
-    ``basket_window_seconds`` between them (``infer_baskets``); 0 disables this.
+    ``times``: epoch seconds; ``baskets``: order keys (str, "" = none) or integer codes
+    (-1 = none). With ``user_keys`` (sorted distinct keys), ``users`` are integer indices
+    into it: no text per event (the extract and the evaluation split); shoppers without
+    events drop out. ``item_ids`` fixes the column order (products without events get a
+    column, for content-based cold start); default: the distinct event items; it must
+    contain every event item. ``features`` must align with ``item_ids``. Purchases
+    without an order key are grouped into inferred baskets: one shopper's purchases
+    with gaps of at most ``basket_window_seconds`` (``infer_baskets``; 0: off).
     """
-    users = np.asarray(users, dtype=object)
     items = np.asarray(items, dtype=np.int64)
     kinds = np.asarray(kinds, dtype=np.int8)
     times = np.asarray(times, dtype=np.float64)
@@ -143,20 +181,18 @@ def build_dataset(
     if now is None:
         now = float(times.max()) if len(times) else 0.0
 
-    user_keys, user_idx = np.unique(users.astype(str), return_inverse=True)
+    user_keys, user_idx = _user_index(users, user_keys)
     item_idx = _columns(item_ids, items)
     weights = _event_weights(kinds, times, now, half_life_days)
-    shape = (len(user_keys), len(item_ids))
-    matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
-    matrix.sum_duplicates()
-    np.minimum(matrix.data, CELL_WEIGHT_CAP, out=matrix.data)
-
+    matrix = _weight_matrix(weights, user_idx, item_idx, (len(user_keys), len(item_ids)))
     order = np.lexsort((times, user_idx))
     seq_indptr = np.zeros(len(user_keys) + 1, dtype=np.int64)
     np.cumsum(np.bincount(user_idx, minlength=len(user_keys)), out=seq_indptr[1:])
 
     if basket_window_seconds > 0 and len(items):
         baskets = infer_baskets(user_idx, kinds, times, baskets, basket_window_seconds)
+    else:
+        baskets = basket_codes(baskets, kinds)
     return Dataset(
         matrix=matrix,
         user_keys=user_keys.astype(object),
@@ -169,6 +205,23 @@ def build_dataset(
         now=float(now),
         features=features,
     )
+
+
+def _weight_matrix(weights, user_idx, item_idx, shape) -> sp.csr_matrix:
+    """users x items CSR of the summed event weights, each cell capped (CELL_WEIGHT_CAP)."""
+    matrix = sp.csr_matrix((weights, (user_idx, item_idx)), shape=shape, dtype=np.float32)
+    matrix.sum_duplicates()
+    np.minimum(matrix.data, CELL_WEIGHT_CAP, out=matrix.data)
+    return matrix
+
+
+def _user_index(users: np.ndarray, table: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct shopper keys, per-event row index) from keys or from codes."""
+    if table is None:
+        keys, idx = np.unique(np.asarray(users, dtype=object).astype(str), return_inverse=True)
+        return keys, idx
+    present, idx = np.unique(np.asarray(users, dtype=np.int64), return_inverse=True)
+    return np.asarray(table, dtype=object)[present], idx
 
 
 def _columns(item_ids: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -194,17 +247,13 @@ def _event_weights(
 
 
 def _basket_matrix(
-    baskets: np.ndarray | None, kinds: np.ndarray, item_idx: np.ndarray, n_items: int
+    codes: np.ndarray, kinds: np.ndarray, item_idx: np.ndarray, n_items: int
 ) -> sp.csr_matrix:
-    """baskets x items, 1 where the order holds the item (purchases with a basket key)."""
-    empty = sp.csr_matrix((0, n_items), dtype=np.float32)
-    if baskets is None or not len(baskets):
-        return empty
-    baskets = np.asarray(baskets, dtype=object).astype(str)
-    bought = (kinds == KIND_CODES["purchase"]) & (baskets != "")
+    """baskets x items, 1 where the order holds the item (purchases with an order code)."""
+    bought = (kinds == KIND_CODES["purchase"]) & (codes >= 0)
     if not bought.any():
-        return empty
-    _, basket_idx = np.unique(baskets[bought], return_inverse=True)
+        return sp.csr_matrix((0, n_items), dtype=np.float32)
+    _, basket_idx = np.unique(codes[bought], return_inverse=True)
     basket_matrix = sp.csr_matrix(
         (np.ones(bought.sum(), dtype=np.float32), (basket_idx, item_idx[bought])),
         shape=(basket_idx.max() + 1, n_items),
@@ -212,3 +261,100 @@ def _basket_matrix(
     basket_matrix.sum_duplicates()
     basket_matrix.data[:] = 1.0
     return basket_matrix
+
+
+# ---------------------------------------------------------------- arrays on disk
+
+
+def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
+    """Write ``array`` (.npy) as the version's artifact ``name``, atomically (write then
+    rename) on this host, and into the artifact store when that is remote.
+
+    The one place training writes raw arrays beside a version's artifacts, so a
+    different store needs only this and ``load_array`` changed."""
+    path = _array_path(version_id, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+    tmp.replace(path)
+    storage, key = _array_store(version_id, name)
+    if storage is not None:  # a remote store: other hosts fetch it once (load_array)
+        from django.core.files import File
+
+        storage.delete(key)
+        with open(path, "rb") as fh:
+            storage.save(key, File(fh))
+    return path
+
+
+def load_array(version_id: int, name: str, mode: str = "r") -> np.ndarray:
+    """An array written by ``save_array``, memory-mapped (read-only by default):
+    processes that open the same file share its pages instead of each holding a copy.
+    From a remote store it is fetched to this host's artifact cache first."""
+    path = _array_path(version_id, name)
+    storage, key = _array_store(version_id, name)
+    if storage is not None and not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with storage.open(key, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        tmp.replace(path)
+    return np.load(path, mmap_mode=mode, allow_pickle=False)
+
+
+def _array_store(version_id: int, name: str):
+    """(remote storage or None for this host's filesystem store, storage key)."""
+    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
+
+    storage, key = artifact_storage(), artifact_key(version_id, name)
+    return (None if _local_path(storage, key) is not None else storage), key
+
+
+def _array_path(version_id: int, name: str) -> Path:
+    """This host's file of an array artifact: in the filesystem store itself, else in
+    the artifact cache. Imported here so that unpickling a Dataset that was never
+    shared needs no Django (a model loads in a plain process)."""
+    from django.conf import settings
+
+    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
+
+    storage, key = artifact_storage(), artifact_key(version_id, name)
+    local = _local_path(storage, key)
+    if local is not None:
+        return local
+    return Path(settings.ARTIFACT_CACHE_DIR) / str(int(version_id)) / f"array-{name}"
+
+
+# The Dataset's arrays (besides the two sparse matrices'), as shared by share_dataset.
+SHARED_ARRAYS = ("user_keys", "item_ids", "seq_indptr", "seq_items", "seq_times", "seq_kinds")
+_SPARSE_PARTS = ("data", "indices", "indptr")
+
+
+def share_dataset(version_id: int, data: Dataset) -> Dataset:
+    """Write ``data``'s arrays beside the version's artifacts (``dataset-*.npy``) and mark
+    it so that pickling it (inside a model artifact) stores a reference to them.
+
+    Shopper keys are stored as fixed-width text so they can be mapped too."""
+    for name in SHARED_ARRAYS:
+        value = getattr(data, name)
+        if name == "user_keys":
+            value = np.asarray(value, dtype=str)
+        save_array(version_id, f"dataset-{name}.npy", value)
+    for name in ("matrix", "baskets"):
+        matrix = getattr(data, name)
+        for part in _SPARSE_PARTS:
+            save_array(version_id, f"dataset-{name}.{part}.npy", getattr(matrix, part))
+    data._shared = version_id
+    return data
+
+
+def _open_shared(data: Dataset, shapes: tuple) -> None:
+    """Map the arrays of a shared Dataset (copy-on-write: a stray in-place write changes
+    this process's pages only, never the files)."""
+    version_id = data._shared
+    for name in SHARED_ARRAYS:
+        setattr(data, name, load_array(version_id, f"dataset-{name}.npy", mode="c"))
+    for name, shape in zip(("matrix", "baskets"), shapes, strict=True):
+        parts = [load_array(version_id, f"dataset-{name}.{p}.npy", mode="c") for p in _SPARSE_PARTS]
+        setattr(data, name, sp.csr_matrix(tuple(parts), shape=shape, copy=False))

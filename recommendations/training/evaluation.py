@@ -85,22 +85,31 @@ def _subset(data: Dataset, keep: np.ndarray, half_life_days: float | None) -> Da
     users = _event_users(data)[keep]
     kinds = data.seq_kinds[keep]
     times = data.seq_times[keep]
-    basket_keys = np.where(
-        kinds == KIND_CODES["purchase"],
-        np.char.add(np.char.add(users.astype(str), "|"), times.astype(str)),
-        "",
-    )
     return build_dataset(
-        data.user_keys[users],
+        users,
         data.item_ids[data.seq_items[keep]],
         kinds,
         times,
-        basket_keys,
+        _checkout_codes(users, kinds, times),
         item_ids=data.item_ids,
         features=data.features,
         half_life_days=half_life_days,
         now=data.now,
+        user_keys=data.user_keys,
     )
+
+
+def _checkout_codes(users: np.ndarray, kinds: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Integer order code per event: purchases of one (shopper, time) share one; -1 else."""
+    codes = np.full(len(kinds), -1, dtype=np.int64)
+    bought = np.flatnonzero(kinds == KIND_CODES["purchase"])
+    if not len(bought):
+        return codes
+    order = bought[np.lexsort((times[bought], users[bought]))]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (users[order][1:] != users[order][:-1]) | (times[order][1:] != times[order][:-1])
+    codes[order] = np.cumsum(new) - 1
+    return codes
 
 
 def _distinct_counts(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int):
@@ -121,9 +130,9 @@ def _make_split(
     users = _event_users(data)
     train = _subset(data, train_mask, half_life_days)
     test_users_full = np.flatnonzero(tested)
-    test_users = np.searchsorted(
-        train.user_keys.astype(str), data.user_keys[test_users_full].astype(str)
-    )
+    # Train rows are the full data's shoppers with train events, in the same order.
+    kept = np.flatnonzero(np.bincount(users[train_mask], minlength=data.n_users))
+    test_users = np.searchsorted(kept, test_users_full)
     row_of = np.full(data.n_users, -1, dtype=np.int64)
     row_of[test_users_full] = np.arange(len(test_users_full))
     ev = test_mask & tested[users]
@@ -386,6 +395,8 @@ def _rank_test_users(
     """Top-k lists (-1 = none) of the test users at ``rows``, scored in batches with
     their seen items excluded; with optimistic ``ties``, also (rows, ranks) of their
     held-out items (else None)."""
+    if algorithm.uses_candidates(split.train):
+        return _rank_candidates(algorithm, split, rows, test_items, k, batch_size, ties)
     lists = np.full((len(rows), k), -1, dtype=np.int64)
     rank_rows, ranks = [], []
     for start in range(0, len(rows), batch_size):
@@ -397,6 +408,38 @@ def _rank_test_users(
             r, rank = _optimistic_ranks(scores, test_items[start : start + len(users)])
             rank_rows.append(r + start)
             ranks.append(rank)
+    if ties != "optimistic":
+        return lists, None
+    return lists, (np.concatenate(rank_rows), np.concatenate(ranks))
+
+
+def _rank_candidates(
+    algorithm: Recommender,
+    split: Split,
+    rows: np.ndarray,
+    test_items: sp.csr_matrix,
+    k: int,
+    batch_size: int,
+    ties: str,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``_rank_test_users`` for a model ranking candidates (``Recommender.recommend``):
+    a held-out item outside the shopper's top-k candidates is a miss, as it would be in
+    the shopper's list; with optimistic ``ties`` one inside counts only the candidates
+    scored strictly higher as ahead."""
+    lists = np.full((len(rows), k), -1, dtype=np.int64)
+    rank_rows, ranks = [], []
+    for start in range(0, len(rows), batch_size):
+        users = split.test_users[rows[start : start + batch_size]]
+        idx, top = algorithm.recommend(users, k, data=split.train)
+        lists[start : start + len(users), : idx.shape[1]] = np.where(np.isfinite(top), idx, -1)
+        if ties == "optimistic":
+            held = test_items[start : start + len(users)]
+            r = np.repeat(np.arange(held.shape[0]), np.diff(held.indptr))
+            match = lists[start + r] == held.indices[:, None]
+            target = np.where(match.any(axis=1), top[r, match.argmax(axis=1)], np.inf)
+            rank = (top[r] > target[:, None]).sum(axis=1)
+            rank_rows.append(r + start)
+            ranks.append(np.where(np.isfinite(target), rank, split.train.n_items))
     if ties != "optimistic":
         return lists, None
     return lists, (np.concatenate(rank_rows), np.concatenate(ranks))

@@ -27,12 +27,14 @@ from .algorithms.cooccurrence import (
     binary_matrix,
     cosine_similarity,
     recent_items,
+    sparse_top_k_rows,
 )
 from .dataset import KIND_CODES, Dataset
 
 log = logging.getLogger(__name__)
 
 RELATED_FILE = "related.pkl"
+REASONS_FILE = "reasons.pkl"  # the strong-neighbour table behind "Because you viewed X"
 SCORE_BATCH = 500  # users scored at once: bounds the dense score matrix's memory
 HISTORY_FOR_REASONS = 20  # the most recent distinct items a reason may point at
 # "Because you viewed X" only when the item is among X's strongest co-occurrence
@@ -84,6 +86,7 @@ def context(version_id: int) -> Context:
     rows = [products.get(int(pid)) for pid in data.item_ids]
     ctx = build_context(
         model,
+        similar=_saved_reasons(version_id),
         names=[r[0] if r else "" for r in rows],
         categories=[r[1] if r else "" for r in rows],
         exists=np.array([r is not None for r in rows], dtype=bool),
@@ -94,22 +97,29 @@ def context(version_id: int) -> Context:
     return ctx
 
 
+def _saved_reasons(version_id: int) -> sp.csr_matrix | None:
+    """The reasons' neighbour table precompute saved for this version, if any."""
+    try:
+        return registry.load_artifact(version_id, REASONS_FILE)
+    except FileNotFoundError:
+        return None
+
+
 def build_context(
     model: Recommender,
     names: list[str],
     categories: list[str],
     exists: np.ndarray,
     active: np.ndarray,
+    similar: sp.csr_matrix | None = None,
 ) -> Context:
-    """A Context from a fitted model and its columns' product facts (no database)."""
+    """A Context from a fitted model and its columns' product facts (no database);
+    ``similar``: the model's ``reason_neighbours`` when computed before (once per run)."""
     data = model.data
     popularity = np.asarray(data.matrix.sum(axis=0)).ravel()
     order = np.lexsort((np.arange(len(popularity)), -popularity))
-    # A sparse neighbour table sliced by rows per shopper: far cheaper than slicing
-    # the users x items matrix by columns for every shopper. Only strong neighbours.
-    similar = cosine_similarity(binary_matrix(data), REASON_NEIGHBOURS)
-    similar.data[similar.data < REASON_MIN_SIMILARITY] = 0
-    similar.eliminate_zeros()
+    if similar is None:
+        similar = reason_neighbours(model)
     named = np.array([bool(c) for c in categories], dtype=bool)  # "" or None: none
     _, codes = np.unique(np.array([c or "" for c in categories], dtype=str), return_inverse=True)
     return Context(
@@ -127,6 +137,30 @@ def build_context(
         popular_text=np.array([popular_in(c) for c in categories], dtype=object),
         category_codes=np.where(named, codes, -1).astype(np.int64),
     )
+
+
+def reason_neighbours(model: Recommender) -> sp.csr_matrix:
+    """Each item's strong cosine neighbours (top REASON_NEIGHBOURS, at least
+    REASON_MIN_SIMILARITY) on the model's data, as a sparse table sliced by rows per
+    shopper: far cheaper than slicing the users x items matrix by columns.
+
+    Taken from a co-occurrence model (or hybrid component) fitted with plain cosine on
+    all events and at least as many neighbours, else computed (XᵀX, once per run:
+    precompute saves it for its chunks)."""
+    data = model.data
+    similar = None
+    for part in [model, *getattr(model, "models", {}).values()]:
+        p = part.params
+        plain = p.get("mode") == "all" and p.get("alpha") == 0.5 and not p.get("shrink")
+        deep = p.get("k", 0) >= REASON_NEIGHBOURS and part.data is data
+        if part.name == "cooccurrence" and plain and deep:
+            similar = sparse_top_k_rows(part.similarity, REASON_NEIGHBOURS)
+            break
+    if similar is None:
+        similar = cosine_similarity(binary_matrix(data), REASON_NEIGHBOURS)
+    similar.data[similar.data < REASON_MIN_SIMILARITY] = 0
+    similar.eliminate_zeros()
+    return similar
 
 
 def refresh_availability(ctx: Context) -> Context:

@@ -223,6 +223,8 @@ def _record(version: ModelVersion, t: tuning.Tuned, shared: dict, metric: str, p
             Status.FAILED, t.error or f"Evaluation reported no {metric}.", fields=fields
         )
         return
+    if getattr(t.model, "scale_note", ""):  # what the model left out at this scale
+        version.add_note(t.model.scale_note)
     if t.tuned:
         version.add_note(
             f"Tuned on this log's split: {len(t.trials)} configurations tried in "

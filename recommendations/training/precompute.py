@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -21,13 +21,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.pg_copy import copy_rows
+from shop.models import Product
 
 from .. import registry
 from ..models import Interaction, ModelVersion, RelatedProducts, UserRecommendations
 from ..serving.cache import forget_active
-from .dataset import KIND_CODES, Dataset
+from .dataset import KIND_CODES, Dataset, load_array, save_array, share_dataset
 from .extract import load_dataset, parse_user_key
-from .lists import RELATED_FILE, context, fit_related, related_lists, user_lists
+from .lists import (
+    REASONS_FILE,
+    RELATED_FILE,
+    context,
+    fit_related,
+    reason_neighbours,
+    related_lists,
+    user_lists,
+)
 
 log = logging.getLogger(__name__)
 Status = ModelVersion.Status
@@ -116,29 +125,78 @@ def chunk_ranges(total: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
+def active_rows(data: Dataset, days: float) -> np.ndarray:
+    """Row indices of shoppers with an event within ``days`` of the newest event."""
+    if not data.n_users:
+        return np.zeros(0, dtype=np.int64)
+    last = data.seq_times[np.maximum(data.seq_indptr[1:] - 1, 0)]
+    has_events = np.diff(data.seq_indptr) > 0
+    return np.flatnonzero(has_events & (last >= data.now - days * 86400.0))
+
+
+def active_columns(data: Dataset, days: float, created: np.ndarray) -> np.ndarray:
+    """Column indices of products with events within ``days`` of the newest event, or
+    among ``created`` (ids of products added since then)."""
+    recent = data.seq_items[data.seq_times >= data.now - days * 86400.0]
+    touched = np.zeros(data.n_items, dtype=bool)
+    touched[recent] = True
+    touched |= np.isin(data.item_ids, created)
+    return np.flatnonzero(touched)
+
+
+def plan_targets(version_id: int, data: Dataset) -> dict[str, np.ndarray]:
+    """Which rows and columns get precomputed lists (RECS_PRECOMPUTE_ACTIVE_DAYS), saved
+    beside the version's artifacts so every chunk reads the same plan."""
+    days = float(settings.RECOMMENDATIONS.get("PRECOMPUTE_ACTIVE_DAYS", 180.0))
+    since = datetime.fromtimestamp(data.now - days * 86400.0, tz=UTC)
+    created = np.fromiter(
+        Product.objects.filter(created__gte=since).values_list("id", flat=True), dtype=np.int64
+    )
+    targets = {"users": active_rows(data, days), "items": active_columns(data, days, created)}
+    for part, rows in targets.items():
+        save_array(version_id, f"targets-{part}.npy", rows)
+    return targets
+
+
 def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
-    """Compute and write one chunk: ``part`` "users" (rows) or "items" (columns)."""
+    """Compute and write one chunk: positions [start, stop) of the ``part`` ("users" or
+    "items") targets planned by ``plan_targets``."""
+    if part not in ("users", "items"):
+        raise ValueError(f"unknown chunk part {part!r}")
     ctx = context(version_id)
-    span = np.arange(start, stop)
+    span = np.asarray(load_array(version_id, f"targets-{part}.npy")[start:stop], dtype=np.int64)
     if part == "users":
         return write_user_lists(version_id, user_lists(ctx, span))
-    if part == "items":
-        helpers = registry.load_artifact(version_id, RELATED_FILE)
-        product_ids = [int(i) for i in ctx.data.item_ids[span]]
-        return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
-    raise ValueError(f"unknown chunk part {part!r}")
+    helpers = registry.load_artifact(version_id, RELATED_FILE)
+    product_ids = [int(i) for i in ctx.data.item_ids[span]]
+    return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
 
 
 def plan_chunks(version_id: int, data: Dataset) -> list[tuple[int, str, int, int]]:
-    """Arguments of every chunk task of a version."""
+    """Arguments of every chunk task of a version (ranges over its planned targets)."""
     size = settings.RECOMMENDATIONS["PRECOMPUTE_CHUNK_SIZE"]
-    return [(version_id, "users", a, b) for a, b in chunk_ranges(data.n_users, size)] + [
-        (version_id, "items", a, b) for a, b in chunk_ranges(data.n_items, size)
+    targets = plan_targets(version_id, data)
+    return [
+        (version_id, part, a, b)
+        for part in ("users", "items")
+        for a, b in chunk_ranges(len(targets[part]), size)
     ]
 
 
 def _set_timing(version: ModelVersion, **values: float) -> None:
     version.timings = {**version.timings, **{k: round(v, 3) for k, v in values.items()}}
+
+
+def share_artifacts(version_id: int) -> None:
+    """Once per run, before the chunks: the model's Dataset as memory-mapped arrays
+    (the model artifact is saved again, now referencing them) and the neighbour table
+    behind reasons, so no chunk process unpickles the log or recomputes XᵀX."""
+    model = registry.load_artifact(version_id)
+    if model.data is None:
+        raise RuntimeError(f"artifact of version #{version_id} keeps no training data")
+    share_dataset(version_id, model.data)
+    registry.save_artifact(version_id, registry.MODEL_FILE, model)
+    registry.save_artifact(version_id, REASONS_FILE, reason_neighbours(model))
 
 
 def start_precompute(
@@ -157,6 +215,7 @@ def start_precompute(
     _set_timing(version, precompute_started_at=time.time())
     version.move_to(Status.PRECOMPUTING, note, fields=["timings"])
     try:
+        share_artifacts(version_id)
         ctx = context(version_id)
         fit_related(version_id, ctx.data, ctx.model)
         chunks = plan_chunks(version_id, ctx.data)

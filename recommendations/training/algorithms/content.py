@@ -70,21 +70,46 @@ def tfidf_matrix(features: ItemFeatures, max_df: float = 0.5) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ counts, dtype=np.float32)
 
 
-def content_similarity(vectors: sp.csr_matrix, k: int, block: int = 1000) -> sp.csr_matrix:
+# Above this many products, content neighbours are searched within each category only:
+# all pairs cost I² (about 5 minutes a fit at 100k products), a category's pairs g².
+ALL_PAIRS_MAX_ITEMS = 20_000
+
+
+def content_similarity(
+    vectors: sp.csr_matrix, k: int, block: int = 1000, groups: np.ndarray | None = None
+) -> sp.csr_matrix:
     """Cosine top-k neighbours of every row, computed in row blocks to bound memory.
 
-    Text similarity is nearly dense (shared words link most items), so each block is
-    densified and cut with argpartition: sorting its sparse entries is ~10x slower."""
+    ``groups``: a code per row; neighbours are then searched only among rows of the
+    same code (unknown, -1, is one more group). Text similarity is nearly dense (shared
+    words link most items), so each block is densified and cut with argpartition:
+    sorting its sparse entries is ~10x slower."""
     n = vectors.shape[0]
-    parts = []
-    transposed = vectors.T.tocsc()
-    for start in range(0, n, block):
-        sims = (vectors[start : start + block] @ transposed).toarray()
-        np.fill_diagonal(sims[:, start : start + block], 0.0)  # not its own neighbour
-        parts.append(dense_top_k_rows(sims, k))
+    if groups is None:
+        groups = np.zeros(n, dtype=np.int64)
+    rows, cols, vals = [], [], []
+    for code in np.unique(groups):
+        members = np.flatnonzero(groups == code)
+        sub = vectors[members]
+        transposed = sub.T.tocsc()
+        for start in range(0, len(members), block):
+            sims = (sub[start : start + block] @ transposed).toarray()
+            np.fill_diagonal(sims[:, start : start + block], 0.0)  # not its own neighbour
+            top = dense_top_k_rows(sims, k).tocoo()
+            rows.append(members[top.row + start])
+            cols.append(members[top.col])
+            vals.append(top.data)
         if n > block:
-            log.info("content: %d/%d items", min(start + block, n), n)
-    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, 0))
+            log.info("content: %d items of group %s done", len(members), code)
+    if not rows:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    out = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n, n),
+        dtype=np.float32,
+    )
+    out.sort_indices()
+    return out
 
 
 def dense_top_k_rows(sims: np.ndarray, k: int) -> sp.csr_matrix:
@@ -115,12 +140,20 @@ class ContentSimilarity(ItemNeighbourModel):
         if self.params["k"] < 1:
             raise ValueError("content: k must be >= 1")
         n = data.n_items
+        self.scale_note = ""
         if data.features is None:
             log.warning("content: the dataset has no item features; no neighbours")
             self.similarity = sp.csr_matrix((n, n), dtype=np.float32)
         else:
             vectors = tfidf_matrix(data.features, self.params["max_df"])
-            self.similarity = content_similarity(vectors, self.params["k"])
+            groups = None
+            if n > ALL_PAIRS_MAX_ITEMS and (data.features.category >= 0).any():
+                groups = np.asarray(data.features.category)
+                self.scale_note = (
+                    f"Content neighbours searched within each category only ({n:,} "
+                    f"products, more than {ALL_PAIRS_MAX_ITEMS:,}: all pairs would cost I²)."
+                )
+            self.similarity = content_similarity(vectors, self.params["k"], groups=groups)
         # Without features, score nothing (not a hidden popularity list) so a hybrid
         # that includes this component is not silently skewed towards bestsellers.
         self.tiebreak = (

@@ -144,6 +144,10 @@ class ItemNeighbourModel(Recommender):
         history = user_history(data, users, self.params["recency"])
         return np.asarray((history @ self.similarity).toarray(), dtype=np.float32) + self.tiebreak
 
+    def votes(self, users: np.ndarray, data: Dataset) -> tuple[sp.csr_matrix, np.ndarray]:
+        history = user_history(data, users, self.params["recency"])
+        return (history @ self.similarity).tocsr(), self.tiebreak
+
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return neighbours(self.similarity, items, k)
 

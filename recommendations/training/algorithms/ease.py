@@ -35,6 +35,14 @@ class EASE(Recommender):
         order = np.argsort(-counts, kind="stable")
         top = order[: self.params["max_items"]]
         self.items = np.sort(top[counts[top] > 0])
+        with_events = int((counts > 0).sum())
+        self.scale_note = ""
+        if len(self.items) < with_events:
+            self.scale_note = (
+                f"EASE modelled the {len(self.items):,} products with the most shoppers, "
+                f"{len(self.items) / max(with_events, 1):.0%} of the {with_events:,} with "
+                "events; the others score by popularity only."
+            )
         sub = binary[:, self.items]
         gram = (sub.T @ sub).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += self.params["l2"]

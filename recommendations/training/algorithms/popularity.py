@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..dataset import Dataset
 from .base import Recommender
@@ -21,3 +22,8 @@ class Popularity(Recommender):
 
     def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
         return np.broadcast_to(self.item_scores, (len(users), len(self.item_scores))).copy()
+
+    def votes(self, users: np.ndarray, data: Dataset) -> tuple[sp.csr_matrix, np.ndarray]:
+        """No candidates of its own: every list is the trending top-up."""
+        empty = sp.csr_matrix((len(users), len(self.item_scores)), dtype=np.float32)
+        return empty, self.item_scores

@@ -149,13 +149,54 @@ class SessionKNN(Recommender):
         index.sort_indices()
         return index
 
-    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
-        data = data if data is not None else self.data
+    def _histories(self, users: np.ndarray, data: Dataset):
+        """(recency weights, anchor codes, own training rows) of the users' histories."""
         users = np.asarray(users, dtype=np.int64)
         last_n = self.params["last_n"]
         weights = user_history(data, users, self.params["recency"], last_n)
         codes = user_history(data, users, _CODE, last_n)
-        return self._vote(weights, codes, self._own_rows(data, users))
+        return weights, codes, self._own_rows(data, users)
+
+    def score(self, users: np.ndarray, data: Dataset | None = None) -> np.ndarray:
+        data = data if data is not None else self.data
+        return self._vote(*self._histories(users, data))
+
+    def votes(self, users: np.ndarray, data: Dataset) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The neighbours' votes as sparse rows (the shopper's own recent items get none)."""
+        return self._sparse_votes(*self._histories(users, data)), self.tiebreak
+
+    def _sparse_votes(
+        self, weights: sp.csr_matrix, codes: sp.csr_matrix, own: np.ndarray
+    ) -> sp.csr_matrix:
+        """``_vote`` without the tie-break, as sparse rows (the histories' own items get
+        no votes)."""
+        parts = [
+            (rows + start, cols, vote)
+            for start, part in self._chunks(weights.shape[0])
+            for rows, cols, vote in [self._vote_chunk(weights[part], codes[part], own[part])]
+        ]
+        n_rows, n_items = weights.shape
+        if not parts:
+            return sp.csr_matrix((n_rows, n_items), dtype=np.float32)
+        rows, cols, vote = (np.concatenate(p) for p in zip(*parts, strict=True))
+        own_items = np.sort(
+            np.repeat(np.arange(n_rows), np.diff(weights.indptr)) * n_items + weights.indices
+        )
+        keys = rows * n_items + cols
+        keep = np.ones(len(keys), dtype=bool)
+        if len(own_items):  # a sorted lookup: np.isin would sort every vote as well
+            at = np.minimum(np.searchsorted(own_items, keys), len(own_items) - 1)
+            keep = own_items[at] != keys
+        out = sp.csr_matrix((vote[keep], (rows[keep], cols[keep])), shape=(n_rows, n_items))
+        out.sum_duplicates()
+        return out
+
+    def _chunks(self, n_rows: int):
+        """(start, slice) of the row chunks one vote expands at a time (bounded memory)."""
+        avg_len = max(float(self.lengths.mean()) if len(self.lengths) else 1.0, 1.0)
+        chunk = max(1, int(_BATCH_ENTRIES // (self.params["k"] * avg_len)))
+        for start in range(0, n_rows, chunk):
+            yield start, slice(start, min(start + chunk, n_rows))
 
     def _own_rows(self, data: Dataset, users: np.ndarray) -> np.ndarray:
         """Each scored user's own row among the training histories (-1: none)."""
@@ -177,11 +218,13 @@ class SessionKNN(Recommender):
         _CODE ** recency rank; ``own``: each row's training history, never its neighbour."""
         n_rows, n_items = weights.shape
         out = np.zeros((n_rows, n_items), dtype=np.float32)
-        avg_len = max(float(self.lengths.mean()) if len(self.lengths) else 1.0, 1.0)
-        chunk = max(1, int(_BATCH_ENTRIES // (self.params["k"] * avg_len)))
-        for start in range(0, n_rows, chunk):
-            part = slice(start, min(start + chunk, n_rows))
-            self._vote_chunk(weights[part], codes[part], own[part], out[part])
+        for _, part in self._chunks(n_rows):
+            rows, cols, vote = self._vote_chunk(weights[part], codes[part], own[part])
+            block = out[part]
+            np.add.at(block.reshape(-1), rows * n_items + cols, vote)  # numpy >= 2: fast
+            # The shopper's own recent items (masked by callers anyway) get no votes.
+            w = weights[part]
+            block[np.repeat(np.arange(w.shape[0]), np.diff(w.indptr)), w.indices] = 0.0
         out += self.tiebreak
         return out
 
@@ -190,9 +233,8 @@ class SessionKNN(Recommender):
         weights: sp.csr_matrix,
         codes: sp.csr_matrix,
         own: np.ndarray,
-        out: np.ndarray,
-    ) -> None:
-        """Adds the votes for these rows to ``out`` (a C-contiguous block of rows)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The votes for these rows: (row, item, vote) entries, repeats to be summed."""
         p = self.params
         n_rows, n_items = weights.shape
         # Every history sharing an item (within each item's sample), with similarity and
@@ -226,10 +268,7 @@ class SessionKNN(Recommender):
         vote = np.power(np.float32(p["proximity"]), np.maximum(np.abs(dist) - 1.0, 0.0))
         vote[dist < 0] *= np.float32(p["before_weight"])
         vote *= vals[pair]
-        flat = rows[pair] * n_items + gathered.indices
-        np.add.at(out.reshape(-1), flat, vote)  # numpy >= 2: a fast unbuffered add
-        # The shopper's own recent items (masked by callers anyway) get no votes.
-        out[np.repeat(np.arange(n_rows), np.diff(weights.indptr)), weights.indices] = 0.0
+        return rows[pair], gathered.indices.astype(np.int64), vote
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """What the histories containing each item voted for (one-item histories)."""
@@ -238,8 +277,10 @@ class SessionKNN(Recommender):
             (np.ones(len(items), dtype=np.float32), (np.arange(len(items)), items)),
             shape=(len(items), self.data.n_items),
         )
-        scores = self._vote(one, one, np.full(len(items), -1)) - self.tiebreak
-        return neighbours(sp.csr_matrix(np.maximum(scores, 0.0)), np.arange(len(items)), k)
+        votes = self._sparse_votes(one, one, np.full(len(items), -1))
+        votes.data = np.maximum(votes.data, 0.0)
+        votes.eliminate_zeros()
+        return neighbours(votes, np.arange(len(items)), k)
 
 
 def _items_by_rank(codes: sp.csr_matrix, last_n: int) -> np.ndarray:
