@@ -19,6 +19,7 @@ import os
 import pickle
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ HASH_SUFFIX = ".sha256"
 _ARTIFACT_CACHE: dict[str, tuple[str, Any]] = {}
 _ARTIFACT_CACHE_SIZE = 4
 _STORAGE: dict[str, Storage] = {}
+# (key, sha256) of files local_file has checked in this process.
+_VERIFIED_FILES: set[tuple[str, str]] = set()
 
 
 class CorruptArtifact(RuntimeError):
@@ -91,12 +94,20 @@ def _local_path(storage: Storage, key: str) -> Path | None:
 
 def save_artifact(version_id: int, name: str, obj: Any) -> str:
     """Pickle ``obj`` to the store as <version id>/<name> with its sha256; returns the key."""
+    return save_file(
+        version_id, name, lambda fh: pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    )
+
+
+def save_file(version_id: int, name: str, write: Callable[[Any], Any]) -> str:
+    """Store what ``write(file)`` writes as <version id>/<name> with its sha256 (the file
+    object takes ``write`` calls only); returns the key."""
     key = artifact_key(version_id, name)
     storage = artifact_storage()
     _cache_dir().mkdir(parents=True, exist_ok=True)
     sha = hashlib.sha256()
     with tempfile.NamedTemporaryFile(dir=_cache_dir(), suffix=".tmp", delete=False) as fh:
-        pickle.dump(obj, _HashingWriter(fh, sha), protocol=pickle.HIGHEST_PROTOCOL)
+        write(_HashingWriter(fh, sha))
     digest = sha.hexdigest()
     try:
         storage.delete(key + HASH_SUFFIX)  # readers see "missing" while the bytes change
@@ -209,6 +220,43 @@ def _drop_other_copies(target: Path) -> None:
         for old in target.parent.glob(f"*-{name}"):
             if old != target:
                 old.unlink(missing_ok=True)
+
+
+def local_file(version_id: int, name: str) -> Path:
+    """A file on this host with an artifact's verified bytes, for readers that map it
+    (numpy's memory maps) instead of loading it: the filesystem store's own file, or
+    this host's cached copy of a remote one. Checked against its sha256 once per
+    process and content; CorruptArtifact when it does not match."""
+    key = artifact_key(version_id, name)
+    digest = artifact_digest(version_id, name)
+    storage = artifact_storage()
+    path = _local_path(storage, key) or _cached_path(key, digest)
+    if (key, digest) in _VERIFIED_FILES and path.is_file():
+        return path
+    if not path.is_file():  # remote, not on this host yet
+        with storage.open(key, "rb") as src:
+            _keep_local(key, digest, _download(src, path.parent))
+    if _file_digest(path) != digest:
+        if path != _local_path(storage, key):
+            path.unlink(missing_ok=True)  # a damaged copy on this host: fetched again next time
+        raise CorruptArtifact(f"artifact {key} does not match its sha256; it is not used")
+    _VERIFIED_FILES.add((key, digest))
+    return path
+
+
+def _download(src, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return Path(dst.name)
+
+
+def _file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def has_artifact(version: ModelVersion) -> bool:

@@ -7,10 +7,7 @@ structure comes from the Interaction table (see ``data.py``) or from a CSV file
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -266,64 +263,26 @@ def _basket_matrix(
 # ---------------------------------------------------------------- arrays on disk
 
 
-def save_array(version_id: int, name: str, array: np.ndarray) -> Path:
-    """Write ``array`` (.npy) as the version's artifact ``name``, atomically (write then
-    rename) on this host, and into the artifact store when that is remote.
+def save_array(version_id: int, name: str, array: np.ndarray) -> None:
+    """Store ``array`` (.npy) as the version's artifact ``name``, with its sha256.
 
-    The one place training writes raw arrays beside a version's artifacts, so a
-    different store needs only this and ``load_array`` changed."""
-    path = _array_path(version_id, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-    tmp.replace(path)
-    storage, key = _array_store(version_id, name)
-    if storage is not None:  # a remote store: other hosts fetch it once (load_array)
-        from django.core.files import File
+    The one place training writes raw arrays beside a version's artifacts. Imported
+    lazily: unpickling a Dataset that was never shared needs no Django (a model loads
+    in a plain process)."""
+    from ..registry.artifacts import save_file
 
-        storage.delete(key)
-        with open(path, "rb") as fh:
-            storage.save(key, File(fh))
-    return path
+    array = np.ascontiguousarray(array)
+    save_file(version_id, name, lambda fh: np.save(fh, array, allow_pickle=False))
 
 
 def load_array(version_id: int, name: str, mode: str = "r") -> np.ndarray:
     """An array written by ``save_array``, memory-mapped (read-only by default):
     processes that open the same file share its pages instead of each holding a copy.
-    From a remote store it is fetched to this host's artifact cache first."""
-    path = _array_path(version_id, name)
-    storage, key = _array_store(version_id, name)
-    if storage is not None and not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with storage.open(key, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        tmp.replace(path)
-    return np.load(path, mmap_mode=mode, allow_pickle=False)
+    The file is checked against its sha256 (fetched to this host first from a remote
+    store); a corrupt one raises CorruptArtifact."""
+    from ..registry.artifacts import local_file
 
-
-def _array_store(version_id: int, name: str):
-    """(remote storage or None for this host's filesystem store, storage key)."""
-    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
-
-    storage, key = artifact_storage(), artifact_key(version_id, name)
-    return (None if _local_path(storage, key) is not None else storage), key
-
-
-def _array_path(version_id: int, name: str) -> Path:
-    """This host's file of an array artifact: in the filesystem store itself, else in
-    the artifact cache. Imported here so that unpickling a Dataset that was never
-    shared needs no Django (a model loads in a plain process)."""
-    from django.conf import settings
-
-    from ..registry.artifacts import _local_path, artifact_key, artifact_storage
-
-    storage, key = artifact_storage(), artifact_key(version_id, name)
-    local = _local_path(storage, key)
-    if local is not None:
-        return local
-    return Path(settings.ARTIFACT_CACHE_DIR) / str(int(version_id)) / f"array-{name}"
+    return np.load(local_file(version_id, name), mmap_mode=mode, allow_pickle=False)
 
 
 # The Dataset's arrays (besides the two sparse matrices'), as shared by share_dataset.

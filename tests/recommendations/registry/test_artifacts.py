@@ -3,6 +3,7 @@ bucket, a corrupt or half-written artifact refused, and each host's read cache."
 
 import uuid
 
+import numpy as np
 import pytest
 
 from recommendations import registry
@@ -93,3 +94,27 @@ def test_the_host_cache_is_verified_and_refetched(settings, s3_endpoint):
     artifacts._ARTIFACT_CACHE.clear()
     assert registry.load_artifact(11) == {"a": 1}  # fetched again from the store
     assert copies[0].read_bytes() != b"damaged on this host"
+
+
+def test_a_mapped_array_round_trips_and_a_corrupt_one_is_never_mapped(store, settings):
+    from recommendations.training.dataset import load_array, save_array
+
+    save_array(11, "a.npy", np.arange(10))
+    assert load_array(11, "a.npy").tolist() == list(range(10))
+    corrupt("11/a.npy")
+    artifacts._VERIFIED_FILES.clear()  # another process
+    for path in settings.ARTIFACT_CACHE_DIR.rglob("*"):  # a host that never read it
+        if path.is_file():
+            path.unlink()
+    with pytest.raises(registry.CorruptArtifact, match="sha256"):
+        load_array(11, "a.npy")
+
+
+def test_an_unfinished_array_is_missing(store):
+    from recommendations.training.dataset import load_array, save_array
+
+    save_array(12, "a.npy", np.arange(3))
+    registry.artifact_storage().delete("12/a.npy.sha256")  # the hash is written last
+    artifacts._VERIFIED_FILES.clear()
+    with pytest.raises(FileNotFoundError):
+        load_array(12, "a.npy")
