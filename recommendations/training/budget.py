@@ -8,8 +8,13 @@ others (pipeline._skip_over_budget).
 The cost model is deliberately simple: seconds of one default fit plus its evaluation
 on this 2-core machine, from the log's size (events E, shoppers U, products I, the
 category sizes) and the candidate's parameters. Each algorithm's term is the work that
-grows fastest in its fit; the constants are rough fits to docs/performance.md (1M and
-4M events) and only need to be right within a small factor:
+grows fastest in its fit; the constants are rough fits to docs/performance.md's growth
+table (1M, 2M, 4M events) and only need to be right within a small factor. At 4M / 400k
+/ 80k (12 categories) they give 17 s (EASE) to 90 s (sasrec, measured 59 s + 11 s),
+the hybrid 81 s; at 10M / 1M / 100k at most 162 s: the default budget of 1800 s leaves
+every candidate of today in, and still catches a cost gone cubic or quadratic (EASE
+asked to model 50,000 products: 2,500 s; co-occurrence over 10M events of 10,000
+shoppers: E²/U, about 10,000 s).
 
 - popularity, transitions, sknn: linear in E;
 - cooccurrence: XᵀX has about Σ_u n_u² ≈ E²/U entries to add up;
@@ -35,7 +40,7 @@ PER_EVENT = 2e-6
 PER_COOCCURRENCE = 1e-6
 PER_CONTENT_PAIR = 3e-8
 PER_EASE_FLOP = 2e-11
-PER_TF_TARGET = 5e-5
+PER_TF_TARGET = 2.5e-5
 PER_SCORED = 1e-8
 SCORED_ITEMS_MAX = 10_000  # above this, evaluation ranks candidates (algorithms/base.py)
 DEFAULT_BUDGET_SECONDS = 1800.0
