@@ -129,6 +129,7 @@ def measure(args: argparse.Namespace, scale: float) -> dict:
     seed_seconds = 0.0
     if args.reuse:  # keep the seeded data; only earlier pipeline runs are cleared
         env["DATABASE_URL"] = f"{args.postgres}/{name}"
+        run([py, "manage.py", "migrate", "--noinput", "-v0"], env)  # seeded by older code?
         run([py, "manage.py", "shell", "-c", CLEAR_VERSIONS], env)
         return {**pipeline(env), "seed": seed_seconds, "events": n_events}
     env["DATABASE_URL"] = database(args.postgres, name)
