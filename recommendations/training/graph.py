@@ -140,7 +140,7 @@ def prepare(spec: dict) -> bool:
 
 def _prepare(spec: dict) -> pipeline._Run | None:
     run = _restore(spec)
-    if not pipeline._extract_and_split(run):
+    if not pipeline._extract_and_split(run) or not pipeline.skip_over_budget(run):
         _end(spec)
         return None
     registry.save_artifact(spec["ids"][0], SPLIT_FILE, (run.data, run.split, run.timings))
@@ -198,6 +198,8 @@ def tune_candidate(spec: dict, name: str) -> None:
 
 def _load_tuned(spec: dict, version: ModelVersion) -> tuning.Tuned:
     """A candidate task's stored result; a failed one when its task never finished."""
+    if version.status == Status.SKIPPED:  # over the budget: it had no task to run
+        return pipeline.skipped(version.algorithm, version)
     try:
         return registry.load_artifact(version.pk, TUNED_FILE)
     except FileNotFoundError:
@@ -228,7 +230,9 @@ def finish(spec: dict, sync: bool = False) -> pipeline.PipelineResult:
     run.data, run.split, run.timings = registry.load_artifact(spec["ids"][0], SPLIT_FILE)
     versions = dict(zip(spec["names"], run.versions, strict=True))
     by_name = {n: _load_tuned(spec, versions[n]) for n in fanned_out(spec)}
-    if "hybrid" in spec["names"] and "hybrid" not in by_name:
+    if "hybrid" in spec["names"] and versions["hybrid"].status == Status.SKIPPED:
+        by_name["hybrid"] = pipeline.skipped("hybrid", versions["hybrid"])
+    elif "hybrid" in spec["names"] and "hybrid" not in by_name:
         by_name["hybrid"] = _hybrid(spec, run, by_name)
         pipeline._record(versions["hybrid"], by_name["hybrid"], run.timings, run.metric,
                          run.protocol)  # fmt: skip

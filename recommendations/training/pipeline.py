@@ -44,7 +44,7 @@ from django.db import transaction
 
 from .. import registry
 from ..models import ModelVersion
-from . import precompute, tuning
+from . import budget, precompute, tuning
 from .algorithms import ALGORITHMS, make_algorithm
 from .algorithms.base import Recommender
 from .algorithms.hybrid import Hybrid
@@ -316,7 +316,7 @@ def _run_steps(
     with transaction.atomic():  # versions and the lock naming them appear together
         run = _create_versions(names, params, k, protocol)
         registry.attach_versions(owner, run.ids)
-    if not _extract_and_split(run):
+    if not _extract_and_split(run) or not skip_over_budget(run):
         return run.result
     if not _tune_and_evaluate(run, search=tune):
         return run.result
@@ -393,13 +393,37 @@ def _skip(run: _Run, reason: str) -> bool:
     return False
 
 
+def skip_over_budget(run: _Run) -> bool:
+    """Skip, with a note, each candidate whose estimated cost on this log (budget.py)
+    breaks the per-candidate budget; False when none is left to train."""
+    size, limit = budget.LogSize.of(run.data), budget.budget_seconds()
+    eval_users = settings.RECOMMENDATIONS["EVAL_MAX_USERS"]
+    for version, name in zip(run.versions, run.names, strict=True):
+        est = budget.estimate(name, run.params.get(name), size, eval_users)
+        log.info("candidate %s: estimated %.1f s (%s)", name, est.seconds, est.why)
+        note = budget.over_budget(est, limit)
+        if note:
+            log.warning("candidate %s: %s", name, note)
+            version.move_to(Status.SKIPPED, note)
+    if any(v.status == Status.TRAINING for v in run.versions):
+        return True
+    run.result.note = f"Every candidate is over the budget of {limit:,.0f} s. {FALLBACK_NOTE}"
+    return False
+
+
+def skipped(name: str, version: ModelVersion) -> tuning.Tuned:
+    """A stand-in result for a candidate that did not train (its version says why)."""
+    return tuning.Tuned(name=name, params=version.parameters, error=version.status)
+
+
 def _tune_and_evaluate(run: _Run, search: bool) -> bool:
     """Tune and score every candidate on the split; False when every one failed."""
     conf = settings.RECOMMENDATIONS
     total = len(run.names)
     registry.set_progress(run.ids, "tune, train and evaluate", 0, total)
+    training = [n for v, n in zip(run.versions, run.names, strict=True) if _training(v)]
     by_name = tuning.tune_candidates(
-        run.names,
+        training,
         run.split,
         run.metric,
         params=run.params,
@@ -409,13 +433,20 @@ def _tune_and_evaluate(run: _Run, search: bool) -> bool:
         max_users=conf["EVAL_MAX_USERS"],
     )
     for version, name in zip(run.versions, run.names, strict=True):
-        _record(version, by_name[name], run.timings, run.metric, run.protocol)
+        if name in by_name:
+            _record(version, by_name[name], run.timings, run.metric, run.protocol)
+        else:
+            by_name[name] = skipped(name, version)
     run.tuned = [by_name[n] for n in run.names]
     registry.set_progress(run.ids, "tune, train and evaluate", total, total)
     if not _evaluated(run):
         run.result.note = f"Every candidate failed. {FALLBACK_NOTE}"
         return False
     return True
+
+
+def _training(version: ModelVersion) -> bool:
+    return version.status == Status.TRAINING
 
 
 def _evaluated(run: _Run) -> list[tuple[ModelVersion, tuning.Tuned]]:

@@ -73,10 +73,15 @@ class Recommender(ABC):
         when the model has no such form (it is then ranked from dense rows)."""
         return None
 
+    # Candidates replace dense rows from CANDIDATE_MIN_ITEMS x this many products: where
+    # ranking them pays for this model (bench/candidate_crossover.py, docs/performance.md).
+    candidate_scale: float = 1.0
+
     def uses_candidates(self, data: Dataset) -> bool:
         """Whether ``recommend`` ranks candidates (a large catalogue and a model that
         proposes them) rather than a dense score row per shopper."""
-        return data.n_items >= CANDIDATE_MIN_ITEMS and type(self).votes is not Recommender.votes
+        large = data.n_items >= CANDIDATE_MIN_ITEMS * self.candidate_scale
+        return large and type(self).votes is not Recommender.votes
 
     def recommend(
         self, users: np.ndarray, k: int, data: Dataset | None = None, exclude_seen: bool = True

@@ -73,32 +73,80 @@ def tfidf_matrix(features: ItemFeatures, max_df: float = 0.5) -> sp.csr_matrix:
 # Above this many products, content neighbours are searched within each category only:
 # all pairs cost I² (about 5 minutes a fit at 100k products), a category's pairs g².
 ALL_PAIRS_MAX_ITEMS = 20_000
+# Above ALL_PAIRS_MAX_ITEMS, a category (or a catalogue without categories) of more than
+# this many products is cut into chunks of at most this many by recursive bisection in
+# feature space (``chunks``), and neighbours are searched within each chunk: pairs then
+# grow as g x MAX_BLOCK_ITEMS, linearly with the category, instead of g².
+MAX_BLOCK_ITEMS = 10_000
+POWER_ITERATIONS = 12
+
+
+def similarity_work(n_items: int, categories: tuple[int, ...] = ()) -> int:
+    """Product pairs ``fit`` compares, at most, for a catalogue of ``n_items`` with
+    ``categories`` products per category (budget.py's content cost)."""
+    if n_items <= ALL_PAIRS_MAX_ITEMS:
+        return n_items**2
+    return sum(g * min(g, MAX_BLOCK_ITEMS) for g in (categories or (n_items,)))
+
+
+def _halves(sub: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``sub`` on either side of its principal direction (centred power
+    iteration), cut at the widest gap between projections, so a tight cluster of alike
+    products stays on one side; each side keeps at least a sixteenth of the rows, so
+    groups shrink geometrically (a few dozen levels at 100k products)."""
+    m = sub.shape[0]
+    mean = np.asarray(sub.mean(axis=0)).ravel()
+    v = np.random.default_rng(0).standard_normal(sub.shape[1])
+    for _ in range(POWER_ITERATIONS):
+        u = sub @ v - mean @ v
+        v = sub.T @ u - mean * u.sum()
+        v /= np.linalg.norm(v) or 1.0
+    order = np.argsort(sub @ v - mean @ v, kind="stable")
+    proj = (sub @ v)[order]
+    lo, hi = max(m // 16, 1), m - max(m // 16, 1)
+    cut = lo + int(np.argmax(np.diff(proj[lo - 1 : hi + 1]))) if lo < hi else m // 2
+    return order[:cut], order[cut:]
+
+
+def chunks(vectors: sp.csr_matrix, members: np.ndarray, max_size: int) -> list[np.ndarray]:
+    """``members`` (row numbers of ``vectors``) cut into groups of at most ``max_size``
+    products that are alike: halves by ``_halves`` until each is small enough."""
+    out, todo = [], [members]
+    while todo:
+        group = todo.pop()
+        if len(group) <= max_size:
+            out.append(group)
+            continue
+        left, right = _halves(vectors[group])
+        todo += [group[right], group[left]]
+    return out
 
 
 def content_similarity(
-    vectors: sp.csr_matrix, k: int, block: int = 1000, groups: np.ndarray | None = None
+    vectors: sp.csr_matrix,
+    k: int,
+    block: int = 1000,
+    groups: np.ndarray | None = None,
+    max_group: int | None = None,
 ) -> sp.csr_matrix:
     """Cosine top-k neighbours of every row, computed in row blocks to bound memory.
 
     ``groups``: a code per row; neighbours are then searched only among rows of the
-    same code (unknown, -1, is one more group). Text similarity is nearly dense (shared
-    words link most items), so each block is densified and cut with argpartition:
-    sorting its sparse entries is ~10x slower."""
+    same code (unknown, -1, is one more group). ``max_group``: a group larger than
+    this is cut into ``chunks`` of alike rows first. Text similarity is nearly dense
+    (shared words link most items), so each block is densified and cut with
+    argpartition: sorting its sparse entries is ~10x slower."""
     n = vectors.shape[0]
     if groups is None:
         groups = np.zeros(n, dtype=np.int64)
     rows, cols, vals = [], [], []
     for code in np.unique(groups):
         members = np.flatnonzero(groups == code)
-        sub = vectors[members]
-        transposed = sub.T.tocsc()
-        for start in range(0, len(members), block):
-            sims = (sub[start : start + block] @ transposed).toarray()
-            np.fill_diagonal(sims[:, start : start + block], 0.0)  # not its own neighbour
-            top = dense_top_k_rows(sims, k).tocoo()
-            rows.append(members[top.row + start])
-            cols.append(members[top.col])
-            vals.append(top.data)
+        for part in chunks(vectors, members, max_group or len(members)):
+            for r, c, v in _top_k_within(vectors[part], k, block):
+                rows.append(part[r])
+                cols.append(part[c])
+                vals.append(v)
         if n > block:
             log.info("content: %d items of group %s done", len(members), code)
     if not rows:
@@ -110,6 +158,16 @@ def content_similarity(
     )
     out.sort_indices()
     return out
+
+
+def _top_k_within(sub: sp.csr_matrix, k: int, block: int):
+    """(rows, cols, values) of the top-k neighbours among the rows of ``sub``, block by block."""
+    transposed = sub.T.tocsc()
+    for start in range(0, sub.shape[0], block):
+        sims = (sub[start : start + block] @ transposed).toarray()
+        np.fill_diagonal(sims[:, start : start + block], 0.0)  # not its own neighbour
+        top = dense_top_k_rows(sims, k).tocoo()
+        yield top.row + start, top.col, top.data
 
 
 def dense_top_k_rows(sims: np.ndarray, k: int) -> sp.csr_matrix:
@@ -146,14 +204,17 @@ class ContentSimilarity(ItemNeighbourModel):
             self.similarity = sp.csr_matrix((n, n), dtype=np.float32)
         else:
             vectors = tfidf_matrix(data.features, self.params["max_df"])
-            groups = None
-            if n > ALL_PAIRS_MAX_ITEMS and (data.features.category >= 0).any():
-                groups = np.asarray(data.features.category)
+            groups, max_group = None, None
+            if n > ALL_PAIRS_MAX_ITEMS:
+                groups, max_group = np.asarray(data.features.category), MAX_BLOCK_ITEMS
                 self.scale_note = (
-                    f"Content neighbours searched within each category only ({n:,} "
-                    f"products, more than {ALL_PAIRS_MAX_ITEMS:,}: all pairs would cost I²)."
+                    f"Content neighbours searched within each category only, in chunks of "
+                    f"at most {MAX_BLOCK_ITEMS:,} alike products ({n:,} products, more "
+                    f"than {ALL_PAIRS_MAX_ITEMS:,}: all pairs would cost I²)."
                 )
-            self.similarity = content_similarity(vectors, self.params["k"], groups=groups)
+            self.similarity = content_similarity(
+                vectors, self.params["k"], groups=groups, max_group=max_group
+            )
         # Without features, score nothing (not a hidden popularity list) so a hybrid
         # that includes this component is not silently skewed towards bestsellers.
         self.tiebreak = (

@@ -97,6 +97,10 @@ class SessionKNN(Recommender):
     they cost NDCG on validation or changed nothing.
     """
 
+    # Its candidates (every neighbour's items) cost more than for the item-neighbour
+    # models: dense rows were faster at 20,000 products on the demo's 1M log (7.4 s vs
+    # 13.9 s), candidates clearly faster at 40,000 (bench/candidate_crossover.py).
+    candidate_scale = 4.0
     name = "sknn"
     defaults = {
         "k": 100,

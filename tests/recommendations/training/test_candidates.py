@@ -100,3 +100,13 @@ def test_evaluation_with_candidates_matches_dense_on_every_model(monkeypatch):
         sparse = evaluation.evaluate(model, split, k=10, fit=False)
         monkeypatch.setattr(base, "CANDIDATE_MIN_ITEMS", 10**9)
         assert sparse["ndcg@10"] == pytest.approx(dense["ndcg@10"], abs=0.01), name
+
+
+def test_each_model_ranks_candidates_from_its_own_catalogue_size(monkeypatch):
+    data = _log()  # 150 products
+    monkeypatch.setattr(base, "CANDIDATE_MIN_ITEMS", 100)
+    assert make_algorithm("cooccurrence").fit(data).uses_candidates(data)
+    sknn = make_algorithm("sknn").fit(data)
+    assert not sknn.uses_candidates(data)  # from 4 x 100 products (candidate_scale)
+    monkeypatch.setattr(base, "CANDIDATE_MIN_ITEMS", 30)
+    assert sknn.uses_candidates(data)
