@@ -24,8 +24,8 @@ shoppers: E²/U, about 10,000 s).
 - two_tower, sasrec, lightgcn: min(E, max_examples) × epochs training targets, at least
   min_steps × batch_size (small logs train min_steps batches);
 - hybrid: the sum of its components (its refit fits each of them).
-Every candidate adds its evaluation: min(U, EVAL_MAX_USERS) shoppers scored against at
-most the products dense scoring would (candidate ranking above that).
+Every candidate adds its evaluation: the shoppers ``evaluation.evaluation_users`` samples
+scored against at most the products dense scoring would (candidate ranking above that).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .evaluation import evaluation_users
 
 # Seconds per unit of each term (rough fits, see the module docstring).
 PER_EVENT = 2e-6
@@ -109,7 +111,8 @@ def estimate(
 ) -> Estimate:
     """The estimated seconds of one fit and evaluation of ``name`` on a log of ``size``."""
     p = _params(name, params)
-    scored = min(size.users, eval_users) * min(size.items, SCORED_ITEMS_MAX) * PER_SCORED
+    users = min(size.users, evaluation_users(eval_users, size.items))
+    scored = users * min(size.items, SCORED_ITEMS_MAX) * PER_SCORED
     linear = size.events * PER_EVENT
     if name == "hybrid":
         parts = [estimate(c, p["params"].get(c), size, eval_users) for c in p["components"]]

@@ -27,7 +27,11 @@ def test_the_default_budget_keeps_every_candidate_of_today(size):
 
 def test_estimates_follow_each_algorithms_cost_model():
     small, large = _shop(1_000_000, 100_000, 20_000), _shop(1_000_000, 100_000, 40_000)
-    assert estimate("ease", None, small).seconds == estimate("ease", None, large).seconds
+    # The same fit (the cap); twice the products: half the shoppers evaluated (10,000).
+    fewer_scored = (20_000 - 10_000) * budget.SCORED_ITEMS_MAX * budget.PER_SCORED
+    assert estimate("ease", None, small).seconds - estimate(
+        "ease", None, large
+    ).seconds == pytest.approx(fewer_scored)
     assert "7,000³" in estimate("ease", None, small).why  # min(products, cap)³
     doubled_cap = estimate("ease", {"max_items": 14_000}, small).seconds
     grown = doubled_cap - estimate("ease", None, small).seconds

@@ -194,3 +194,19 @@ def test_evaluate_end_to_end_and_tie_modes():
         evaluate(zeros, split, ties="random")
     sampled = evaluate(Fixed(scores=scores), split, k=2, max_users=2, seed=1)
     assert sampled["users"] == 2
+
+
+def test_large_catalogues_sample_fewer_shoppers(monkeypatch):
+    """Shoppers x products scored stay bounded: 8 products x 2 shoppers fit, 3 do not."""
+    from recommendations.training import evaluation
+
+    data = make_data({"a": [0, 1, 2, 3], "b": [0, 1, 4, 5], "c": [1, 2, 6]}, n_items=8)
+    split = split_leave_last_out(data)
+    monkeypatch.setattr(evaluation, "MAX_EVAL_SCORES", 16)
+    monkeypatch.setattr(evaluation, "MIN_EVAL_USERS", 1)
+    scores = [9, 9, 9, 1, 5, 0, 0, 0]
+    assert evaluate(Fixed(scores=scores), split, k=2, max_users=3)["users"] == 2
+    assert evaluate(Fixed(scores=scores), split, k=2, max_users=1)["users"] == 1
+    monkeypatch.setattr(evaluation, "MIN_EVAL_USERS", 3)  # the floor wins over the cap
+    assert evaluate(Fixed(scores=scores), split, k=2, max_users=3)["users"] == 3
+    assert evaluation.evaluation_users(None, 10**9) is None  # no sampling asked: none
