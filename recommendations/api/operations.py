@@ -4,19 +4,19 @@ A shop page's widgets for the page endpoints (serve_page)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 
 from shop.models import Product
 
 from .. import serving, tracking
-from ..models import Interaction
+from . import daily_quantity
+from .daily_quantity import WEIGHED_KINDS
 from .serializers import CLOCK_SKEW, EVENT_KINDS, MAX_BATCH, EventSerializer
 
 
@@ -54,7 +54,10 @@ def ingest_events(
             }
         )
     sender = tracking.sender_of(user.pk if user else None, "" if user else anonymous_id)
-    return tracking.record_batch([row for _, row in rows], sender=sender)
+    stored, duplicates = tracking.record_batch([row for _, row in rows], sender=sender)
+    if not staff:
+        daily_quantity.count_stored([row for _, row in rows], exact=not duplicates)
+    return stored, duplicates
 
 
 def _items(payload: Any, staff: bool) -> list[Any]:
@@ -169,36 +172,23 @@ def _row(
 PURCHASE_NEEDS_STAFF = (
     "Purchases are recorded by the shop at checkout, or sent server to server with a staff token."
 )
-# The kinds Trending and the models weigh: what the daily quantity counts.
-WEIGHED_KINDS = ("view", "cart", "purchase")
 
 
 def check_daily_quantity(rows: list[tuple[int, dict[str, Any]]], errors: dict[str, Any]) -> None:
     """Add an error to each event that takes its shopper over RECS_API_DAILY_QUANTITY.
 
     The limit is on the quantities of the shopper's views, carts and purchases stored
-    in the last 24 hours (``ingested``, whatever the events' timestamps) plus this
-    batch's: one guest or shopper cannot outweigh many real ones in Trending or the
-    models. For events a shopper (or guest) sends for themselves; not for staff.
+    in the last 24 hours (``ingested``, whatever the events' timestamps; read as
+    ``daily_quantity`` says) plus this batch's: one guest or shopper cannot outweigh
+    many real ones in Trending or the models. For events a shopper (or guest) sends for
+    themselves; not for staff.
     """
     weighed = [(index, row) for index, row in rows if row["kind"] in WEIGHED_KINDS]
     if not weighed:
         return
     limit = settings.RECOMMENDATIONS.get("API_DAILY_QUANTITY", 1000)
     first = weighed[0][1]
-    owner = (
-        Q(user_id=first["user_id"])
-        if first["user_id"]
-        else Q(user__isnull=True, anonymous_id=first["anonymous_id"])
-    )
-    total = (
-        Interaction.objects.filter(
-            owner,
-            kind__in=WEIGHED_KINDS,
-            ingested__gte=timezone.now() - timedelta(days=1),
-        ).aggregate(total=Sum("quantity"))["total"]
-        or 0
-    )
+    total = daily_quantity.sent_today(first["user_id"], first["anonymous_id"])
     for index, row in weighed:
         total += row["quantity"]
         if total > limit:

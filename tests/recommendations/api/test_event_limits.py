@@ -114,3 +114,46 @@ def test_a_guest_is_capped_too(anon, catalogue, limits):
     assert post(anon, body).status_code == 400
     assert post(anon, body[:3]).status_code == 201
     assert post(anon, body[:1]).status_code == 400
+
+
+def _sums(queries) -> int:
+    return sum("SUM(" in q["sql"].upper() for q in queries)
+
+
+def test_the_daily_figure_is_read_once_then_counted_in_the_cache(
+    as_alice, alice, catalogue, limits
+):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    limits(API_DAILY_QUANTITY=6)
+    view = {"product": catalogue[0].pk, "kind": "view"}
+    with CaptureQueriesContext(connection) as first:
+        assert post(as_alice, [view] * 2).status_code == 201
+    with CaptureQueriesContext(connection) as second:
+        assert post(as_alice, [view] * 2).status_code == 201
+    assert (_sums(first), _sums(second)) == (1, 0)  # the second batch adds to the figure
+    # The shop records a cart of 2 meanwhile; a lost cache reads the database again.
+    Interaction.objects.create(
+        user=alice, product=catalogue[1], kind="cart", quantity=2, created=timezone.now()
+    )
+    cache.clear()
+    response = post(as_alice, [view])
+    assert response.status_code == 400  # 4 + 2 + 1 > 6
+    assert list(response.json()["errors"]) == ["0"]
+
+
+def test_resent_duplicates_do_not_count_against_the_day(as_alice, catalogue, limits):
+    limits(API_DAILY_QUANTITY=6)
+    batch = [
+        {"product": catalogue[0].pk, "kind": "view", "client_event_id": f"e{n}"} for n in range(3)
+    ]
+    assert post(as_alice, batch).status_code == 201
+    resent = post(as_alice, batch)  # a client retrying after a timeout
+    assert resent.status_code == 201 and resent.json()["duplicates"] == 3
+    more = [{"product": catalogue[1].pk, "kind": "view"}] * 2
+    assert post(as_alice, more).status_code == 201  # 3 + 2 = 5, not 3 + 3 + 2
+    assert post(as_alice, more[:1]).status_code == 201
+    assert post(as_alice, more[:1]).status_code == 400
+    assert Interaction.objects.filter(kind="view").count() == 6
