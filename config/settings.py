@@ -420,6 +420,8 @@ RECOMMENDATIONS = {
     "TOP_N": env.int("RECS_TOP_N", default=50),
     "RELATED_N": env.int("RECS_RELATED_N", default=20),
     "PRECOMPUTE_CHUNK_SIZE": env.int("RECS_CHUNK_SIZE", default=5000),
+    # train_recommender --sync: threads scoring chunks while one writes (workers: 1 each).
+    "PRECOMPUTE_THREADS": env.int("RECS_PRECOMPUTE_THREADS", default=2),
     # Precompute lists only for shoppers with events (and products with events or
     # created) this many days before the newest event; others are served live.
     "PRECOMPUTE_ACTIVE_DAYS": env.float("RECS_PRECOMPUTE_ACTIVE_DAYS", default=180.0),

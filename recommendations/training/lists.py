@@ -236,20 +236,28 @@ def _reasons(
 
 
 def user_lists(
-    ctx: Context, users: np.ndarray, data: Dataset | None = None, n: int | None = None
+    ctx: Context,
+    users: np.ndarray,
+    data: Dataset | None = None,
+    n: int | None = None,
+    *,
+    refresh: bool = True,
 ) -> list[tuple[str, list[int], list[float], list[str]]]:
     """(shopper key, product ids, scores, reasons) for row indices of ``data``.
 
     ``data`` defaults to the training data; another Dataset with the same columns
     folds in fresh histories. Lists skip inactive products and are topped up from
-    popularity (reason "Popular in <category>" or "Trending now").
+    popularity (reason "Popular in <category>" or "Trending now"). ``refresh=False``:
+    the caller refreshed availability (no database work here, so it can run on a
+    scoring thread).
     """
     data = ctx.data if data is None else data
     n = n or settings.RECOMMENDATIONS["TOP_N"]
     users = np.asarray(users, dtype=np.int64)
     if not len(users):
         return []
-    refresh_availability(ctx)
+    if refresh:
+        refresh_availability(ctx)
     k = min(data.n_items, 2 * n + 10)  # head-room for inactive products dropped below
     out = []
     for start in range(0, len(users), SCORE_BATCH):
@@ -352,11 +360,15 @@ def _merge(parts: list, row: int, ctx: Context, item: int, k: int) -> tuple[list
     return [c for c, _ in best], [round(v, 6) for _, v in best]
 
 
-def related_lists(ctx: Context, helpers: dict, items: np.ndarray, k: int | None = None) -> list:
-    """(product id, kind, related ids, scores) for column indices ``items``."""
+def related_lists(
+    ctx: Context, helpers: dict, items: np.ndarray, k: int | None = None, *, refresh: bool = True
+) -> list:
+    """(product id, kind, related ids, scores) for column indices ``items``
+    (``refresh`` as in ``user_lists``)."""
     k = k or settings.RECOMMENDATIONS["RELATED_N"]
     items = np.asarray(items, dtype=np.int64)
-    refresh_availability(ctx)
+    if refresh:
+        refresh_availability(ctx)
     kinds = {
         RelatedProducts.Kind.SIMILAR: [
             p

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -31,9 +33,11 @@ from .extract import load_dataset, parse_user_key
 from .lists import (
     REASONS_FILE,
     RELATED_FILE,
+    Context,
     context,
     fit_related,
     reason_neighbours,
+    refresh_availability,
     related_lists,
     user_lists,
 )
@@ -161,15 +165,66 @@ def plan_targets(version_id: int, data: Dataset) -> dict[str, np.ndarray]:
 def precompute_chunk(version_id: int, part: str, start: int, stop: int) -> int:
     """Compute and write one chunk: positions [start, stop) of the ``part`` ("users" or
     "items") targets planned by ``plan_targets``."""
+    ctx = refresh_availability(context(version_id))
+    span = chunk_span(version_id, part, start, stop)
+    helpers = registry.load_artifact(version_id, RELATED_FILE) if part == "items" else {}
+    return write_chunk(version_id, part, span, score_chunk(ctx, helpers, part, span), ctx)
+
+
+def chunk_span(version_id: int, part: str, start: int, stop: int) -> np.ndarray:
+    """Row (users) or column (items) indices of a chunk, from the version's plan."""
     if part not in ("users", "items"):
         raise ValueError(f"unknown chunk part {part!r}")
-    ctx = context(version_id)
-    span = np.asarray(load_array(version_id, f"targets-{part}.npy")[start:stop], dtype=np.int64)
+    return np.asarray(load_array(version_id, f"targets-{part}.npy")[start:stop], dtype=np.int64)
+
+
+def score_chunk(ctx: Context, helpers: dict, part: str, span: np.ndarray) -> list:
+    """A chunk's lists from the context alone, availability as last refreshed: no
+    database work, so scoring threads can run it."""
     if part == "users":
-        return write_user_lists(version_id, user_lists(ctx, span))
-    helpers = registry.load_artifact(version_id, RELATED_FILE)
+        return user_lists(ctx, span, refresh=False)
+    return related_lists(ctx, helpers, span, refresh=False)
+
+
+def write_chunk(version_id: int, part: str, span: np.ndarray, lists: list, ctx: Context) -> int:
+    """Replace a chunk's rows with ``lists`` (from ``score_chunk``)."""
+    if part == "users":
+        return write_user_lists(version_id, lists)
     product_ids = [int(i) for i in ctx.data.item_ids[span]]
-    return write_related_lists(version_id, product_ids, related_lists(ctx, helpers, span))
+    return write_related_lists(version_id, product_ids, lists)
+
+
+def run_chunks_here(version_id: int, chunks: list[tuple[int, str, int, int]]) -> None:
+    """Every chunk in this process (``--sync``): RECS_PRECOMPUTE_THREADS threads score
+    while this thread writes the finished chunks in order, each chunk's availability
+    read just before it is scored. Scoring is numpy and scipy, which release the GIL;
+    the database work stays on this thread and its connection (and transaction)."""
+    threads = max(1, int(settings.RECOMMENDATIONS.get("PRECOMPUTE_THREADS", 2)))
+    ctx = context(version_id)
+    helpers = registry.load_artifact(version_id, RELATED_FILE)
+    pending: deque = deque()
+    done = 0
+
+    def write_oldest() -> None:
+        nonlocal done
+        part, span, future = pending.popleft()
+        write_chunk(version_id, part, span, future.result(), ctx)
+        done += 1
+        registry.set_progress([version_id], "precompute", done, len(chunks))
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="precompute") as pool:
+        try:
+            for _, part, start, stop in chunks:
+                span = chunk_span(version_id, part, start, stop)
+                refresh_availability(ctx)
+                pending.append((part, span, pool.submit(score_chunk, ctx, helpers, part, span)))
+                if len(pending) > threads:  # at most threads + 1 chunks' lists held
+                    write_oldest()
+            while pending:
+                write_oldest()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def plan_chunks(version_id: int, data: Dataset) -> list[tuple[int, str, int, int]]:
@@ -204,7 +259,7 @@ def start_precompute(
 ) -> ModelVersion:
     """Fit related-list helpers, then run every chunk and activate the version.
 
-    ``sync``: run the chunks here, one after another. Otherwise a Celery chord fans
+    ``sync``: run the chunks here (``run_chunks_here``). Otherwise a Celery chord fans
     them out (in-process when tasks run eagerly) and activation happens in its
     callback. ``activate=False``: an A/B test's challenger, precomputed beside the
     active version; it starts serving its share instead (registry.challenger_ready).
@@ -226,9 +281,7 @@ def start_precompute(
     registry.set_progress([version_id], "precompute", 0, len(chunks))
     if sync:
         try:
-            for i, args in enumerate(chunks, 1):
-                precompute_chunk(*args)
-                registry.set_progress([version_id], "precompute", i, len(chunks))
+            run_chunks_here(version_id, chunks)
         except Exception as exc:
             log.exception("precompute chunk of version #%s failed", version_id)
             return fail_version(version_id, f"precompute chunk failed: {exc!r}")

@@ -13,7 +13,7 @@ from recommendations.models import (
     RelatedProducts,
     UserRecommendations,
 )
-from recommendations.training import pipeline, precompute, promotion
+from recommendations.training import lists, pipeline, precompute, promotion
 from recommendations.training.algorithms import ALGORITHMS, make_algorithm
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 from tests.recommendations.training.pipeline_support import FAILING, seed_log
@@ -184,6 +184,33 @@ def test_chunks_are_idempotent(log_):
 
     assert lists_of(version).count() == rows
     assert RelatedProducts.objects.filter(version=version).count() == related
+
+
+def _written(version) -> tuple[dict, dict]:
+    users = {
+        (r.user_id, r.anonymous_id): (r.product_ids, r.scores, r.reasons) for r in lists_of(version)
+    }
+    related = {
+        (r.product_id, r.kind): (r.product_ids, r.scores)
+        for r in RelatedProducts.objects.filter(version=version)
+    }
+    return users, related
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_sync_precompute_on_threads_writes_what_the_chunks_write(log_, settings, threads):
+    version = pipeline.run_pipeline(algorithms=["sknn"]).winner  # chunk by chunk
+    expected = _written(version)
+    assert expected[0] and expected[1]
+    lists_of(version).delete()
+    RelatedProducts.objects.filter(version=version).delete()
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "PRECOMPUTE_THREADS": threads}
+
+    chunks = precompute.plan_chunks(version.pk, lists.context(version.pk).data)
+    assert len(chunks) > 2 * threads  # several chunks in flight at once
+    precompute.run_chunks_here(version.pk, chunks)
+
+    assert _written(version) == expected
 
 
 def test_refresh_recent_users_folds_in_new_views(log_):
