@@ -54,9 +54,10 @@ def ingest_events(
             }
         )
     sender = tracking.sender_of(user.pk if user else None, "" if user else anonymous_id)
-    stored, duplicates = tracking.record_batch([row for _, row in rows], sender=sender)
+    batch = [row for _, row in rows]
+    stored, duplicates = tracking.record_batch(batch, sender=sender)
     if not staff:
-        daily_quantity.count_stored([row for _, row in rows], exact=not duplicates)
+        daily_quantity.count_stored(batch, exact=not duplicates)
     return stored, duplicates
 
 
