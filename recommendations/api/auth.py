@@ -17,6 +17,8 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from .one_round_trip import cached_user_and_count, remember_user
+
 # How long a token's user is kept without a database read. Deleting the token and
 # saving the user (deactivation, a new password, staff status) drop it at once; a change
 # that bypasses model signals (QuerySet.update) is seen after this at most.
@@ -37,17 +39,26 @@ class CachedTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        """The token's user, from the cache when it holds it, else as DRF reads it."""
-        held = cache.get(token_cache_key(key))
+        """The token's user, from the cache when it holds it, else as DRF reads it.
+
+        The returned token carries ``throttle_count`` when the user's request was counted
+        in the same cache round trip (recommendations/api/one_round_trip.py).
+        """
+        cache_key = token_cache_key(key)
+        held, count = cached_user_and_count(cache_key)
         if held is None:
             user, token = super().authenticate_credentials(key)
-            cache.set(token_cache_key(key), _user_fields(user), TOKEN_CACHE_SECONDS)
+            cache.set(cache_key, _user_fields(user), TOKEN_CACHE_SECONDS)
+            remember_user(cache_key, user.pk)
             return user, token
         user_model = get_user_model()
         user = user_model.from_db(DEFAULT_DB_ALIAS, list(held), list(held.values()))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return user, Token(key=key, user=user)
+        remember_user(cache_key, user.pk)
+        token = Token(key=key, user=user)
+        token.throttle_count = count
+        return user, token
 
 
 def _user_fields(user) -> dict[str, Any]:

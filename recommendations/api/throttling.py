@@ -6,8 +6,9 @@ per address as config/client_ip.py finds it, the same address login lockouts use
 
 Each client's requests are counted in fixed windows of the rate's period (a counter
 per window, ``cache.incr``): one cache round trip per request, where DRF's sliding
-history reads and writes a list (two). A client may so send up to twice its rate across
-a window boundary.
+history reads and writes a list (two); none of its own for a token request counted with
+its token lookup (one_round_trip.py). A client may so send up to twice its rate across a
+window boundary.
 
 Counts live in the cache's throttle alias when there is one (a Redis cache, shared by
 every process; config/caches.py), else in the default cache. If that cache cannot be
@@ -65,7 +66,7 @@ class _RateFromSettings:
         if self.key is None:
             return True
         try:
-            return self._count() <= self.num_requests
+            return self._count(request) <= self.num_requests
         except CACHE_ERRORS as exc:
             logger.warning(
                 "API throttles failing open: their cache is unreachable (%s: %s)",
@@ -74,11 +75,19 @@ class _RateFromSettings:
             )
             return True
 
-    def _count(self) -> int:
-        """This window's requests of the client so far, this one included."""
+    def _window_key(self) -> str:
+        """The client's counter in the current window (and when that window ends)."""
         window = int(self.timer() // self.duration)
         self.window_ends = (window + 1) * self.duration
-        key = f"{self.key}:{window}"
+        return f"{self.key}:{window}"
+
+    def _count(self, request) -> int:
+        """This window's requests of the client so far, this one included."""
+        key = self._window_key()
+        # A token request may have been counted with its token lookup (one_round_trip.py).
+        counted = getattr(getattr(request, "auth", None), "throttle_count", None)
+        if counted is not None and counted[0] == key:
+            return counted[1]
         try:
             return self.cache.incr(key)  # one round trip, but for a window's first request
         except ValueError:  # no count yet in this window
@@ -97,6 +106,16 @@ class AnonThrottle(_RateFromSettings, AnonRateThrottle):
 
 class UserThrottle(_RateFromSettings, UserRateThrottle):
     """Requests of a signed-in user or token, per user."""
+
+    @classmethod
+    def window_for(cls, user_id: int) -> tuple[str, int] | None:
+        """(the user's counter key in the current window, its seconds to live), or None
+        without a rate."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        throttle.key = throttle.cache_format % {"scope": throttle.scope, "ident": user_id}
+        return throttle._window_key(), throttle.duration + 1
 
 
 @checks.register(checks.Tags.caches)

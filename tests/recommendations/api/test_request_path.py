@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from recommendations.api.auth import token_cache_key
 from tests.recommendations.api.conftest import token_client
@@ -87,3 +88,67 @@ def test_a_session_request_still_works(bob, catalogue):
     client.force_login(bob)
     response = client.get("/api/recommendations/?limit=4")
     assert response.status_code == 200
+
+
+@pytest.fixture
+def round_trips(monkeypatch):
+    """Round trips to Redis: each send of one command or of a pipeline's commands."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+def test_with_redis_a_known_tokens_user_and_count_take_one_round_trip(
+    alice, catalogue, redis_cache, round_trips
+):
+    client = token_client(alice)
+    assert client.get("/api/trending/").status_code == 200  # reads the token, caches the user
+    round_trips.clear()
+    assert client.get("/api/trending/").status_code == 200
+    sent = [_bytes(c) for c in round_trips]
+    token_or_count = [c for c in sent if b"api:token:" in c or b"throttle_user" in c]
+    assert len(token_or_count) == 1  # one pipeline: GET the user, INCR + EXPIRE the count
+    assert all(part in token_or_count[0] for part in (b"GET", b"INCR", b"EXPIRE"))
+
+
+def _bytes(command) -> bytes:
+    return command if isinstance(command, bytes) else b"".join(bytes(p) for p in command)
+
+
+def test_with_redis_the_users_budget_still_holds_and_is_shared(
+    alice, catalogue, redis_cache, settings
+):
+    settings.API_THROTTLE_RATES = {"anon": "10000/min", "user": "3/min"}
+    first, second = token_client(alice), APIClient()  # a session of the same user
+    second.force_login(alice)
+    codes = [first.get("/api/trending/").status_code for _ in range(2)]
+    codes.append(second.get("/api/trending/").status_code)  # counted by user, not token
+    codes.append(first.get("/api/trending/").status_code)
+    assert codes == [200, 200, 200, 429]
+    (counter,) = redis_cache.client().keys(f":1:throttle_user_{alice.pk}:*")
+    assert int(redis_cache.client().get(counter)) == 4
+    assert 0 < redis_cache.client().ttl(counter) <= 61
+
+
+def test_with_redis_a_revoked_or_deactivated_token_is_refused_at_once(
+    alice, bob, catalogue, redis_cache
+):
+    client = token_client(alice)
+    for _ in range(2):  # the second request takes the one-round-trip path
+        assert client.get("/api/trending/").status_code == 200
+    Token.objects.filter(user=alice).delete()
+    assert client.get("/api/trending/").status_code == 401
+    client = token_client(bob)
+    for _ in range(2):
+        assert client.get("/api/trending/").status_code == 200
+    bob.is_active = False
+    bob.save()
+    assert client.get("/api/trending/").status_code == 401
