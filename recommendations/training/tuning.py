@@ -48,6 +48,9 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
     "cooccurrence": {"k": [20, 50, 200], "alpha": [0.5, 0.8], "recency": [0.8, 1.0]},
     "ease": {"l2": [50.0, 200.0, 500.0, 1500.0, 5000.0]},
     "transitions": {
+        # First, so a trial-count budget always reaches it: on sparse session logs
+        # (DIGINETICA) the second hop is worth more than any other parameter.
+        "hop_weight": [0.0, 0.3, 1.0, 2.0],
         "window": [1, 2, 3, 5, 10],
         "recency": [0.3, 0.5, 0.8, 1.0],
         "last_n": [3, 5, 10],

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from ..dataset import Dataset
 from .base import Recommender
-from .cooccurrence import neighbours, popularity_tiebreak, user_history
+from .cooccurrence import neighbours, popularity_tiebreak, top_k_entries, user_history
 from .transitions import collapsed_sequences
 
 log = logging.getLogger(__name__)
@@ -62,24 +62,6 @@ def last_event_times(data: Dataset) -> np.ndarray:
     out = np.zeros(data.n_users, dtype=np.float64)
     out[has] = data.seq_times[ends[has] - 1]
     return out
-
-
-def top_k_entries(matrix: sp.csr_matrix, k: int) -> np.ndarray:
-    """Positions in ``matrix.data`` (indices sorted) of each row's k largest entries.
-
-    Ties go to the lower column. One stable argsort of a float key (row minus the value
-    scaled into [0, 1)) rather than a three-key lexsort: these are scoring's largest
-    arrays.
-    """
-    counts = np.diff(matrix.indptr)
-    if not len(matrix.data) or counts.max() <= k:
-        return np.arange(len(matrix.data))
-    rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    vals = matrix.data.astype(np.float64)
-    key = rows - vals / (max(vals.max(), 1e-30) * (1.0 + 1e-9))
-    order = np.argsort(key, kind="stable")
-    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
-    return np.sort(order[rank < k])
 
 
 class SessionKNN(Recommender):

@@ -58,6 +58,10 @@ class SequentialTransitions(Recommender):
     Blends three sparse item x item matrices: forward transitions within ``window``
     steps (weighted 1/d**distance_power), backward transitions (what preceded it) and
     session co-occurrence cosine, then scores ``history(last_n items, recency) x M``.
+    ``hop_weight`` adds a second hop, ``M + hop_weight * P M`` with ``P`` the blend's
+    rows normalised to sum 1 (what follows what follows the shopper's items), both
+    factors cut to their ``hop_k`` strongest entries per row: on sparse session logs
+    most pairs are never seen one step apart.
     """
 
     name = "transitions"
@@ -70,13 +74,17 @@ class SequentialTransitions(Recommender):
         "recency": 1.0,
         "backward_weight": 1.0,
         "cooc_weight": 0.0,
+        "hop_weight": 0.0,
+        "hop_k": 20,
         "k": 200,
     }
 
     def fit(self, data: Dataset) -> SequentialTransitions:
         p = self.params
-        if p["window"] < 1 or p["last_n"] < 1 or p["k"] < 1:
-            raise ValueError("transitions: window, last_n and k must be >= 1")
+        if min(p["window"], p["last_n"], p["k"], p["hop_k"]) < 1:
+            raise ValueError("transitions: window, last_n, k and hop_k must be >= 1")
+        if p["hop_weight"] < 0:
+            raise ValueError("transitions: hop_weight must be >= 0")
         forward = transition_matrix(data, p["window"], p["distance_power"], p["alpha"])
         combined = _max_normalised(forward)
         if p["backward_weight"]:
@@ -85,6 +93,8 @@ class SequentialTransitions(Recommender):
         if p["cooc_weight"]:
             cooc = cosine_similarity(binary_matrix(data), p["k"])
             combined = combined + p["cooc_weight"] * _max_normalised(cooc)
+        if p["hop_weight"]:
+            combined = combined + p["hop_weight"] * _second_hop(combined, p["hop_k"])
         self.similarity = sparse_top_k_rows(combined, p["k"])
         self.tiebreak = popularity_tiebreak(data)
         log.info("transitions: %d item pairs", self.similarity.nnz)
@@ -102,6 +112,15 @@ class SequentialTransitions(Recommender):
 
     def similar_items(self, items: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return neighbours(self.similarity, items, k)
+
+
+def _second_hop(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """P @ M over each row's k strongest entries, P's rows summing to 1: at most k * k
+    entries per row."""
+    strongest = sparse_top_k_rows(matrix, k)
+    sums = np.asarray(strongest.sum(axis=1)).ravel()
+    step = sp.diags(1.0 / np.maximum(sums, 1e-12)).astype(np.float32) @ strongest
+    return (step @ strongest).tocsr()
 
 
 def _max_normalised(matrix: sp.spmatrix) -> sp.csr_matrix:

@@ -110,6 +110,20 @@ def test_transitions_learn_what_comes_next():
     assert scores[1] > scores[2] > scores[5]
 
 
+def test_transitions_second_hop_reaches_what_follows_what_follows():
+    # 0 -> 1 in some sessions, 1 -> 2 in others: no session ever has 0 and 2.
+    sessions = {f"a{i}": [0, 1] for i in range(3)} | {f"b{i}": [1, 2] for i in range(3)}
+    data = make_data(sessions | {"c": [3, 4]})
+    probe = make_data({"p": [0]}, n_items=data.n_items)
+    one = make_algorithm("transitions", backward_weight=0.0).fit(data)
+    assert one.score(np.array([0]), probe)[0, 2] < 1e-3  # only the popularity epsilon
+    two = make_algorithm("transitions", backward_weight=0.0, hop_weight=0.5).fit(data)
+    scores = two.score(np.array([0]), probe)[0]
+    assert scores[1] > scores[2] > 1e-3 > scores[4]  # one hop, then two; 4 is unrelated
+    with pytest.raises(ValueError):
+        make_algorithm("transitions", hop_weight=-1.0).fit(data)
+
+
 def test_ease_caps_items_and_scores_the_rest_by_popularity_epsilon():
     model = make_algorithm("ease", l2=1.0, max_items=4).fit(make_data(PAIRS))
     assert len(model.items) == 4 and 5 not in model.items
