@@ -24,10 +24,12 @@ class ServerCpu:
         self.conn = psycopg2.connect(database_url)
         self.conn.autocommit = True
         self.procs: dict[int, psutil.Process] = {}
+        self.workers: set[int] = set()  # the gunicorn processes among them
 
     def _refresh(self) -> None:
         """Find the workers, and the backends whose client port is one of theirs."""
         workers = self.master.children(recursive=True)
+        self.workers |= {w.pid for w in workers}
         ports = []
         for worker in workers:
             with contextlib.suppress(psutil.Error):
@@ -57,6 +59,11 @@ class ServerCpu:
     def used(before: dict[int, float], after: dict[int, float]) -> float:
         """CPU seconds between two snapshots (a process new in ``after`` counts whole)."""
         return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+    def used_by_web(self, before: dict[int, float], after: dict[int, float]) -> float:
+        """``used`` by the gunicorn workers alone (the database's backends left out: what
+        the web cores would spend with PostgreSQL on a machine of its own)."""
+        return sum(t - before.get(pid, 0.0) for pid, t in after.items() if pid in self.workers)
 
 
 def cpu_seconds(proc: psutil.Process) -> float:
