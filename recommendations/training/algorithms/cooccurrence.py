@@ -86,19 +86,20 @@ def binary_matrix(data: Dataset, kind: str | None = None) -> sp.csr_matrix:
 def sparse_top_k_rows(matrix: sp.spmatrix, k: int) -> sp.csr_matrix:
     """Keep the k largest positive entries of each row (ties: lower column), vectorised."""
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    keep = matrix.data > 0
-    positive = sp.csr_matrix(
-        (matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape
-    )
-    positive.sort_indices()
-    kept = top_k_entries(positive, k)
-    counts = np.bincount(
-        np.repeat(np.arange(matrix.shape[0]), np.diff(positive.indptr))[kept],
-        minlength=matrix.shape[0],
-    )
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    out = sp.csr_matrix((positive.data[kept], positive.indices[kept], indptr), shape=matrix.shape)
+    positive = matrix.data > 0
+    if not positive.all():  # drop the rest, without a COO round trip (these are large)
+        before = np.concatenate([[0], np.cumsum(positive)])
+        matrix = sp.csr_matrix(
+            (matrix.data[positive], matrix.indices[positive], before[matrix.indptr]),
+            shape=matrix.shape,
+        )
+    del positive
+    if not matrix.has_sorted_indices:
+        matrix = matrix.sorted_indices()
+    kept = top_k_entries(matrix, k)
+    rows = np.searchsorted(matrix.indptr, kept, side="right") - 1
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=matrix.shape[0]))])
+    out = sp.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr), shape=matrix.shape)
     out.has_sorted_indices = True
     return out
 
@@ -108,18 +109,20 @@ def top_k_entries(matrix: sp.csr_matrix, k: int) -> np.ndarray:
     order. Ties go to the lower column.
 
     One stable argsort of a float key (row minus the value scaled into [0, 1)) rather
-    than a three-key lexsort: three times faster on these, scoring's largest arrays.
-    Needs entries >= 0; entries closer than about 1e-10 of the matrix's largest count
-    as ties.
+    than a three-key lexsort: three times faster on these, scoring's largest arrays, and
+    two arrays per entry at a time. Needs entries >= 0; entries closer than about 1e-10
+    of the matrix's largest count as ties.
     """
     counts = np.diff(matrix.indptr)
     if not len(matrix.data) or counts.max() <= k:
         return np.arange(len(matrix.data))
-    rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    vals = matrix.data.astype(np.float64)
-    key = rows - vals / (max(vals.max(), 1e-30) * (1.0 + 1e-9))
+    key = matrix.data.astype(np.float64)
+    key *= -1.0 / (max(float(key.max()), 1e-30) * (1.0 + 1e-9))
+    key += np.repeat(np.arange(matrix.shape[0], dtype=np.float64), counts)
     order = np.argsort(key, kind="stable")
-    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
+    del key
+    rank = np.arange(len(order))
+    rank -= np.repeat(matrix.indptr[:-1].astype(np.int64), counts)
     return np.sort(order[rank < k])
 
 
