@@ -32,3 +32,27 @@ def test_the_goal_and_the_gain_a_test_set_needs_to_show_it():
     assert 0.0 <= won["power"] <= 1.0 and "observed gain" in won["text"]
     noisy = readme_goal(_row(base + rng.normal(0, 0.2, 2000)), readme, [other])
     assert noisy["needed"] > 0.05 and noisy["power"] < 0.5
+
+
+def test_full_softmax_rows_only_where_tuning_kept_the_sampled_one(monkeypatch):
+    import quality
+
+    from recommendations.training.tuning import Tuned
+
+    fitted = []
+    monkeypatch.setattr(
+        quality, "scored", lambda model, test: fitted.append(model) or {"ndcg@10": 0.0}
+    )
+    test = type("Split", (), {"train": type("Data", (), {"n_items": 50})()})()
+    tuned = {
+        "two_tower": Tuned(name="two_tower", params={}),  # auto: full at 50 products
+        "sasrec": Tuned(name="sasrec", params={"softmax": "sampled", "blocks": 1}),
+        "lightgcn": Tuned(name="lightgcn", params={"softmax": "full"}),
+    }
+    monkeypatch.setattr(quality, "table", lambda rows, paired: f"{len(rows)} rows")
+    rows = quality.full_softmax_rows(tuned, test)
+    assert [m.name for m in fitted] == ["sasrec"]
+    assert fitted[0].params["softmax"] == "full" and fitted[0].params["blocks"] == 1
+    assert rows[0]["label"] == "sasrec, full softmax"
+    assert "1 rows" in quality.full_softmax_text(rows)
+    assert "Every TensorFlow candidate" in quality.full_softmax_text([])
