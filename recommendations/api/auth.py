@@ -45,19 +45,19 @@ class CachedTokenAuthentication(TokenAuthentication):
         in the same cache round trip (recommendations/api/one_round_trip.py).
         """
         cache_key = token_cache_key(key)
-        held, count = cached_user_and_count(cache_key)
+        held, counted = cached_user_and_count(cache_key)
         if held is None:
             user, token = super().authenticate_credentials(key)
             cache.set(cache_key, _user_fields(user), TOKEN_CACHE_SECONDS)
-            remember_user(cache_key, user.pk)
-            return user, token
-        user_model = get_user_model()
-        user = user_model.from_db(DEFAULT_DB_ALIAS, list(held), list(held.values()))
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        else:
+            user_model = get_user_model()
+            user = user_model.from_db(DEFAULT_DB_ALIAS, list(held), list(held.values()))
+            if not user.is_active:
+                raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+            token = Token(key=key, user=user)
         remember_user(cache_key, user.pk)
-        token = Token(key=key, user=user)
-        token.throttle_count = count
+        # A count made for another user (never: a token's user does not change) is not used.
+        token.throttle_count = counted[1:] if counted and counted[0] == user.pk else None
         return user, token
 
 

@@ -7,7 +7,8 @@ known once the token is read; but a token's user never changes (keys are random 
 never reused), so each process remembers which user a token it has seen belongs to and
 sends both commands together from that token's second request on. Revocation is
 unchanged: the cached user is still read on every request (and deleted when the token
-is deleted or the user saved), and a count is only used for the user the cache returned.
+is deleted or the user saved), and a count is only used for the user the request is
+then authenticated as.
 
 Only for a Redis cache that the throttles share (config/caches.py's two aliases of one
 URL); anything else, or an error, takes the two separate reads as before.
@@ -19,7 +20,6 @@ import threading
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 
 from config.caches import REDIS_BACKEND
@@ -43,12 +43,6 @@ def remember_user(cache_key: str, user_id: int) -> None:
         _users_of_tokens[cache_key] = user_id
 
 
-def forget_tokens() -> None:
-    """Forget every remembered token (tests)."""
-    with _lock:
-        _users_of_tokens.clear()
-
-
 def _shared_redis() -> bool:
     """Whether the default cache and the throttles' are one Redis server and database."""
     alias = throttle_cache_alias()
@@ -61,11 +55,12 @@ def _shared_redis() -> bool:
 
 
 def cached_user_and_count(cache_key: str) -> tuple[dict[str, Any] | None, tuple | None]:
-    """(the cached user's fields or None, the user's throttle count or None).
+    """(the cached user's fields or None, a throttle count or None).
 
-    The count is ``(the throttle's window key, requests in that window)`` for the user
-    the cache holds, counted in the same round trip as the read; None when it was not
-    counted here (the throttle then counts as usual).
+    The count, made in the same round trip as the read, is ``(user id, the throttle's
+    window key, requests in that window)`` for the user remembered for this token; the
+    caller uses it only if the request is authenticated as that user (else, or when
+    None, the throttle counts as usual).
     """
     user_id = _users_of_tokens.get(cache_key)
     window = UserThrottle.window_for(user_id) if user_id is not None else None
@@ -82,6 +77,4 @@ def cached_user_and_count(cache_key: str) -> tuple[dict[str, Any] | None, tuple 
     except CACHE_ERRORS:  # the separate reads degrade each in their own way
         return cache.get(cache_key), None
     held = cache.client.decode(blob) if blob is not None else None
-    if held is None or held.get(get_user_model()._meta.pk.attname) != user_id:
-        return held, None  # revoked, expired or (never) another user: not this count
-    return held, (counter_key, count)
+    return held, (user_id, counter_key, count)

@@ -123,8 +123,16 @@ def _bytes(command) -> bytes:
     return command if isinstance(command, bytes) else b"".join(bytes(p) for p in command)
 
 
+@pytest.fixture
+def one_window(monkeypatch):
+    """Every request in one throttle window (a test crossing a minute would start anew)."""
+    from recommendations.api.throttling import UserThrottle
+
+    monkeypatch.setattr(UserThrottle, "timer", lambda self: 1_000_000_000.0)
+
+
 def test_with_redis_the_users_budget_still_holds_and_is_shared(
-    alice, catalogue, redis_cache, settings
+    alice, catalogue, redis_cache, settings, one_window
 ):
     settings.API_THROTTLE_RATES = {"anon": "10000/min", "user": "3/min"}
     first, second = token_client(alice), APIClient()  # a session of the same user
@@ -152,3 +160,17 @@ def test_with_redis_a_revoked_or_deactivated_token_is_refused_at_once(
     bob.is_active = False
     bob.save()
     assert client.get("/api/trending/").status_code == 401
+
+
+def test_with_redis_a_request_after_the_cached_user_expired_counts_once(
+    alice, catalogue, redis_cache, one_window
+):
+    from django.core.cache import cache
+
+    client = token_client(alice)
+    for _ in range(2):  # the second one counted in the token lookup's round trip
+        assert client.get("/api/trending/").status_code == 200
+    cache.delete(token_cache_key(Token.objects.get(user=alice).key))  # as after 5 minutes
+    assert client.get("/api/trending/").status_code == 200  # the user read from the database
+    (counter,) = redis_cache.client().keys(f":1:throttle_user_{alice.pk}:*")
+    assert int(redis_cache.client().get(counter)) == 3
