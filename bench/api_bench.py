@@ -39,6 +39,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -49,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import paced_load  # bench/ is on the path of a script
+import psutil
 from bench_db import database
 from server_cpu import ServerCpu
 
@@ -94,13 +96,21 @@ def measure(url: str, token: str, seconds: int, connections: int, cpu=None) -> d
     """wrk at saturation: requests per second, latency percentiles and (with ``cpu``)
     server CPU per request."""
     before = cpu.snapshot() if cpu else {}
+    machine = busy_seconds()
     result, total = wrk(url, token, seconds, connections)
     time.sleep(0.5)  # the impressions' batched writer finishes what the round queued
     if cpu and total:
         after = cpu.snapshot()
         result["server_cpu_ms"] = ServerCpu.used(before, after) / total * 1e3
         result["web_cpu_ms"] = cpu.used_by_web(before, after) / total * 1e3
+        result["machine_cpu_ms"] = (busy_seconds() - machine) / total * 1e3
     return result
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 def paced(url: str, token: str, rate: float, seconds: int) -> dict:
@@ -116,6 +126,7 @@ def paced(url: str, token: str, rate: float, seconds: int) -> dict:
 def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[dict[str, float], int]:
     """wrk's figures, and how many requests it completed."""
     cmd = ["wrk", f"-c{connections}", "-t2", f"-d{seconds}s", "--latency"]
+    client = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [*cmd, "-H", f"Authorization: Token {token}", url],
         capture_output=True,
@@ -128,6 +139,9 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[dict[str,
         result[f"p{pct}_ms"] = float(value) * UNITS[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non_2xx"] = int(errors.group(1)) if errors else 0
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spent = done.ru_utime + done.ru_stime - client.ru_utime - client.ru_stime
+    result["client_cpu_ms"] = spent / max(total, 1) * 1e3  # wrk's own, on the same cores
     return result, total
 
 

@@ -1,0 +1,117 @@
+"""What the event table checks per row, and what it leaves to Django (migration 0011):
+shopper indexes hold only the rows they can find, uniqueness only rows with a client
+event id, and user and model version are not checked by the database per row."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from recommendations.models import Interaction, ModelVersion
+from recommendations.serving.sources import _read_state
+from recommendations.serving.types import Shopper
+from recommendations.tracking.impressions import impression_rows, insert_impression_rows
+from tests.factories import ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="query plans and constraints of PostgreSQL"
+)
+
+
+def _event(**fields) -> Interaction:
+    defaults = {"kind": Interaction.Kind.VIEW, "created": timezone.now()}
+    return Interaction.objects.create(**{**defaults, **fields})
+
+
+def test_a_client_event_id_is_stored_once_per_sender_and_rows_without_one_never_clash():
+    product = ProductFactory()
+    _event(product=product, sender="user:1", client_event_id="e1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _event(product=product, sender="user:1", client_event_id="e1")
+    _event(product=product, sender="user:2", client_event_id="e1")  # another sender's id
+    for _ in range(3):  # impressions and events without ids: no uniqueness at all
+        _event(product=product, sender="", client_event_id=None, kind="impression")
+    assert Interaction.objects.filter(client_event_id="e1").count() == 2
+    assert Interaction.objects.filter(client_event_id__isnull=True).count() == 3
+
+
+def test_deleting_a_user_deletes_their_events_and_a_version_leaves_its_events():
+    product, user, other = ProductFactory(), UserFactory(), UserFactory()
+    version = ModelVersion.objects.create(algorithm="popularity")
+    _event(product=product, user=user, model_version=version, kind="impression")
+    _event(product=product, user=other, model_version=version, kind="impression")
+    user.delete()
+    assert list(Interaction.objects.values_list("user_id", flat=True)) == [other.pk]
+    version.delete()
+    assert Interaction.objects.get().model_version_id is None
+
+
+def test_a_batch_of_impressions_is_stored_without_per_row_checks_of_user_or_version():
+    product, user = ProductFactory(), UserFactory()
+    version = ModelVersion.objects.create(algorithm="popularity")
+    owner = (user, "")
+    rows = impression_rows(owner, [(version.pk, f"rec:x:v{version.pk}", [product.pk])])
+    assert insert_impression_rows(rows) == 1
+    stored = Interaction.objects.get()
+    assert (stored.user_id, stored.model_version_id, stored.kind) == (
+        user.pk,
+        version.pk,
+        "impression",
+    )
+
+
+@needs_postgres
+def test_the_database_checks_the_product_and_nothing_else_per_row():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_constraint c JOIN pg_attribute a "
+            "ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey) "
+            "WHERE c.conrelid = %s::regclass AND c.contype = 'f'",
+            [Interaction._meta.db_table],
+        )
+        assert [name for (name,) in cursor.fetchall()] == ["product_id"]
+
+
+def _plan(queryset) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask for an index
+        return queryset.explain()
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("signed_in", "index"), [(True, "interaction_user_recent"), (False, "interaction_anon_recent")]
+)
+def test_a_shoppers_history_is_read_through_the_partial_index(signed_in, index):
+    """The partial indexes hold only the rows a shopper query can find; the queries the
+    serving path runs must still be able to use them (PostgreSQL proves the predicate)."""
+    product = ProductFactory()
+    shopper = Shopper(user_id=UserFactory().pk) if signed_in else Shopper(anonymous_id="g" * 32)
+    _event(product=product, user_id=shopper.user_id, anonymous_id=shopper.anonymous_id)
+    _read_state(shopper, None)  # the serving path's own query runs
+    now = timezone.now()  # others' rows and fresh statistics: a plan as on a real table
+    Interaction.objects.bulk_create(
+        Interaction(product=product, kind="view", created=now, anonymous_id=f"{n:032d}")
+        for n in range(500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Interaction._meta.db_table}")
+    who = (
+        {"user_id": shopper.user_id}
+        if shopper.user_id
+        else {"user__isnull": True, "anonymous_id": shopper.anonymous_id}
+    )
+    # Only the shopper's own index can answer these predicates (no other index leads
+    # with user or anonymous_id): unusable, the plan would scan a whole other index.
+    with transaction.atomic():
+        plan = _plan(Interaction.objects.filter(**who).order_by())
+    assert index in plan, plan
+    guests = Interaction.objects.filter(
+        user__isnull=True, anonymous_id__in=["a" * 32, "b" * 32]
+    ).order_by()
+    with transaction.atomic():
+        plan = _plan(guests)
+    assert "interaction_anon_recent" in plan, plan
