@@ -53,12 +53,19 @@ def copy_value(value: object) -> str:
 def copy_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence]) -> None:
     """COPY ``rows`` (values in the order of ``fields``, model field names) into the
     model's table, in the current transaction."""
-    meta = model._meta
-    columns = [meta.get_field(name).column for name in fields]
-    text = "".join("\t".join(map(copy_value, row)) + "\n" for row in rows)
-    if not text:
-        return
-    copy_text(meta.db_table, columns, text)
+    text = copy_lines(rows)
+    if text:
+        copy_text(model._meta.db_table, columns_of(model, fields), text)
+
+
+def copy_lines(rows: Iterable[Sequence]) -> str:
+    """``rows`` in COPY's text format, a line each."""
+    return "".join("\t".join(map(copy_value, row)) + "\n" for row in rows)
+
+
+def columns_of(model: type[Model], fields: Sequence[str]) -> list[str]:
+    """The columns of the model's ``fields`` (model field names)."""
+    return [model._meta.get_field(name).column for name in fields]
 
 
 def copy_text(table: str, columns: Sequence[str], text: str) -> None:

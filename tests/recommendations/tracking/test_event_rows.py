@@ -8,9 +8,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.pg_copy import copy_lines
 from recommendations.models import Interaction, ModelVersion
 from recommendations.serving.sources import _read_state
 from recommendations.serving.types import Shopper
+from recommendations.tracking import impressions
 from recommendations.tracking.impressions import impression_rows, insert_impression_rows
 from tests.factories import ProductFactory, UserFactory
 
@@ -61,6 +63,18 @@ def test_a_batch_of_impressions_is_stored_without_per_row_checks_of_user_or_vers
         version.pk,
         "impression",
     )
+
+
+def test_impressions_are_formatted_for_copy_as_any_rows_are():
+    user = UserFactory.build(pk=3)
+    rows = [
+        *impression_rows((user, ""), [(4, "rec:for-you:v4", [1, 2]), (None, "rec:x\ty", [2])]),
+        *impression_rows((None, "g" * 32), [(4, "rec:for-you:v4", [5])]),
+        *impression_rows((user, ""), [(4, "rec:for-you:v4", [7])]),
+    ]
+    assert impressions.copy_lines(rows) == copy_lines(rows)
+    assert impressions.copy_lines(rows).count("\n") == 5
+    assert "\\t" in impressions.copy_lines(rows)  # the tab in a source is escaped
 
 
 @needs_postgres
