@@ -9,8 +9,9 @@ client. Prints requests per second, latency percentiles and the goals' ratios.
 Two figures besides wrk's own, because this machine is shared:
 - server CPU per request: CPU seconds of the gunicorn workers and of the database's
   backends during a round, over the requests served, and the workers' alone (what the
-  web cores spend with the database on a machine of its own). Other load on the machine
-  stretches wall-clock figures, much less what one request costs;
+  web cores spend with the database on a machine of its own), beside wrk's own CPU and
+  the whole machine's per request. Other load on the machine stretches wall-clock
+  figures, much less what one request costs;
 - tails at fixed offered loads (--rates, default 100 and 200 requests/s, --paced-seconds
   each): an open-loop client (bench/paced_load.py) sends on a fixed schedule and times
   each request from when it was due, so a stall counts in every request it delays. At
