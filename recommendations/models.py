@@ -26,11 +26,12 @@ class Interaction(models.Model):
     #   and (sender, client_event_id) is unique by a constraint, which needs no index beside;
     # - the shopper indexes hold only the rows they can find (a user's, or a guest's) and
     #   the uniqueness only rows with a client_event_id (NULLs never conflict anyway);
-    # - user and model_version are not checked per row by the database: the rows come from
-    #   the serving path and the API, which resolve both first, and Django still cascades
-    #   (a deleted user's rows go, a deleted version's become NULL). The two checks took a
-    #   third of an impression row's insert (7 of 20 us), locking the same version row from
-    #   every writer. The product keeps its constraint.
+    # - user and model_version are not checked per row by the database: the shop, the
+    #   serving path, the API and the importers resolve both first, and Django still
+    #   cascades (a deleted user's rows go, a deleted version's become NULL; impressions
+    #   still queued in a web process when their user is deleted stay behind). The two
+    #   checks took a third of an impression row's insert (7 of 20 us), locking the same
+    #   version row from every writer. The product keeps its constraint.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
