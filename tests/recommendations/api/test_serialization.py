@@ -143,3 +143,21 @@ def test_the_plain_limit_path_validates_as_the_serializer(catalogue, query):
     if plain is not None:  # taken only for what the serializer accepts, with its values
         assert valid and plain == dict(serializer.validated_data)
     assert plain is not None or query not in ("", "limit=1", "limit=10", "limit=100")
+
+
+def test_product_urls_follow_the_script_prefix(catalogue):
+    """The reversed patterns are kept per script prefix: a server mounted under a path
+    (SCRIPT_NAME) answers URLs under it, as get_absolute_url does."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    product = Product.objects.select_related("category").first()
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/store/", "/"):
+            set_script_prefix(prefix)
+            data = ProductSerializer(product, context={"request": None}).data
+            assert data["url"] == product.get_absolute_url()
+            assert data["url"].startswith(f"{prefix}")
+            assert data["image_url"].startswith(prefix)
+    finally:
+        set_script_prefix(before)
