@@ -5,16 +5,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.reverse_once import reversed_with
 from shop.images import image_version
 from shop.models import Category, Product
 from shop.templatetags.shop_tags import product_image_url
@@ -62,8 +61,8 @@ class ProductLinks:
         self.request = request
         # build_absolute_uri("/") is scheme://host/ (checked against ALLOWED_HOSTS once)
         self.root = request.build_absolute_uri("/")[:-1] if request is not None else ""
-        urlconf = get_urlconf() or settings.ROOT_URLCONF
-        self.page, self.image = _split_patterns(get_script_prefix(), urlconf)
+        self.page = reversed_with("shop:product", _PLACEHOLDER).split(_PLACEHOLDER)
+        self.image = reversed_with("shop:product_image", _PLACEHOLDER).split(_PLACEHOLDER)
 
     def page_url(self, product: Product) -> str:
         slug = product.slug
@@ -76,15 +75,6 @@ class ProductLinks:
         if product.image or not product.active or len(self.image) != 2 or not _SLUG.fullmatch(slug):
             return _absolute(self.request, product_image_url(product))
         return f"{self.root}{self.image[0]}{slug}{self.image[1]}?v={image_version(product)}"
-
-
-@lru_cache(maxsize=16)
-def _split_patterns(prefix: str, urlconf: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The product page's and image's URL patterns around the slug, reversed once per
-    script prefix and URLconf (two reverse() calls were 40 us of every list request)."""
-    page = reverse("shop:product", args=[_PLACEHOLDER], urlconf=urlconf)
-    image = reverse("shop:product_image", args=[_PLACEHOLDER], urlconf=urlconf)
-    return tuple(page.split(_PLACEHOLDER)), tuple(image.split(_PLACEHOLDER))
 
 
 def product_data(product: Product, links: ProductLinks) -> dict[str, Any]:

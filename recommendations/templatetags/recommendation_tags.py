@@ -18,10 +18,10 @@ from urllib.parse import quote
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from config.reverse_once import reversed_with
 from shop.cart import Cart
 from shop.images import image_version
 from shop.templatetags.shop_tags import money, product_image_url
@@ -132,8 +132,8 @@ def _ids(products) -> set[int]:
     return {int(getattr(p, "pk", p)) for p in products or ()}
 
 
-# Placeholders reversed once per widget, then replaced per card: reverse() per card
-# (three per card) cost as much as the rest of a card's rendering.
+# Placeholders reversed once per process (config/reverse_once.py), then replaced per
+# card: reverse() per card (three per card) cost as much as the rest of its rendering.
 _SLUG = "--slug--"
 _ID = 987654321
 
@@ -192,10 +192,10 @@ def cards(
     """The widget's cards as HTML, each with its reason line unless the widget's
     ``headline`` says it: URLs from patterns reversed once, every value escaped (plain
     str.format on escaped values: format_html's per-argument work doubled it)."""
-    product_url = reverse("shop:product", args=[_SLUG])
-    image_url = reverse("shop:product_image", args=[_SLUG])
-    cart_add = reverse("shop:cart_add", args=[_ID])
-    dismiss = reverse("recommendations:not_interested", args=[_ID])
+    product_url = reversed_with("shop:product", _SLUG)
+    image_url = reversed_with("shop:product_image", _SLUG)
+    cart_add = reversed_with("shop:cart_add", _ID)
+    dismiss = reversed_with("recommendations:not_interested", _ID)
     query = f"?src={quote(served.src, safe='/')}"
     src = served.src
     out = []
