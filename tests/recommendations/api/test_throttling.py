@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -42,10 +43,11 @@ print("allowed" if AnonThrottle().allow_request(request, None) else "throttled")
 """
 
 
-def _second_worker(cache_url: str) -> str:
-    """What another web process with this CACHE_URL decides for the next anonymous call."""
+def _second_worker(cache_url: str, rate: str = "2/min") -> str:
+    """What another web process with this CACHE_URL and anonymous ``rate`` decides for
+    the next anonymous call."""
     env = {k: v for k, v in os.environ.items() if k not in ("CACHE_URL", "REDIS_URL")}
-    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "API_THROTTLE_ANON": "2/min"}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "API_THROTTLE_ANON": rate}
     if cache_url:
         env["CACHE_URL"] = cache_url
     out = subprocess.run(
@@ -58,10 +60,16 @@ def _second_worker(cache_url: str) -> str:
 def test_with_redis_every_worker_counts_the_same_anonymous_budget(settings, redis_cache, catalogue):
     from rest_framework.test import APIClient
 
-    settings.API_THROTTLE_RATES = {"anon": "2/min", "user": "100/min"}
+    # Hourly windows, begun at least a minute before the hour ends: the second worker
+    # (a new process, seconds to start) must count in the same window.
+    settings.API_THROTTLE_RATES = {"anon": "2/hour", "user": "100/hour"}
+    left = 3600 - time.time() % 3600
+    if left < 60:
+        time.sleep(left + 0.1)
     anon = APIClient()
     assert [anon.get("/api/products/").status_code for _ in range(2)] == [200, 200]
-    assert _second_worker(redis_cache.url) == "throttled"  # another process sees the count
+    # another process sees the count
+    assert _second_worker(redis_cache.url, "2/hour") == "throttled"
     assert redis_cache.client().keys(":1:throttle_anon_127.0.0.1:*")  # this window's count
 
 
