@@ -9,53 +9,61 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 
-class Interaction(models.Model):
-    """One thing a shopper did with a product. Append-only."""
+def _shopper_indexes(table: str) -> list[models.Index]:
+    """A shopper's rows, newest first: a user's, or a guest's (partial: each index holds
+    only the rows it can find)."""
+    return [
+        models.Index(
+            fields=["user", "-created"],
+            name=f"{table}_user_recent",
+            condition=Q(user__isnull=False),
+        ),
+        models.Index(
+            fields=["anonymous_id", "-created"],
+            name=f"{table}_anon_recent",
+            condition=Q(anonymous_id__gt=""),
+        ),
+    ]
 
-    class Kind(models.TextChoices):
-        VIEW = "view", "View"
-        CART = "cart", "Add to cart"
-        PURCHASE = "purchase", "Purchase"
-        IMPRESSION = "impression", "Recommendation shown"
-        CLICK = "click", "Recommendation clicked"
-        NOT_INTERESTED = "not_interested", "Not interested"
 
-    # Every index and every foreign-key check costs each insert (events arrive in batches
-    # of up to 1,000; impressions, ten per list served, are most of the rows), so:
-    # - none that another covers: user and model_version lead the composite indexes below,
-    #   and (sender, client_event_id) is unique by a constraint, which needs no index beside;
-    # - the shopper indexes hold only the rows they can find (a user's, or a guest's) and
-    #   the uniqueness only rows with a client_event_id (NULLs never conflict anyway);
-    # - user and model_version are not checked per row by the database: the shop, the
-    #   serving path, the API and the importers resolve both first, and Django still
-    #   cascades (a deleted user's rows go, a deleted version's become NULL; impressions
-    #   still queued in a web process when their user is deleted stay behind). The two
-    #   checks took a third of an impression row's insert (7 of 20 us), locking the same
-    #   version row from every writer. The product keeps its constraint.
+def _unique_client_ids(table: str) -> models.UniqueConstraint:
+    """A sender's client_event_id once (partial: rows without one never conflict)."""
+    return models.UniqueConstraint(
+        fields=["sender", "client_event_id"],
+        name=f"{table}_sender_event_id",
+        condition=Q(client_event_id__isnull=False),
+    )
+
+
+class ShopperRow(models.Model):
+    """What the behaviour log's two tables share: whose row, when, which widget and
+    version it concerns, and the key that makes a client's resend a duplicate.
+
+    Every index and every foreign-key check costs each insert (events arrive in batches
+    of up to 1,000, lists with every page), so user and model_version are not checked
+    per row by the database: the shop, the serving path, the API and the importers
+    resolve both first, and Django still cascades (a deleted user's rows go, a deleted
+    version's become NULL; rows still queued in a web process when their user is deleted
+    stay behind). The two checks took a third of a row's insert (7 of 20 us), locking
+    the same version row from every writer.
+    """
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
-        related_name="interactions",
-        db_index=False,
+        related_name="+",
+        db_index=False,  # user leads the partial shopper index
         db_constraint=False,
     )
     # A guest's random shopper id (shop.shoppers); never a session key, which is a
     # credential. Blank for signed-in shoppers, who are identified by user only.
     anonymous_id = models.CharField(max_length=32, blank=True, default="")
-    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
     created = models.DateTimeField(db_index=True)
-    # When the row was stored (the ingestion watermark of the 15-minute refresh), whatever
-    # ``created`` says: imported and backdated events carry old ``created`` times.
-    # A database default, so raw COPY loaders (seed_demo) and bulk inserts get it too.
-    ingested = models.DateTimeField(db_default=Now(), db_index=True, editable=False)
-    quantity = models.PositiveIntegerField(default=1)
-    # Where it came from: a widget name such as "home:for-you", or an import name.
+    # Where it came from: "rec:<widget>:v<id>" for recommendations, or an import name.
     source = models.CharField(max_length=100, blank=True, default="")
-    # Version that produced the recommendation (impressions, clicks and the views
-    # and carts that followed a click), for click-through per version.
+    # The version that served the recommendation, for click-through per version.
     model_version = models.ForeignKey(
         "ModelVersion",
         null=True,
@@ -65,44 +73,79 @@ class Interaction(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # Groups purchases into baskets ("bought together"): an order id or an invoice no.
-    basket = models.CharField(max_length=64, blank=True, default="")
     # Set by clients and importers so that sending the same event twice stores it once.
     client_event_id = models.CharField(max_length=128, null=True, blank=True)
     # Who sent the event, the scope of client_event_id: "user:<pk>" (the API caller: the
     # shopper, or the staff token's owner for server-to-server batches), "guest:<id>",
     # "shop" (the shop's own purchase rows) or "import". One sender cannot suppress
     # another's events by reusing their ids. Blank on rows without a client_event_id.
-    # A database default too: raw COPY loaders (seed_demo) leave it out.
+    # A database default too: raw COPY loaders (seed_demo, impressions) leave it out.
     sender = models.CharField(max_length=40, blank=True, default="", db_default="")
 
     class Meta:
+        abstract = True
         ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.user_id and f"user {self.user_id}" or f"guest {self.anonymous_id[:8]}"
+
+
+class Interaction(ShopperRow):
+    """One thing a shopper did with a product. Append-only.
+
+    No index that another covers: user leads the shopper index, model_version the
+    composite one, and (sender, client_event_id) is unique by a constraint, which needs
+    no index beside. The product keeps its foreign-key check.
+    """
+
+    class Kind(models.TextChoices):
+        VIEW = "view", "View"
+        CART = "cart", "Add to cart"
+        PURCHASE = "purchase", "Purchase"
+        CLICK = "click", "Recommendation clicked"
+        NOT_INTERESTED = "not_interested", "Not interested"
+
+    product = models.ForeignKey("shop.Product", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # When the row was stored (the ingestion watermark of the 15-minute refresh), whatever
+    # ``created`` says: imported and backdated events carry old ``created`` times.
+    # A database default, so raw COPY loaders (seed_demo) and bulk inserts get it too.
+    ingested = models.DateTimeField(db_default=Now(), db_index=True, editable=False)
+    quantity = models.PositiveIntegerField(default=1)
+    # Groups purchases into baskets ("bought together"): an order id or an invoice no.
+    basket = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta(ShopperRow.Meta):
         indexes = [
-            models.Index(
-                fields=["user", "-created"],
-                name="interaction_user_recent",
-                condition=Q(user__isnull=False),
-            ),
-            models.Index(
-                fields=["anonymous_id", "-created"],
-                name="interaction_anon_recent",
-                condition=Q(anonymous_id__gt=""),
-            ),
+            *_shopper_indexes("interaction"),
             models.Index(fields=["kind", "created"], name="interaction_kind_since"),
             models.Index(fields=["model_version", "kind"], name="interaction_version_kind"),
         ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["sender", "client_event_id"],
-                name="interaction_sender_event_id",
-                condition=Q(client_event_id__isnull=False),
-            )
-        ]
+        constraints = [_unique_client_ids("interaction")]
 
     def __str__(self) -> str:
-        who = self.user_id and f"user {self.user_id}" or f"guest {self.anonymous_id[:8]}"
-        return f"{who} {self.kind} {self.product_id}"
+        return f"{super().__str__()} {self.kind} {self.product_id}"
+
+
+class Impression(ShopperRow):
+    """One list of recommendations a shopper was shown: a widget on a page, or an API
+    answer. Append-only; click-through counts the products shown (``size``).
+
+    One row per list, not per product: lists are most of what the shop logs, and an
+    insert costs per row and per index entry (a tenth of the rows of ten-item lists).
+    Product ids are kept as shown, also after a product is deleted: what was shown
+    stays counted. An impression an API client sends is a list of one.
+    """
+
+    product_ids = models.JSONField(default=list)  # in the order shown
+    size = models.PositiveSmallIntegerField(default=0)  # len(product_ids), for sums
+
+    class Meta(ShopperRow.Meta):
+        indexes = _shopper_indexes("impression")
+        constraints = [_unique_client_ids("impression")]
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} shown {self.size} by {self.source or 'unknown'}"
 
 
 class ModelVersion(models.Model):

@@ -1,9 +1,10 @@
 """Online results of recommendations: impressions, clicks, orders and revenue per model
 version and per widget, each rate with a 95% confidence interval. Web-process safe.
 
-- Impressions and clicks are Interaction rows (kind impression/click) carrying the
-  version that served them (model_version) and the widget in ``source``
-  ("rec:<widget>:v<id>"). Click-through = clicks / impressions, Wilson interval.
+- Impressions are the products in the lists shown (Impression rows, ``size`` each),
+  clicks are Interaction rows of kind click; both carry the version that served them
+  (model_version) and the widget in ``source`` ("rec:<widget>:v<id>").
+  Click-through = clicks / impressions, Wilson interval.
 - An order line is attributed to recommendations when the same shopper (the order's
   user, or its anonymous id) clicked that product in a widget within
   RECS_ATTRIBUTION_DAYS before the order was placed; the last such click names the
@@ -45,7 +46,7 @@ from django.utils import timezone
 
 from shop.models import Order, OrderLine
 
-from .models import Interaction
+from .models import Impression, Interaction
 
 Kind = Interaction.Kind
 Z95 = 1.959963984540054
@@ -203,24 +204,18 @@ class _Tally:
 def _count_events(
     tally: _Tally, since: datetime, until: datetime, versions: list[int] | None
 ) -> None:
-    """Impressions and clicks in [since, until), one grouped row per version and source."""
-    events = Interaction.objects.filter(
-        kind__in=(Kind.IMPRESSION, Kind.CLICK), created__gte=since, created__lt=until
-    )
+    """Products shown and clicks in [since, until), one grouped row per version and source."""
+    window = Q(created__gte=since, created__lt=until)
     if versions is not None:
-        events = events.filter(model_version_id__in=versions)
-    grouped = (
-        events.order_by()
-        .values("model_version_id", "source")
-        .annotate(
-            impressions=Count("pk", filter=Q(kind=Kind.IMPRESSION)),
-            clicks=Count("pk", filter=Q(kind=Kind.CLICK)),
-        )
-    )
-    for row in grouped:
+        window &= Q(model_version_id__in=versions)
+    shown = Impression.objects.filter(window).values("model_version_id", "source")
+    for row in shown.order_by().annotate(n=Sum("size")):
         for arm in tally.arms(row["model_version_id"], row["source"]):
-            arm.impressions += row["impressions"]
-            arm.clicks += row["clicks"]
+            arm.impressions += row["n"]
+    clicks = Interaction.objects.filter(window, kind=Kind.CLICK)
+    for row in clicks.values("model_version_id", "source").order_by().annotate(n=Count("pk")):
+        for arm in tally.arms(row["model_version_id"], row["source"]):
+            arm.clicks += row["n"]
 
 
 def _count_orders(

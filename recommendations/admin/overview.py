@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from .. import registry
-from ..models import Interaction, ModelVersion
+from ..models import Impression, Interaction, ModelVersion
 from .charts import date_label, date_ticks, line_chart, stacked_bars
 from .pages import check_view_permission, page_context
 from .tables import stage_seconds
@@ -40,19 +40,27 @@ def decision(metrics: dict) -> str:
 
 
 def events_per_day(days: int) -> dict[str, list[tuple[float, float]]]:
-    """Interaction count per day and kind over the last ``days`` days (one GROUP BY)."""
+    """Events per day and kind over the last ``days`` days, and the products shown
+    ("impression"), one GROUP BY each."""
     since = timezone.now() - timedelta(days=days)
-    rows = (
+    per_day = (
         Interaction.objects.filter(created__gte=since)
         .order_by()
         .annotate(day=TruncDate("created"))
         .values("day", "kind")
         .annotate(n=Count("pk"))
     )
+    shown = (
+        Impression.objects.filter(created__gte=since)
+        .order_by()
+        .annotate(day=TruncDate("created"))
+        .values("day")
+        .annotate(n=Sum("size"))
+    )
     series: dict[str, list[tuple[float, float]]] = {}
-    for row in rows:  # one row per day and kind
+    for kind, row in [*((r["kind"], r) for r in per_day), *(("impression", r) for r in shown)]:
         x = datetime(row["day"].year, row["day"].month, row["day"].day, tzinfo=UTC)
-        series.setdefault(row["kind"], []).append((x.timestamp() / 86400, float(row["n"])))
+        series.setdefault(kind, []).append((x.timestamp() / 86400, float(row["n"])))
     return dict(sorted(series.items()))
 
 

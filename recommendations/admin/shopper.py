@@ -28,11 +28,12 @@ from django.urls import reverse
 from shop.models import Product
 
 from .. import reasons, registry
-from ..models import Interaction, RelatedProducts, UserRecommendations
+from ..models import Impression, Interaction, RelatedProducts, UserRecommendations
 from ..serving import Served, Shopper, recommend
 
 URL_NAME = "recommendations_shopper"
 EVENTS_SHOWN = 50
+LISTS_SHOWN = 20
 LIST_SHOWN = 20
 MATCHES_SHOWN = 20
 
@@ -143,14 +144,26 @@ def _precomputed(shopper: Shopper, version_id: int | None) -> UserRecommendation
     return lists.filter(user__isnull=True, anonymous_id=shopper.anonymous_id).first()
 
 
+def _who(shopper: Shopper) -> Q:
+    if shopper.user_id is not None:
+        return Q(user_id=shopper.user_id)
+    return Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
+
+
+def _lists_shown(shopper: Shopper) -> list[tuple[Impression, list[tuple[int, str]]]]:
+    """The shopper's latest lists shown, each with its (product id, name) in order; a
+    product deleted since is named by its id."""
+    lists = list(Impression.objects.filter(_who(shopper)).order_by("-created", "-pk")[:LISTS_SHOWN])
+    ids = {pid for shown in lists for pid in shown.product_ids}
+    names = dict(Product.objects.filter(pk__in=ids).values_list("pk", "name"))
+    return [
+        (shown, [(pid, names.get(pid, f"#{pid}")) for pid in shown.product_ids]) for shown in lists
+    ]
+
+
 def _events(shopper: Shopper) -> list[Interaction]:
-    who = (
-        Q(user_id=shopper.user_id)
-        if shopper.user_id is not None
-        else Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
-    )
     return list(
-        Interaction.objects.filter(who)
+        Interaction.objects.filter(_who(shopper))
         .select_related("product")
         .order_by("-created", "-pk")[:EVENTS_SHOWN]
     )
@@ -206,6 +219,7 @@ def inspection(shopper: Shopper) -> dict[str, Any]:
         "rows": rows,
         "blended": sum(r.origin == BLENDED for r in rows),
         "events": _events(shopper),
+        "shown": _lists_shown(shopper),
         "log_url": _log_url(shopper),
     }
     test = registry.running_test()

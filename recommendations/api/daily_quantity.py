@@ -2,8 +2,8 @@
 guest) has sent in the last 24 hours, without reading all of their events per batch.
 
 The exact figure is a sum over the shopper's stored events, which walks every event of
-theirs in the index, impressions included (an integration's test shopper with 190,000
-rows: 26 ms of a 65 ms batch of 1,000). It is read from the database once per shopper
+theirs in the index (an integration's test shopper with 190,000 rows: 26 ms of a 65 ms
+batch of 1,000). It is read from the database once per shopper
 and ``CACHE_SECONDS`` and kept in the cache; each batch the API stores adds its own
 units to it. So the figure is the database's as of at most ``CACHE_SECONDS`` ago plus
 the API's batches since: events the shop records itself meanwhile (page views,

@@ -1,8 +1,8 @@
-"""The behaviour log: the only writer of Interaction rows.
+"""The behaviour log: the only writer of Interaction and Impression rows.
 
 events.py      what shoppers do in the shop (views, carts, orders, clicks), guest
                history at login, clearing a shopper's history
-impressions.py what widgets showed, per page or batched by a background thread
+impressions.py the lists widgets showed, per page or batched by a background thread
                (background.py)
 batches.py     the API's batches: one insert, idempotent per sender
 rows.py        senders, "rec:" sources and the column order they share
@@ -15,10 +15,10 @@ from .events import (
     clear_history,
     credited_version,
     record_add_to_cart,
+    record_click,
     record_event,
     record_not_interested,
     record_order,
-    record_recommendation_events,
     record_view,
     version_from_source,
 )
@@ -51,7 +51,7 @@ __all__ = [
     "record_impressions",
     "record_not_interested",
     "record_order",
-    "record_recommendation_events",
+    "record_click",
     "record_view",
     "sender_of",
     "version_from_source",

@@ -1,11 +1,12 @@
-"""Batches of events from the API: one insert, one transaction, idempotent per sender."""
+"""Batches of events from the API: one insert, one transaction, idempotent per sender.
+
+Impressions a client sends are stored as lists of one (models.Impression).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -13,10 +14,21 @@ from django.utils import timezone
 
 from config.pg_copy import copy_rows
 
-from ..models import Interaction
+from ..models import Impression, Interaction
 from ..serving.cache import shopper_key
-from .impressions import flush_queued_impressions
+from .impressions import lists_shown
 from .rows import EVENT_FIELDS, SOURCE_VERSION
+
+IMPRESSION = "impression"  # the API's event kind for a product shown
+SHARED_FIELDS = (  # what an event row and a list shown have in common
+    "user_id",
+    "anonymous_id",
+    "model_version_id",
+    "source",
+    "created",
+    "sender",
+    "client_event_id",
+)
 
 
 def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int]:
@@ -33,11 +45,14 @@ def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int
     """
     now = timezone.now()
     with transaction.atomic():
-        rows, keys, shoppers = _batch_rows(events, sender, _batch_credits(events), now)
+        rows, shoppers = _batch_rows(events, sender, _batch_credits(events), now)
+        shown = [row for row in rows if row[3] == IMPRESSION]
+        rows = [row for row in rows if row[3] != IMPRESSION]
         if connection.vendor == "postgresql":
-            stored = _store_new(rows, sender, keys)
+            stored = _store_new(rows, sender, _keys(rows))
         else:
-            stored = _store_new_portably(rows, sender, keys)
+            stored = _store_new_portably(rows, sender, _keys(rows))
+        stored += _store_impressions(shown, sender)
     # Their candidates changed: drop the cached state (one round trip for the batch).
     cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers])
     return stored, len(events) - stored
@@ -45,9 +60,9 @@ def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int
 
 def _batch_rows(
     events: list[dict[str, Any]], sender: str, credited: set[tuple], now: Any
-) -> tuple[list[tuple], set[str], set[tuple[int | None, str]]]:
+) -> tuple[list[tuple], set[tuple[int | None, str]]]:
     """The batch's rows (in the order of EVENT_FIELDS) without ids repeated within it,
-    their client_event_ids and the (user id, guest id) of the shoppers they belong to."""
+    and the (user id, guest id) of the shoppers they belong to."""
     rows, keys, shoppers = [], set(), set()
     for event in events:
         key = event.get("client_event_id") or None
@@ -58,7 +73,40 @@ def _batch_rows(
         row = _row(event, sender if key is not None else "", key, credited, now)
         shoppers.add((row[0], row[1]))
         rows.append(row)
-    return rows, keys, shoppers
+    return rows, shoppers
+
+
+def _keys(rows: list[tuple]) -> set[str]:
+    return {row[-1] for row in rows if row[-1] is not None}
+
+
+def _store_impressions(rows: list[tuple], sender: str) -> int:
+    """Impressions a client sent (EVENT_FIELDS rows): a list of one product each, skipping
+    the client_event_ids ``sender`` has stored; returns how many were stored."""
+    if not rows:
+        return 0
+    keys = _keys(rows)
+    seen = set(
+        Impression.objects.filter(sender=sender, client_event_id__in=keys).values_list(
+            "client_event_id", flat=True
+        )
+        if keys
+        else ()
+    )
+    new = []
+    for row in rows:
+        event = dict(zip(EVENT_FIELDS, row, strict=True))
+        if event["client_event_id"] in seen:
+            continue
+        new.append(
+            Impression(
+                **{field: event[field] for field in SHARED_FIELDS},
+                product_ids=[event["product_id"]],
+                size=1,
+            )
+        )
+    Impression.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    return len(new)
 
 
 def _row(
@@ -168,7 +216,7 @@ def _insert_new(rows: list[tuple]) -> int:
 
 def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, int, int]]:
     """(user id, guest id, product id, version id) of the batch's "rec:" events that an
-    impression backs (see ``credited_version``), in one query."""
+    list shown backs (see ``credited_version``), in one query."""
     wanted = set()
     for event in events:
         match = SOURCE_VERSION.match(event.get("source") or "")
@@ -178,15 +226,13 @@ def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, i
             wanted.add((user_id, guest, event["product_id"], int(match.group(1))))
     if not wanted:
         return set()
-    flush_queued_impressions()
-    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
     users = {w[0] for w in wanted if w[0]}
     guests = {w[1] for w in wanted if not w[0]}
-    shown = Interaction.objects.filter(
+    products = {w[2] for w in wanted}
+    shown = lists_shown(
         Q(user_id__in=users) | Q(user__isnull=True, anonymous_id__in=guests),
-        kind=Interaction.Kind.IMPRESSION,
-        product_id__in={w[2] for w in wanted},
-        model_version_id__in={w[3] for w in wanted},
-        created__gte=timezone.now() - timedelta(hours=hours),
-    ).values_list("user_id", "anonymous_id", "product_id", "model_version_id")
-    return wanted & {(u, "" if u else g, p, v) for u, g, p, v in shown}
+        {w[3] for w in wanted},
+    )
+    return wanted & {
+        (u, "" if u else g, p, v) for u, g, v, ids in shown for p in ids if p in products
+    }

@@ -7,20 +7,17 @@ caller's transaction; the receivers catch and log the error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from shop.shoppers import SHOPPER_ID_KEY
 
-from ..models import Interaction, ModelVersion, UserRecommendations
+from ..models import Impression, Interaction, ModelVersion, UserRecommendations
 from ..serving.cache import forget_shopper, remember_event
-from .impressions import flush_queued_impressions
+from .impressions import lists_shown
 from .rows import SHOP_SENDER, SOURCE_VERSION, sender_of, user_or_none
 
 if TYPE_CHECKING:
@@ -43,7 +40,7 @@ def version_from_source(source: str) -> int | None:
 def credited_version(source: str, product_id: int, user: Any, anonymous_id: str) -> int | None:
     """The version a "rec:...:v<id>" source names, if it served this shopper this product.
 
-    Only an impression of that product by that version for that shopper within
+    Only a list with that product shown by that version to that shopper within
     RECS_CLICK_WINDOW_HOURS counts; a forged or stale source credits nothing.
     """
     match = SOURCE_VERSION.match(source or "")
@@ -53,17 +50,9 @@ def credited_version(source: str, product_id: int, user: Any, anonymous_id: str)
     if user is None and not anonymous_id:
         return None
     pk = int(match.group(1))
-    flush_queued_impressions()
-    hours = settings.RECOMMENDATIONS.get("CLICK_WINDOW_HOURS", 24)
     who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=anonymous_id)
-    shown = Interaction.objects.filter(
-        who,
-        kind=Interaction.Kind.IMPRESSION,
-        product_id=product_id,
-        model_version_id=pk,
-        created__gte=timezone.now() - timedelta(hours=hours),
-    )
-    return pk if shown.exists() else None
+    shown = lists_shown(who, [pk])
+    return pk if any(product_id in ids for *_, ids in shown) else None
 
 
 def record_event(
@@ -132,9 +121,8 @@ def record_view(
         request=request,
     )
     if view.model_version_id is not None:
-        record_recommendation_events(
-            Interaction.Kind.CLICK,
-            [product],
+        record_click(
+            product,
             user=view.user,
             anonymous_id=view.anonymous_id,
             model_version=view.model_version_id,
@@ -213,50 +201,39 @@ def record_order(
     return len(rows)
 
 
-def record_recommendation_events(
-    kind: str,
-    products: Iterable[Product | int],
+def record_click(
+    product: Product | int,
     *,
     user: Any = None,
     anonymous_id: str | None = "",
     model_version: ModelVersion | int | None = None,
     source: str = "",
-    request: HttpRequest | None = None,
-) -> int:
-    """Log impressions (a widget showed these products) or a click, in one insert.
-
-    ``kind`` is "impression" or "click"; products may be instances or ids.
-    Returns the number of rows written.
-    """
-    if kind not in (Interaction.Kind.IMPRESSION, Interaction.Kind.CLICK):
-        raise ValueError(f"kind must be 'impression' or 'click', not {kind!r}")
+) -> Interaction:
+    """Log a click on a recommended product (impressions: ``impressions.py``)."""
     user = user_or_none(user)
-    anonymous_id = "" if user is not None else (anonymous_id or "")
-    version_id = getattr(model_version, "pk", model_version)
-    now = timezone.now()
-    rows = [
-        Interaction(
-            user=user,
-            anonymous_id=anonymous_id,
-            product_id=getattr(product, "pk", product),
-            kind=kind,
-            created=now,
-            source=source[:100],
-            model_version_id=version_id,
-        )
-        for product in products
-    ]
     with transaction.atomic():
-        Interaction.objects.bulk_create(rows)
-    return len(rows)
+        return Interaction.objects.create(
+            user=user,
+            anonymous_id="" if user is not None else (anonymous_id or ""),
+            product_id=getattr(product, "pk", product),
+            kind=Interaction.Kind.CLICK,
+            created=timezone.now(),
+            source=source[:100],
+            model_version_id=getattr(model_version, "pk", model_version),
+        )
 
 
 def attach_guest_history(anonymous_id: str, user: Any) -> int:
-    """Give a user the events of guest ``anonymous_id`` (one UPDATE); returns the count."""
+    """Give a user the events and the lists shown of guest ``anonymous_id``; returns the
+    number of events moved."""
     if not anonymous_id or user_or_none(user) is None:
         return 0
     with transaction.atomic():
         moved = Interaction.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
+            user=user, anonymous_id=""
+        )
+        # what the guest was shown: a click after signing in still credits its version
+        Impression.objects.filter(anonymous_id=anonymous_id, user__isnull=True).update(
             user=user, anonymous_id=""
         )
     forget_shopper(user.pk)
@@ -278,21 +255,19 @@ def attach_on_login(request: HttpRequest | None, user: Any) -> int:
 
 
 def clear_history(shopper: Shopper) -> int:
-    """Delete a shopper's events, their precomputed lists and any cached list.
-
-    Returns the number of rows deleted (events and lists).
+    """Delete a shopper's events, what they were shown, their precomputed lists and any
+    cached list. Returns the number of rows deleted.
     """
     if shopper.user_id is not None:
-        events = Interaction.objects.filter(user_id=shopper.user_id)
-        lists = UserRecommendations.objects.filter(user_id=shopper.user_id)
+        who = Q(user_id=shopper.user_id)
     elif shopper.anonymous_id:
-        events = Interaction.objects.filter(user__isnull=True, anonymous_id=shopper.anonymous_id)
-        lists = UserRecommendations.objects.filter(
-            user__isnull=True, anonymous_id=shopper.anonymous_id
-        )
+        who = Q(user__isnull=True, anonymous_id=shopper.anonymous_id)
     else:
         return 0
     with transaction.atomic():
-        deleted = events.delete()[0] + lists.delete()[0]
+        deleted = sum(
+            model.objects.filter(who).delete()[0]
+            for model in (Interaction, Impression, UserRecommendations)
+        )
     forget_shopper(shopper.user_id, shopper.anonymous_id)
     return deleted

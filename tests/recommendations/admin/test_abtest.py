@@ -14,6 +14,7 @@ from recommendations import online, registry
 from recommendations.admin.shopper import shopper_url
 from recommendations.models import (
     ABTest,
+    Impression,
     Interaction,
     ModelVersion,
     RelatedProducts,
@@ -21,7 +22,7 @@ from recommendations.models import (
 )
 from recommendations.serving import Shopper, recommend
 from recommendations.training import pipeline, precompute, promotion
-from shop.models import Order
+from shop.models import Order, Product
 from tests.factories import UserFactory
 from tests.recommendations.admin.admin_support import CHANGELIST, act, train_two_versions
 from tests.recommendations.training.pipeline_support import seed_log
@@ -176,19 +177,20 @@ def test_impressions_clicks_and_orders_are_attributed_to_the_arm_that_served_the
         browser.force_login(user)
         assert browser.get("/").status_code == 200
         if n % 2:  # every other shopper follows a recommendation and buys it
-            target = Interaction.objects.filter(user=user, kind="impression").earliest("pk")
-            page = f"{target.product.get_absolute_url()}?src={target.source}"
+            target = Impression.objects.filter(user=user).earliest("pk")
+            product = Product.objects.get(pk=target.product_ids[0])
+            page = f"{product.get_absolute_url()}?src={target.source}"
             assert browser.get(page).status_code == 200  # the product page shows widgets too
             expected[arm][1] += 1
-            fill_cart(browser, (target.product, 1))
+            fill_cart(browser, (product, 1))
             form = browser.get(reverse("shop:checkout")).context["cart_token"]
             response = browser.post(reverse("shop:checkout"), {**DETAILS, "cart_token": form})
             assert response.status_code == 302
             expected[arm][2] += 1
-        shown = Interaction.objects.filter(user=user, kind="impression")
+        shown = Impression.objects.filter(user=user)
         assert shown.exists()
         assert set(shown.values_list("model_version_id", flat=True)) == {arm}  # every page
-        expected[arm][0] += shown.count()
+        expected[arm][0] += sum(shown.values_list("size", flat=True))
     assert all(expected[v][0] for v in expected), "both arms must have shoppers"
     assert Order.objects.count() == sum(e[2] for e in expected.values())
     clicks = Interaction.objects.filter(kind="click")

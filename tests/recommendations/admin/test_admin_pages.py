@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recommendations.admin import charts
-from recommendations.models import Interaction, ModelVersion
+from recommendations.models import Impression, Interaction, ModelVersion
 from tests.factories import InteractionFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -121,11 +121,16 @@ def test_overview_of_an_empty_shop(staff):
 
 def test_online_page_shows_tables_and_refuses_bad_spans(staff):
     version = ModelVersion.objects.create(algorithm="ease", status=ModelVersion.Status.ACTIVE)
-    product = ProductFactory()
-    for kind in ("impression", "impression", "click"):
-        InteractionFactory(
-            product=product, kind=kind, model_version=version, source=f"rec:for-you:v{version.pk}"
-        )
+    product, other = ProductFactory(), ProductFactory()
+    source = f"rec:for-you:v{version.pk}"
+    Impression.objects.create(
+        product_ids=[product.pk, other.pk],
+        size=2,
+        model_version=version,
+        source=source,
+        created=timezone.now(),
+    )
+    InteractionFactory(product=product, kind="click", model_version=version, source=source)
     html = staff.get(url("online"), {"since": "24h"}).content.decode()
     assert "Per model version" in html and "Per model version and widget" in html
     assert f"<td>v{version.pk}</td><td>all widgets</td><td>2</td><td>1</td>" in html

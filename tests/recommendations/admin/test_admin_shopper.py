@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from recommendations import tracking
 from recommendations.admin.shopper import shopper_url
-from recommendations.models import Interaction, UserRecommendations
+from recommendations.models import Impression, Interaction, UserRecommendations
+from shop.models import Product
 from tests.factories import InteractionFactory, UserFactory
 from tests.paths import ROOT
 from tests.recommendations.serving.serving_support import build_world
@@ -105,11 +106,19 @@ def test_widget_page_records_impressions_but_inspection_does_not(staff, world):
     """The same list through a shop page is noted as impressions; through the admin, not."""
     html = staff.get(shopper_url(world.user.pk)).content.decode()
     assert world.personal[0].name in html
-    assert not Interaction.objects.filter(kind="impression").exists()
+    assert not Impression.objects.exists()
     shop = Client()
     shop.force_login(world.user)
     assert shop.get("/").status_code == 200
-    assert Interaction.objects.filter(kind="impression", user=world.user).exists()
+    assert Impression.objects.filter(user=world.user).exists()
+    # the inspection page lists what the shop showed, each list in the order shown
+    shown = staff.get(shopper_url(world.user.pk)).context["shown"]
+    first = Impression.objects.filter(user=world.user).latest("pk")
+    assert shown[0][0] == first
+    assert [pid for pid, _ in shown[0][1]] == first.product_ids
+    Product.objects.filter(pk=first.product_ids[0]).delete()
+    html = staff.get(shopper_url(world.user.pk)).content.decode()
+    assert f">#{first.product_ids[0]}</a>" in html  # deleted since: named by its id
 
 
 def test_cold_start_guest_without_precomputed_list(staff, world):

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from recommendations.models import Interaction, ModelVersion
+from recommendations.models import Impression, Interaction, ModelVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -63,9 +63,13 @@ def test_a_click_credits_the_version_that_showed_that_shopper_that_product(
 ):
     version = ModelVersion.objects.create(algorithm="cooccurrence", status="active")
     now = timezone.now()
-    for user, product in ((alice, catalogue[0]), (bob, catalogue[1])):
-        Interaction.objects.create(
-            user=user, product=product, kind="impression", created=now, model_version=version
+    for user, shown in ((alice, [catalogue[2], catalogue[0]]), (bob, [catalogue[1]])):
+        Impression.objects.create(
+            user=user,
+            product_ids=[p.pk for p in shown],
+            size=len(shown),
+            created=now,
+            model_version=version,
         )
     source = f"rec:for-you:v{version.pk}"
     response = post(
@@ -79,6 +83,45 @@ def test_a_click_credits_the_version_that_showed_that_shopper_that_product(
     assert response.status_code == 201
     clicks = Interaction.objects.filter(kind="click").order_by("pk")
     assert [c.model_version_id for c in clicks] == [version.pk, None, None]
+
+
+def test_impressions_a_client_sends_are_lists_of_one_stored_once(as_alice, alice, catalogue):
+    version = ModelVersion.objects.create(algorithm="cooccurrence", status="active")
+    source = f"rec:app-home:v{version.pk}"
+    Impression.objects.create(  # the list the API served, logged by the server
+        user=alice,
+        product_ids=[catalogue[0].pk],
+        size=1,
+        created=timezone.now(),
+        model_version=version,
+        source=source,
+    )
+    batch = [
+        {
+            "product": catalogue[0].pk,
+            "kind": "impression",
+            "source": source,
+            "client_event_id": "i-1",
+        },
+        {
+            "product": catalogue[1].pk,
+            "kind": "impression",
+            "source": source,
+            "client_event_id": "i-2",
+        },
+        {"product": catalogue[1].pk, "kind": "view", "client_event_id": "v-1"},
+    ]
+    first = post(as_alice, batch)
+    assert first.status_code == 201 and first.json() == {"accepted": 3, "duplicates": 0}
+    assert post(as_alice, batch).json() == {"accepted": 0, "duplicates": 3}
+    sent = Impression.objects.filter(client_event_id__isnull=False).order_by("client_event_id")
+    assert [(i.product_ids, i.size, i.sender) for i in sent] == [
+        ([catalogue[0].pk], 1, f"user:{alice.pk}"),
+        ([catalogue[1].pk], 1, f"user:{alice.pk}"),
+    ]
+    # credited as clicks are: only what that version showed this shopper
+    assert [i.model_version_id for i in sent] == [version.pk, None]
+    assert Interaction.objects.get().kind == "view"
 
 
 def test_guest_session_events_belong_to_the_sessions_anonymous_id(catalogue):

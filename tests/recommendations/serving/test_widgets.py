@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from recommendations.models import Interaction, UserRecommendations
+from recommendations.models import Impression, Interaction, UserRecommendations
 from shop.shoppers import SHOPPER_ID_KEY
 from tests.recommendations.serving.serving_support import build_world
 from tests.shop.browsers import SEEN_COOKIE, returning
@@ -188,22 +188,20 @@ class TestImpressionsAndClicks:
 
         client.get(world.kitchen[0].get_absolute_url())  # something to recommend for
         client.get("/")
-        Interaction.objects.filter(kind="impression").delete()
+        Impression.objects.all().delete()
         with CaptureQueriesContext(connection) as ctx:
             home = client.get("/")
         inserts = [q for q in ctx.captured_queries if q["sql"].startswith(("INSERT", "COPY"))]
         assert len(inserts) == 1
         shown = widgets(home)
-        rows = Interaction.objects.filter(kind="impression")
+        rows = Impression.objects.all()  # a row per widget, its products in order
         guest = client.session[SHOPPER_ID_KEY]
-        assert sorted(rows.values_list("product_id", flat=True)) == sorted(
-            shown["for-you"] + shown["trending"]
-        )
-        assert {(r.anonymous_id, r.model_version_id) for r in rows} == {(guest, world.version.pk)}
-        assert {r.source for r in rows} == {
-            f"rec:for-you:v{world.version.pk}",
-            f"rec:trending:v{world.version.pk}",
+        assert {r.source: r.product_ids for r in rows} == {
+            f"rec:for-you:v{world.version.pk}": shown["for-you"],
+            f"rec:trending:v{world.version.pk}": shown["trending"],
         }
+        assert [r.size for r in rows] == [len(r.product_ids) for r in rows]
+        assert {(r.anonymous_id, r.model_version_id) for r in rows} == {(guest, world.version.pk)}
 
     def test_written_when_the_response_is_closed_with_the_guest_id_set_before(self, world):
         from django.contrib.auth.models import AnonymousUser
@@ -226,7 +224,7 @@ class TestImpressionsAndClicks:
 
         response = ImpressionMiddleware(view)(request)
         guest = request.session[SHOPPER_ID_KEY]  # set before the session is saved
-        assert not Interaction.objects.filter(kind="impression").exists()  # page not sent yet
+        assert not Impression.objects.exists()  # page not sent yet
         # the server has sent the page (without request_finished's connection closing,
         # as the test client does: the test's transaction holds the connection)
         request_finished.disconnect(close_old_connections)
@@ -234,8 +232,8 @@ class TestImpressionsAndClicks:
             response.close()
         finally:
             request_finished.connect(close_old_connections)
-        rows = Interaction.objects.filter(kind="impression", anonymous_id=guest)
-        assert sorted(rows.values_list("product_id", flat=True)) == sorted(pids)
+        row = Impression.objects.get(anonymous_id=guest)
+        assert (row.product_ids, row.source) == (pids, "rec:trending:v1")
 
     def test_following_a_link_records_a_credited_click(self, client, world):
         client.force_login(world.user)

@@ -1,15 +1,19 @@
-"""What the event table checks per row, and what it leaves to Django (migration 0011):
-shopper indexes hold only the rows they can find, uniqueness only rows with a client
-event id, and user and model version are not checked by the database per row."""
+"""What the event and impression tables check per row, and what they leave to Django
+(migrations 0011, 0012): shopper indexes hold only the rows they can find, uniqueness
+only rows with a client event id, and user and model version are not checked by the
+database per row."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.pg_copy import copy_lines
-from recommendations.models import Interaction, ModelVersion
+from recommendations.models import Impression, Interaction, ModelVersion
 from recommendations.serving.sources import _read_state
 from recommendations.serving.types import Shopper
 from recommendations.tracking import impressions
@@ -34,8 +38,8 @@ def test_a_client_event_id_is_stored_once_per_sender_and_rows_without_one_never_
     with pytest.raises(IntegrityError), transaction.atomic():
         _event(product=product, sender="user:1", client_event_id="e1")
     _event(product=product, sender="user:2", client_event_id="e1")  # another sender's id
-    for _ in range(3):  # impressions and events without ids: no uniqueness at all
-        _event(product=product, sender="", client_event_id=None, kind="impression")
+    for _ in range(3):  # events without ids: no uniqueness at all
+        _event(product=product, sender="", client_event_id=None, kind="click")
     assert Interaction.objects.filter(client_event_id="e1").count() == 2
     assert Interaction.objects.filter(client_event_id__isnull=True).count() == 3
 
@@ -43,12 +47,15 @@ def test_a_client_event_id_is_stored_once_per_sender_and_rows_without_one_never_
 def test_deleting_a_user_deletes_their_events_and_a_version_leaves_its_events():
     product, user, other = ProductFactory(), UserFactory(), UserFactory()
     version = ModelVersion.objects.create(algorithm="popularity")
-    _event(product=product, user=user, model_version=version, kind="impression")
-    _event(product=product, user=other, model_version=version, kind="impression")
+    for who in (user, other):
+        _event(product=product, user=who, model_version=version, kind="click")
+        insert_impression_rows(impression_rows((who, ""), [(version.pk, "rec:x", [product.pk])]))
     user.delete()
-    assert list(Interaction.objects.values_list("user_id", flat=True)) == [other.pk]
+    for model in (Interaction, Impression):
+        assert list(model.objects.values_list("user_id", flat=True)) == [other.pk]
     version.delete()
     assert Interaction.objects.get().model_version_id is None
+    assert Impression.objects.get().model_version_id is None
 
 
 def test_a_batch_of_impressions_is_stored_without_per_row_checks_of_user_or_version():
@@ -57,12 +64,14 @@ def test_a_batch_of_impressions_is_stored_without_per_row_checks_of_user_or_vers
     owner = (user, "")
     rows = impression_rows(owner, [(version.pk, f"rec:x:v{version.pk}", [product.pk])])
     assert insert_impression_rows(rows) == 1
-    stored = Interaction.objects.get()
-    assert (stored.user_id, stored.model_version_id, stored.kind) == (
+    stored = Impression.objects.get()
+    assert (stored.user_id, stored.model_version_id, stored.product_ids, stored.size) == (
         user.pk,
         version.pk,
-        "impression",
+        [product.pk],
+        1,
     )
+    assert not Interaction.objects.exists()
 
 
 def test_impressions_are_formatted_for_copy_as_any_rows_are():
@@ -72,8 +81,9 @@ def test_impressions_are_formatted_for_copy_as_any_rows_are():
         *impression_rows((None, "g" * 32), [(4, "rec:for-you:v4", [5])]),
         *impression_rows((user, ""), [(4, "rec:for-you:v4", [7])]),
     ]
-    assert impressions.copy_lines(rows) == copy_lines(rows)
-    assert impressions.copy_lines(rows).count("\n") == 5
+    as_json = [(*row[:5], json.dumps(row[5], separators=(",", ":")), *row[6:]) for row in rows]
+    assert impressions.copy_lines(rows) == copy_lines(as_json)
+    assert impressions.copy_lines(rows).count("\n") == 4  # a line per list
     assert "\\t" in impressions.copy_lines(rows)  # the tab in a source is escaped
 
 
@@ -87,6 +97,11 @@ def test_the_database_checks_the_product_and_nothing_else_per_row():
             [Interaction._meta.db_table],
         )
         assert [name for (name,) in cursor.fetchall()] == ["product_id"]
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+            [Impression._meta.db_table],
+        )
+        assert cursor.fetchone() == (0,)
 
 
 def _plan(queryset) -> str:
@@ -129,3 +144,22 @@ def test_a_shoppers_history_is_read_through_the_partial_index(signed_in, index):
     with transaction.atomic():
         plan = _plan(guests)
     assert "interaction_anon_recent" in plan, plan
+
+
+@needs_postgres
+@pytest.mark.parametrize(
+    ("signed_in", "index"), [(True, "impression_user_recent"), (False, "impression_anon_recent")]
+)
+def test_a_click_is_checked_against_the_shoppers_lists_through_the_partial_index(signed_in, index):
+    product = ProductFactory()
+    owner = (UserFactory(), "") if signed_in else (None, "g" * 32)
+    insert_impression_rows(impression_rows(owner, [(None, "rec:x", [product.pk])]))
+    others = [(None, f"{n:032d}") for n in range(500)]
+    insert_impression_rows([row for o in others for row in impression_rows(o, [(None, "", [1])])])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Impression._meta.db_table}")
+    user, guest = owner
+    who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=guest)
+    with transaction.atomic():
+        plan = _plan(impressions.lists_shown(who, [1]))
+    assert index in plan, plan

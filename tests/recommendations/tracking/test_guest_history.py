@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from recommendations.models import Interaction
+from recommendations.models import Impression, Interaction
 from shop.shoppers import SHOPPER_ID_KEY, browser_cookie_name
 from tests.factories import ProductFactory, UserFactory
 from tests.recommendations.serving.serving_support import build_world
@@ -28,7 +28,7 @@ def _clean_cache():
 
 
 def impressions() -> int:
-    return Interaction.objects.filter(kind="impression").count()
+    return Impression.objects.count()
 
 
 def test_a_cookieless_home_page_writes_no_session_and_no_impressions():
@@ -48,8 +48,7 @@ def test_a_browser_records_impressions_from_its_second_page():
     browser.get("/")
     guest = browser.session[SHOPPER_ID_KEY]
     assert impressions() > 0
-    shown = Interaction.objects.filter(kind="impression")
-    assert set(shown.values_list("anonymous_id", flat=True)) == {guest}
+    assert set(Impression.objects.values_list("anonymous_id", flat=True)) == {guest}
 
 
 def log_in(browser: Client, user) -> None:

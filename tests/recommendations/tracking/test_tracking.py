@@ -12,7 +12,8 @@ from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
 
 from recommendations import tracking
-from recommendations.models import Interaction, ModelVersion
+from recommendations.models import Impression, Interaction, ModelVersion
+from recommendations.serving import Shopper
 from shop import signals
 from shop.models import Product
 from shop.shoppers import SHOPPER_ID_KEY
@@ -112,9 +113,7 @@ class TestSignals:
         version = ModelVersion.objects.create(algorithm="popularity")
         shown, forged = ProductFactory(), ProductFactory()
         guest = anon_request.session[SHOPPER_ID_KEY]
-        tracking.record_recommendation_events(
-            "impression", [shown], anonymous_id=guest, model_version=version
-        )
+        tracking.write_impressions((None, guest), [(version.pk, "rec:for-you", [shown.pk])])
         _send_view(anon_request, shown, source=f"rec:for-you:v{version.pk}")
         # Never shown to this shopper: a forged src credits nothing.
         _send_view(anon_request, forged, source=f"rec:for-you:v{version.pk}")
@@ -204,43 +203,47 @@ class TestFailures:
 
 
 class TestRecommendationEvents:
-    def test_impressions_are_one_row_per_product_with_the_version(self):
+    def test_impressions_are_one_row_per_list_with_the_version(self):
         user = UserFactory()
         version = ModelVersion.objects.create(algorithm="popularity")
-        products = ProductFactory.create_batch(3)
-        n = tracking.record_recommendation_events(
-            "impression",
-            products,
-            user=user,
-            anonymous_id="s",
-            model_version=version,
-            source="home:for-you",
-        )
-        assert n == 3
-        rows = Interaction.objects.filter(kind="impression")
-        assert sorted(r.product_id for r in rows) == sorted(p.pk for p in products)
-        assert {(r.user_id, r.model_version_id, r.source) for r in rows} == {
-            (user.pk, version.pk, "home:for-you")
-        }
+        products = [p.pk for p in ProductFactory.create_batch(3)]
+        shown = [(version.pk, "rec:for-you:v1", products), (None, "rec:trending", products[:1])]
+        assert tracking.write_impressions((user, ""), [*shown, (None, "rec:empty", [])]) == 2
+        rows = Impression.objects.order_by("pk")
+        assert [(r.product_ids, r.size, r.source, r.model_version_id) for r in rows] == [
+            (products, 3, "rec:for-you:v1", version.pk),
+            (products[:1], 1, "rec:trending", None),
+        ]
+        assert {(r.user_id, r.anonymous_id) for r in rows} == {(user.pk, "")}
+        assert not Interaction.objects.exists()
+
+    def test_a_guests_lists_shown_move_to_the_account_at_login(self):
+        user, version = UserFactory(), ModelVersion.objects.create(algorithm="popularity")
+        product = ProductFactory()
+        tracking.write_impressions((None, "guest-1"), [(version.pk, "rec:x", [product.pk])])
+        tracking.attach_guest_history("guest-1", user)
+        assert Impression.objects.get().user_id == user.pk
+        # so a click after signing in is still credited to the version that showed it
+        assert tracking.credited_version(f"rec:x:v{version.pk}", product.pk, user, "") == version.pk
+
+    def test_clearing_a_history_deletes_what_the_shopper_was_shown(self):
+        user, product = UserFactory(), ProductFactory()
+        tracking.write_impressions((user, ""), [(None, "rec:x", [product.pk])])
+        tracking.write_impressions((None, "guest-2"), [(None, "rec:x", [product.pk])])
+        tracking.clear_history(Shopper(user_id=user.pk))
+        assert list(Impression.objects.values_list("anonymous_id", flat=True)) == ["guest-2"]
 
     def test_click_by_product_id_for_an_anonymous_session(self, anon_request):
         product = ProductFactory()
-        tracking.record_recommendation_events(
-            "click",
-            [product.pk],
+        tracking.record_click(
+            product.pk,
             anonymous_id=anon_request.session[SHOPPER_ID_KEY],
             model_version=None,
             source="product:related",
-            request=anon_request,
         )
         row = Interaction.objects.get()
         assert (row.kind, row.user, row.product) == ("click", None, product)
         assert row.anonymous_id == anon_request.session[SHOPPER_ID_KEY]
-
-    def test_other_kinds_are_refused(self):
-        with pytest.raises(ValueError, match="impression"):
-            tracking.record_recommendation_events("view", [ProductFactory()])
-        assert Interaction.objects.count() == 0
 
 
 @needs_shop_views
