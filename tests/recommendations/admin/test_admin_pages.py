@@ -202,3 +202,17 @@ def test_a_lone_version_still_gets_different_axis_labels():
     )
     labels = x_ticks(svg)
     assert len(labels) == 5 and len(set(labels)) == 5, labels
+
+
+def test_events_per_day_count_the_products_shown_as_impressions():
+    from recommendations.admin.overview import events_per_day
+
+    product = ProductFactory()
+    now = timezone.now()
+    Interaction.objects.create(product=product, kind="view", created=now)
+    for ids in ([product.pk] * 3, [product.pk] * 2):
+        Impression.objects.create(product_ids=ids, size=len(ids), created=now)
+    Impression.objects.create(product_ids=[1], size=1, created=now - timedelta(days=40))
+    series = events_per_day(30)
+    assert [n for _, n in series["impression"]] == [5.0]  # two lists, five products
+    assert [n for _, n in series["view"]] == [1.0]
