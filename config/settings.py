@@ -463,6 +463,9 @@ RECOMMENDATIONS = {
     "CACHE_SECONDS": env.int("RECS_CACHE_SECONDS", default=300),  # per-shopper candidates
     "TRENDING_DAYS": env.int("RECS_TRENDING_DAYS", default=7),
     "TRENDING_CACHE_SECONDS": env.int("RECS_TRENDING_CACHE_SECONDS", default=60),
+    # Stale trending is recomputed by a thread of the process while requests keep the
+    # previous list (off: by the request that finds it stale, as in the tests).
+    "REFRESH_IN_BACKGROUND": env.bool("RECS_REFRESH_IN_BACKGROUND", default=True),
     # A ?src=rec:<widget>:v<id> credits version <id> only after an impression this recent.
     "CLICK_WINDOW_HOURS": env.int("RECS_CLICK_WINDOW_HOURS", default=24),
     # The 15-minute refresh also re-reads events stored this long before its watermark.

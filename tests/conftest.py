@@ -42,6 +42,13 @@ def _impressions_per_page(settings):
 
 
 @pytest.fixture(autouse=True)
+def _refresh_in_the_request(settings):
+    """A background refresher's connection would not see the test's transaction (nor
+    SQLite's in-memory database); test_serving_under_load.py tests the thread itself."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "REFRESH_IN_BACKGROUND": False}
+
+
+@pytest.fixture(autouse=True)
 def _model_dir(tmp_path, settings):
     """Model artifacts (and this host's cache of them) go to a per-test folder."""
     settings.MODEL_DIR = tmp_path / "models"

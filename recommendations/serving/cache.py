@@ -16,7 +16,9 @@
 What every request reads and any thread could recompute (active version, A/B test,
 trending, a shopper's state) is kept stale-while-revalidate (``shared_value``): past
 its fresh time one thread of one process recomputes it while every other request keeps
-serving the previous value, until twice the fresh time at most.
+serving the previous value, until twice the fresh time at most. Trending, a query over
+every recent event (0.3 s on a busy log), is recomputed by a background thread of the
+process, so not even the request that noticed it waits (RECS_REFRESH_IN_BACKGROUND).
 
 Only ids and scores are cached: availability is always read from fresh product rows.
 A cache outage reads as misses (config/caches.py): serving reads the database instead,
@@ -28,10 +30,12 @@ functions.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -40,6 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections
 
 from .. import registry
 from ..models import ModelVersion
@@ -103,6 +108,7 @@ def shared_value(
     fresh_seconds: float,
     valid: Callable[[Any], bool] = lambda value: True,
     local: bool = True,
+    background: bool = False,
 ) -> Any:
     """``compute()``'s value kept under ``key``, never recomputed by two threads at once.
 
@@ -110,13 +116,15 @@ def shared_value(
     and ``cache.add`` across processes) and recomputes while the others return the
     stale value, kept for ``fresh_seconds`` more at most. With nothing (valid) cached,
     one thread per process computes and that process's others wait for it. ``local``
-    also keeps a copy in this process for LOCAL_SECONDS.
+    also keeps a copy in this process for LOCAL_SECONDS. ``background``: the refresh of
+    a stale value runs in this process's refresher thread and every request, the one
+    that noticed it included, gets the stale value (RECS_REFRESH_IN_BACKGROUND on).
     """
     entry = _read_entry(key, valid, local)
     if entry is not None and entry.fresh_until > time.time():
         return entry.value
     if entry is not None:
-        return _refresh_or_stale(key, entry, compute, fresh_seconds, local)
+        return _refresh_or_stale(key, entry, compute, fresh_seconds, local, background)
     lock = _key_lock(key)
     got = lock.acquire(timeout=REFRESH_LOCK_SECONDS)  # a hung refresher: compute anyway
     try:
@@ -144,24 +152,62 @@ def _read_entry(key: str, valid: Callable[[Any], bool], local: bool) -> _Entry |
 
 
 def _refresh_or_stale(
-    key: str, stale: _Entry, compute: Callable[[], Any], fresh_seconds: float, local: bool
+    key: str,
+    stale: _Entry,
+    compute: Callable[[], Any],
+    fresh_seconds: float,
+    local: bool,
+    background: bool,
 ) -> Any:
     """Recompute ``key`` if no other thread or process is doing it, else ``stale``."""
     lock = _key_lock(key)
     if not lock.acquire(blocking=False):
         return stale.value
     try:
+        # The cross-process lock, held until the refresh is stored (or fails: its
+        # expiry then backs off); other threads of this process find it taken too.
         if not cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_SECONDS):
             return stale.value  # another process refreshes it (or the cache is down)
-        try:
-            value = _store(key, compute(), fresh_seconds, local)
-        except Exception:  # keep serving the previous value; the lock's expiry backs off
-            log.exception("could not refresh %s: serving the previous value", key)
+        if background and settings.RECOMMENDATIONS.get("REFRESH_IN_BACKGROUND", True):
+            _refresher().submit(_refresh, key, stale, compute, fresh_seconds, local, True)
             return stale.value
-        cache.delete(f"{key}:refreshing")
-        return value
+        return _refresh(key, stale, compute, fresh_seconds, local, False)
     finally:
         lock.release()
+
+
+def _refresh(
+    key: str,
+    stale: _Entry,
+    compute: Callable[[], Any],
+    fresh_seconds: float,
+    local: bool,
+    background: bool,
+) -> Any:
+    """Recompute and store ``key``; on failure keep serving ``stale``."""
+    if background:
+        close_old_connections()  # the refresher's own connection: replace a broken one
+    try:
+        value = _store(key, compute(), fresh_seconds, local)
+    except Exception:  # keep serving the previous value; the lock's expiry backs off
+        log.exception("could not refresh %s: serving the previous value", key)
+        return stale.value
+    cache.delete(f"{key}:refreshing")
+    return value
+
+
+_REFRESHERS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _refresher() -> ThreadPoolExecutor:
+    """This process's one refresher thread (a forked worker starts its own)."""
+    pool = _REFRESHERS.get(os.getpid())
+    if pool is None:
+        with _LOCK:
+            pool = _REFRESHERS.setdefault(
+                os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresher")
+            )
+    return pool
 
 
 def _store(key: str, value: Any, fresh_seconds: float, local: bool) -> Any:

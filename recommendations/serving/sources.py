@@ -197,7 +197,8 @@ def related_lists(version: ActiveVersion | None, product_ids: list[int]) -> dict
 
 def trending() -> list[tuple[int, int, float]]:
     """(product id, category id, score) by recent popularity, fresh for a minute
-    (RECS_TRENDING_CACHE_SECONDS) and recomputed by one thread at a time.
+    (RECS_TRENDING_CACHE_SECONDS) and recomputed by one thread at a time, in the
+    background once stale.
 
     Views, carts and purchases of the last RECS_TRENDING_DAYS, weighted, each shopper's
     weight on a product capped at CELL_WEIGHT_CAP (one client repeating an event cannot
@@ -205,7 +206,7 @@ def trending() -> list[tuple[int, int, float]]:
     count. Availability is not cached: callers filter fresh rows.
     """
     seconds = settings.RECOMMENDATIONS.get("TRENDING_CACHE_SECONDS", 60)
-    return shared_value(TRENDING_KEY, _read_trending, seconds)
+    return shared_value(TRENDING_KEY, _read_trending, seconds, background=True)
 
 
 def _read_trending() -> list[tuple[int, int, float]]:

@@ -176,3 +176,52 @@ def test_warm_up_survives_a_database_it_cannot_reach(monkeypatch, caplog):
     monkeypatch.setattr(sources, "_read_trending", down)
     assert warm_up(seconds=5) is False
     assert "warm-up" in caplog.text
+
+
+def test_in_the_background_nobody_waits_for_the_refresh(monkeypatch, settings):
+    """RECS_REFRESH_IN_BACKGROUND: the reader that finds trending stale gets the previous
+    list at once, as every other reader does, while one refresher thread recomputes."""
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "REFRESH_IN_BACKGROUND": True}
+    a = ProductFactory()
+    _views(a, user=None, anonymous_id="g1")
+    before = sources.trending()
+    _expire(sources.TRENDING_KEY)
+    release, started = threading.Event(), threading.Event()
+    fresh = [(a.pk, a.category_id, 9.0)]
+    threads = []
+
+    def slow_read():  # no database: the refresher thread has its own connection
+        threads.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+        return fresh
+
+    monkeypatch.setattr(sources, "_read_trending", slow_read)
+    assert sources.trending() == before  # the one that noticed does not wait
+    assert started.wait(10)
+    others, served = _in_threads(8, sources.trending)
+    for t in others:
+        t.join(10)
+    assert served == [before] * 8
+    release.set()
+    serving_cache._refresher().submit(lambda: None).result(10)  # the refresh is done
+    serving_cache.clear_local()
+    assert sources.trending() == fresh
+    assert len(threads) == 1 and threads[0].startswith("refresher")
+
+
+def test_a_failed_background_refresh_keeps_the_previous_list(monkeypatch, settings, caplog):
+    settings.RECOMMENDATIONS = {**settings.RECOMMENDATIONS, "REFRESH_IN_BACKGROUND": True}
+    a = ProductFactory()
+    _views(a, user=None, anonymous_id="g1")
+    before = sources.trending()
+    _expire(sources.TRENDING_KEY)
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(sources, "_read_trending", broken)
+    assert sources.trending() == before
+    serving_cache._refresher().submit(lambda: None).result(10)
+    assert "serving the previous value" in caplog.text
+    assert sources.trending() == before
