@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from recommendations.admin.tables import short_count, short_duration
 from recommendations.models import (
+    Impression,
     Interaction,
     ModelVersion,
     RelatedProducts,
@@ -26,7 +27,7 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-MODELS = [Interaction, ModelVersion, UserRecommendations, RelatedProducts]
+MODELS = [Interaction, Impression, ModelVersion, UserRecommendations, RelatedProducts]
 
 
 @pytest.fixture
@@ -57,6 +58,14 @@ def objects():
         scores=[0.9, 0.5, 0.25],
         reasons=["Because you viewed X", "Popular in Y", ""],
     )
+    shown = Impression.objects.create(
+        user=interaction.user,
+        model_version=version,
+        source=f"rec:for-you:v{version.pk}",
+        created=interaction.created,
+        product_ids=[p.pk for p in products],
+        size=3,
+    )
     related = RelatedProducts.objects.create(
         version=version,
         product=products[0],
@@ -66,6 +75,7 @@ def objects():
     )
     return {
         Interaction: interaction,
+        Impression: shown,
         ModelVersion: version,
         UserRecommendations: user_list,
         RelatedProducts: related,
@@ -87,6 +97,7 @@ def test_changelist_and_change_pages(staff, objects, model):
 
 NUL_FILTERS = {
     Interaction: {"kind": "\x00"},
+    Impression: {"source": "\x00"},
     ModelVersion: {"status": "a\x00"},
     UserRecommendations: {"version__status": "\x00"},
     RelatedProducts: {"kind": "\x00", "version__status": "retired"},
@@ -111,6 +122,15 @@ def test_interaction_log_is_read_only(staff, objects):
     assert interaction.quantity == 1
     page = staff.get(_url(Interaction, "changelist")).content.decode()
     assert "abcdefghijkl" in page  # the anonymous shopper id (not a credential)
+
+
+def test_lists_shown_are_read_only_and_found_by_shopper(staff, objects):
+    shown = objects[Impression]
+    assert staff.get(_url(Impression, "add")).status_code == 403
+    assert staff.get(_url(Impression, "delete", shown.pk)).status_code == 403
+    response = staff.get(_url(Impression, "changelist"), {"q": shown.user.username})
+    assert response.context["cl"].result_count == 1
+    assert str(shown.product_ids) in response.content.decode()
 
 
 def test_interaction_filters_and_date_hierarchy(staff, objects):
