@@ -16,7 +16,7 @@ from config.pg_copy import copy_rows
 
 from ..models import Impression, Interaction
 from ..serving.cache import shopper_key
-from .impressions import lists_shown
+from .impressions import lists_showing
 from .rows import EVENT_FIELDS, SOURCE_VERSION
 
 IMPRESSION = "impression"  # the API's event kind for a product shown
@@ -228,11 +228,9 @@ def _batch_credits(events: list[dict[str, Any]]) -> set[tuple[int | None, str, i
         return set()
     users = {w[0] for w in wanted if w[0]}
     guests = {w[1] for w in wanted if not w[0]}
-    products = {w[2] for w in wanted}
-    shown = lists_shown(
+    shown = lists_showing(
         Q(user_id__in=users) | Q(user__isnull=True, anonymous_id__in=guests),
         {w[3] for w in wanted},
+        {w[2] for w in wanted},
     )
-    return wanted & {
-        (u, "" if u else g, p, v) for u, g, v, ids in shown for p in ids if p in products
-    }
+    return wanted & {(u, g, p, v) for u, g, v, p in shown}

@@ -17,7 +17,7 @@ from shop.shoppers import SHOPPER_ID_KEY
 
 from ..models import Impression, Interaction, ModelVersion, UserRecommendations
 from ..serving.cache import forget_shopper, remember_event
-from .impressions import lists_shown
+from .impressions import lists_showing
 from .rows import SHOP_SENDER, SOURCE_VERSION, sender_of, user_or_none
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ def credited_version(source: str, product_id: int, user: Any, anonymous_id: str)
         return None
     pk = int(match.group(1))
     who = Q(user=user) if user is not None else Q(user__isnull=True, anonymous_id=anonymous_id)
-    shown = lists_shown(who, [pk])
-    return pk if any(product_id in ids for *_, ids in shown) else None
+    return pk if lists_showing(who, [pk], [product_id]) else None
 
 
 def record_event(

@@ -163,3 +163,21 @@ def test_a_click_is_checked_against_the_shoppers_lists_through_the_partial_index
     with transaction.atomic():
         plan = _plan(impressions.lists_shown(who, [1]))
     assert index in plan, plan
+
+
+def test_lists_showing_names_the_products_those_lists_showed():
+    """Click credit's question: of these products, which did these versions show these
+    shoppers (each distinct list read once)."""
+    user, other = UserFactory(), UserFactory()
+    version = ModelVersion.objects.create(algorithm="popularity")
+    v = version.pk
+    insert_impression_rows(
+        [
+            *impression_rows((user, ""), [(v, "rec:x", [11, 12]), (v + 1, "rec:y", [13])]),
+            *impression_rows((user, ""), [(v, "rec:z", [13])]),
+            *impression_rows((user, ""), [(v, "rec:z", [13])]),  # shown again
+            *impression_rows((other, ""), [(v, "rec:x", [14])]),
+        ]
+    )
+    found = impressions.lists_showing(Q(user=user), [v], [11, 13, 14, 99])
+    assert found == {(user.pk, "", v, 11), (user.pk, "", v, 13)}
