@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -168,25 +169,24 @@ def _refresh_or_stale(
         # expiry then backs off); other threads of this process find it taken too.
         if not cache.add(f"{key}:refreshing", 1, REFRESH_LOCK_SECONDS):
             return stale.value  # another process refreshes it (or the cache is down)
+        refresh = partial(_refresh, key, stale, compute, fresh_seconds, local)
         if background and settings.RECOMMENDATIONS.get("REFRESH_IN_BACKGROUND", True):
-            _refresher().submit(_refresh, key, stale, compute, fresh_seconds, local, True)
+            _refresher().submit(_with_usable_connection, refresh)
             return stale.value
-        return _refresh(key, stale, compute, fresh_seconds, local, False)
+        return refresh()
     finally:
         lock.release()
 
 
+def _with_usable_connection(work: Callable[[], Any]) -> Any:
+    close_old_connections()  # the refresher thread's own connection: replace a broken one
+    return work()
+
+
 def _refresh(
-    key: str,
-    stale: _Entry,
-    compute: Callable[[], Any],
-    fresh_seconds: float,
-    local: bool,
-    background: bool,
+    key: str, stale: _Entry, compute: Callable[[], Any], fresh_seconds: float, local: bool
 ) -> Any:
     """Recompute and store ``key``; on failure keep serving ``stale``."""
-    if background:
-        close_old_connections()  # the refresher's own connection: replace a broken one
     try:
         value = _store(key, compute(), fresh_seconds, local)
     except Exception:  # keep serving the previous value; the lock's expiry backs off
@@ -201,13 +201,11 @@ _REFRESHERS: dict[int, ThreadPoolExecutor] = {}
 
 def _refresher() -> ThreadPoolExecutor:
     """This process's one refresher thread (a forked worker starts its own)."""
-    pool = _REFRESHERS.get(os.getpid())
-    if pool is None:
-        with _LOCK:
-            pool = _REFRESHERS.setdefault(
-                os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresher")
-            )
-    return pool
+    pid = os.getpid()
+    with _LOCK:
+        if pid not in _REFRESHERS:
+            _REFRESHERS[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresher")
+        return _REFRESHERS[pid]
 
 
 def _store(key: str, value: Any, fresh_seconds: float, local: bool) -> Any:
