@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from config.pg_copy import columns_of, copy_text, copy_value
+from config.pg_copy import copy_rows
 from shop import shoppers
 
 from ..models import Impression
@@ -78,11 +79,8 @@ def insert_impression_rows(rows: list[tuple]) -> int:
                 # Analytics rows: a crash may lose the last few; nobody waits on a flush.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            copy_text(
-                Impression._meta.db_table,
-                columns_of(Impression, IMPRESSION_FIELDS),
-                copy_lines(rows),
-            )
+            # one row per list: the shared COPY path, the product ids as JSON text
+            copy_rows(Impression, IMPRESSION_FIELDS, [_json_ids(row) for row in rows])
         else:
             Impression.objects.bulk_create(
                 [Impression(**dict(zip(IMPRESSION_FIELDS, row, strict=True))) for row in rows]
@@ -90,13 +88,8 @@ def insert_impression_rows(rows: list[tuple]) -> int:
     return len(rows)
 
 
-def copy_lines(rows: list[tuple]) -> str:
-    """Lists in COPY's text format (the product ids as JSON text)."""
-    return "".join(
-        f"{copy_value(user_id)}\t{copy_value(guest)}\t{copy_value(version_id)}\t"
-        f"{copy_value(source)}\t{created.isoformat()}\t[{','.join(map(str, ids))}]\t{size:d}\n"
-        for user_id, guest, version_id, source, created, ids, size in rows
-    )
+def _json_ids(row: tuple) -> tuple:
+    return (*row[:5], json.dumps(row[5]), *row[6:])
 
 
 def write_impressions(

@@ -5,14 +5,11 @@ database per row."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.pg_copy import copy_lines
 from recommendations.models import Impression, Interaction, ModelVersion
 from recommendations.serving.sources import _read_state
 from recommendations.serving.types import Shopper
@@ -74,17 +71,22 @@ def test_a_batch_of_impressions_is_stored_without_per_row_checks_of_user_or_vers
     assert not Interaction.objects.exists()
 
 
-def test_impressions_are_formatted_for_copy_as_any_rows_are():
-    user = UserFactory.build(pk=3)
+def test_impressions_are_stored_as_shown_a_row_per_list():
+    user = UserFactory()
     rows = [
         *impression_rows((user, ""), [(4, "rec:for-you:v4", [1, 2]), (None, "rec:x\ty", [2])]),
         *impression_rows((None, "g" * 32), [(4, "rec:for-you:v4", [5])]),
         *impression_rows((user, ""), [(4, "rec:for-you:v4", [7])]),
     ]
-    as_json = [(*row[:5], json.dumps(row[5], separators=(",", ":")), *row[6:]) for row in rows]
-    assert impressions.copy_lines(rows) == copy_lines(as_json)
-    assert impressions.copy_lines(rows).count("\n") == 4  # a line per list
-    assert "\\t" in impressions.copy_lines(rows)  # the tab in a source is escaped
+    assert insert_impression_rows(rows) == 4  # a row per list
+    stored = Impression.objects.order_by("pk")
+    assert [(i.user_id, i.anonymous_id, i.model_version_id, i.source) for i in stored] == [
+        (user.pk, "", 4, "rec:for-you:v4"),
+        (user.pk, "", None, "rec:x\ty"),  # the tab in a source survives
+        (None, "g" * 32, 4, "rec:for-you:v4"),
+        (user.pk, "", 4, "rec:for-you:v4"),
+    ]
+    assert [(i.product_ids, i.size) for i in stored] == [([1, 2], 2), ([2], 1), ([5], 1), ([7], 1)]
 
 
 @needs_postgres
