@@ -48,10 +48,8 @@ def record_batch(events: list[dict[str, Any]], *, sender: str) -> tuple[int, int
         rows, shoppers = _batch_rows(events, sender, _batch_credits(events), now)
         shown = [row for row in rows if row[3] == IMPRESSION]
         rows = [row for row in rows if row[3] != IMPRESSION]
-        if connection.vendor == "postgresql":
-            stored = _store_new(rows, sender, _keys(rows))
-        else:
-            stored = _store_new_portably(rows, sender, _keys(rows))
+        store = _store_new if connection.vendor == "postgresql" else _store_new_portably
+        stored = store(rows, sender, _keys(rows))
         stored += _store_impressions(shown, sender)
     # Their candidates changed: drop the cached state (one round trip for the batch).
     cache.delete_many([shopper_key(user_id, guest) for user_id, guest in shoppers])
@@ -80,19 +78,20 @@ def _keys(rows: list[tuple]) -> set[str]:
     return {row[-1] for row in rows if row[-1] is not None}
 
 
+def _stored_keys(model: type[Interaction | Impression], sender: str, keys: set[str]) -> set:
+    """Which of ``keys`` (client_event_ids) ``sender`` has stored in ``model``'s table."""
+    if not keys:
+        return set()
+    stored = model.objects.filter(sender=sender, client_event_id__in=keys)
+    return set(stored.values_list("client_event_id", flat=True))
+
+
 def _store_impressions(rows: list[tuple], sender: str) -> int:
     """Impressions a client sent (EVENT_FIELDS rows): a list of one product each, skipping
     the client_event_ids ``sender`` has stored; returns how many were stored."""
     if not rows:
         return 0
-    keys = _keys(rows)
-    seen = set(
-        Impression.objects.filter(sender=sender, client_event_id__in=keys).values_list(
-            "client_event_id", flat=True
-        )
-        if keys
-        else ()
-    )
+    seen = _stored_keys(Impression, sender, _keys(rows))
     new = []
     for row in rows:
         event = dict(zip(EVENT_FIELDS, row, strict=True))
@@ -141,13 +140,7 @@ def _row(
 def _store_new_portably(rows: list[tuple], sender: str, keys: set[str]) -> int:
     """Other databases: bulk_create the rows whose client_event_id ``sender`` has not
     stored yet; returns how many were stored."""
-    seen = set(
-        Interaction.objects.filter(sender=sender, client_event_id__in=keys).values_list(
-            "client_event_id", flat=True
-        )
-        if keys
-        else ()
-    )
+    seen = _stored_keys(Interaction, sender, keys)
     new = [
         Interaction(**dict(zip(EVENT_FIELDS, row, strict=True)))
         for row in rows
