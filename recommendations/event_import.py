@@ -50,6 +50,7 @@ from shop.retail_format import RETAIL_COLUMNS, is_cancellation, is_retail_fee
 
 from .models import Interaction
 from .tracking import IMPORT_SENDER
+from .tracking.client_ids import stored_client_ids
 
 CSV_COLUMNS = ("user", "sku", "kind", "timestamp")
 CSV_OPTIONAL = ("quantity", "basket")
@@ -346,8 +347,7 @@ class _Importer:
             self.seen.add(event_id)
             fresh[event_id] = event
         for chunk in chunked(list(fresh)):
-            stored = Interaction.objects.filter(sender=IMPORT_SENDER, client_event_id__in=chunk)
-            for event_id in stored.values_list("client_event_id", flat=True):
+            for event_id in stored_client_ids(Interaction, IMPORT_SENDER, chunk):
                 del fresh[event_id]
                 self.report.skip("already imported")
         source = f"import:{self.fmt}"

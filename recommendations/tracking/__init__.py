@@ -5,6 +5,7 @@ events.py      what shoppers do in the shop (views, carts, orders, clicks), gues
 impressions.py the lists widgets showed, per page or batched by a background thread
                (background.py)
 batches.py     the API's batches: one insert, idempotent per sender
+client_ids.py  which client event ids a sender has stored (API batches, the importer)
 rows.py        senders, "rec:" sources and the column order they share
 """
 

@@ -16,6 +16,7 @@ from config.pg_copy import copy_rows
 
 from ..models import Impression, Interaction
 from ..serving.cache import shopper_key
+from .client_ids import stored_client_ids
 from .impressions import lists_showing
 from .rows import EVENT_FIELDS, SOURCE_VERSION
 
@@ -78,20 +79,12 @@ def _keys(rows: list[tuple]) -> set[str]:
     return {row[-1] for row in rows if row[-1] is not None}
 
 
-def _stored_keys(model: type[Interaction | Impression], sender: str, keys: set[str]) -> set:
-    """Which of ``keys`` (client_event_ids) ``sender`` has stored in ``model``'s table."""
-    if not keys:
-        return set()
-    stored = model.objects.filter(sender=sender, client_event_id__in=keys)
-    return set(stored.values_list("client_event_id", flat=True))
-
-
 def _store_impressions(rows: list[tuple], sender: str) -> int:
     """Impressions a client sent (EVENT_FIELDS rows): a list of one product each, skipping
     the client_event_ids ``sender`` has stored; returns how many were stored."""
     if not rows:
         return 0
-    seen = _stored_keys(Impression, sender, _keys(rows))
+    seen = stored_client_ids(Impression, sender, _keys(rows))
     new = []
     for row in rows:
         event = dict(zip(EVENT_FIELDS, row, strict=True))
@@ -140,7 +133,7 @@ def _row(
 def _store_new_portably(rows: list[tuple], sender: str, keys: set[str]) -> int:
     """Other databases: bulk_create the rows whose client_event_id ``sender`` has not
     stored yet; returns how many were stored."""
-    seen = _stored_keys(Interaction, sender, keys)
+    seen = stored_client_ids(Interaction, sender, keys)
     new = [
         Interaction(**dict(zip(EVENT_FIELDS, row, strict=True)))
         for row in rows
@@ -159,16 +152,7 @@ def _store_new(rows: list[tuple], sender: str, keys: set[str]) -> int:
     the same ids in between, the COPY fails on the unique constraint and the rows go
     through the INSERT that skips what is stored: the database's answer, never an error.
     """
-    stored: set[str] = set()
-    if keys:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {_quoted('client_event_id')} FROM "
-                f"{connection.ops.quote_name(Interaction._meta.db_table)} "
-                f"WHERE {_quoted('sender')} = %s AND {_quoted('client_event_id')} = ANY(%s)",
-                [sender, list(keys)],
-            )
-            stored = {key for (key,) in cursor.fetchall()}
+    stored = stored_client_ids(Interaction, sender, keys)
     new = [row for row in rows if row[-1] is None or row[-1] not in stored]
     try:
         with transaction.atomic():  # a savepoint: the fallback runs in a clean state
@@ -176,10 +160,6 @@ def _store_new(rows: list[tuple], sender: str, keys: set[str]) -> int:
         return len(new)
     except IntegrityError:
         return sum(_insert_new(new[n : n + 1000]) for n in range(0, len(new), 1000))
-
-
-def _quoted(field: str) -> str:
-    return connection.ops.quote_name(Interaction._meta.get_field(field).column)
 
 
 def _insert_new(rows: list[tuple]) -> int:

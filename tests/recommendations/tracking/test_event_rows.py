@@ -8,13 +8,17 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config.pg_copy import copy_rows
 from recommendations.models import Impression, Interaction, ModelVersion
 from recommendations.serving.sources import _read_state
 from recommendations.serving.types import Shopper
 from recommendations.tracking import impressions
+from recommendations.tracking.client_ids import stored_client_ids
 from recommendations.tracking.impressions import impression_rows, insert_impression_rows
+from recommendations.tracking.rows import EVENT_FIELDS
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +187,41 @@ def test_lists_showing_names_the_products_those_lists_showed():
     )
     found = impressions.lists_showing(Q(user=user), [v], [11, 13, 14, 99])
     assert found == {(user.pk, "", v, 11), (user.pk, "", v, 13)}
+
+
+@pytest.mark.parametrize("model", [Interaction, Impression])
+def test_stored_client_ids_are_the_senders_own_among_those_asked(model):
+    product = ProductFactory()
+    extra = {"product": product, "kind": "view"} if model is Interaction else {"size": 1}
+    for sender, key in [("user:1", "a"), ("user:1", "b"), ("user:2", "c"), ("user:1", None)]:
+        model.objects.create(created=timezone.now(), sender=sender, client_event_id=key, **extra)
+    assert stored_client_ids(model, "user:1", ["a", "c", "z"]) == {"a"}
+    assert stored_client_ids(model, "user:2", {"a", "b", "c"}) == {"c"}
+    assert stored_client_ids(model, "user:1", []) == set()
+
+
+@needs_postgres
+def test_a_senders_stored_ids_are_probed_through_the_unique_index_whatever_its_share():
+    """The lookup of a batch's ids must stay a probe per id when one sender owns most of
+    the table (a server-to-server token): the plan PostgreSQL picked for ``= ANY`` then
+    was a scan of the whole table, per batch."""
+    product = ProductFactory()
+    now = timezone.now()
+    copy_rows(
+        Interaction,
+        EVENT_FIELDS,
+        [
+            (None, "", product.pk, "view", now, 1, "", None, "", "user:1", f"k{n}")
+            for n in range(20_000)
+        ],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Interaction._meta.db_table}")
+    keys = [f"k{n}" for n in range(0, 20_000, 20)] + [f"new{n}" for n in range(500)]
+    with CaptureQueriesContext(connection) as queries:
+        assert stored_client_ids(Interaction, "user:1", keys) == set(keys[:1000])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "interaction_sender_event_id" in plan, plan
+    assert "Seq Scan on recommendations_interaction" not in plan, plan
