@@ -22,7 +22,9 @@ Two figures besides wrk's own, because this machine is shared:
 Then the floors, on a gunicorn of their own with the same settings (bench/floor_app.py):
 the same wrk rounds on a do-nothing WSGI callable, a constant plain Django view behind
 the project's middleware, and a constant DRF view behind the same plus the API's
-authentication, permission and throttles. The last over the second is DRF's share.
+authentication, permission and throttles. The last over the second is DRF's share,
+reported three ways: by median rounds, as the median of the ratios within a round, and
+by CPU per request (the workers', and the whole machine's with Redis and wrk).
 
     .venv/bin/python bench/api_bench.py                  # fresh database, 3 rounds of 10 s
     .venv/bin/python bench/api_bench.py --reuse --rates 100,200 --json run.json
@@ -181,8 +183,10 @@ def post_events(port: int, token: str, skus: list[str], batches: int, size: int)
         "batches": batches,
         "batch_size": size,
         "events_per_s": batches * size / sum(times),
+        "events_per_s_median_batch": size / statistics.median(times),
         "batch_median_ms": statistics.median(times) * 1e3,
         "batch_max_ms": max(times) * 1e3,
+        "batch_ms": [round(t * 1e3, 1) for t in times],  # in order: a slow one shows when
         "resend": resent,
     }
 
@@ -322,7 +326,8 @@ def main() -> None:
         }
         for target in floor_urls.values():
             wrk(target, facts["token"], 2, args.connections)
-        floors = alternate(floor_urls, facts["token"], args, "floor round")
+        cpu = ServerCpu(server.pid, url)
+        floors = alternate(floor_urls, facts["token"], args, "floor round", cpu)
     finally:
         stop_server(server)
 
@@ -373,6 +378,23 @@ def main() -> None:
         "constant_api_rps_over_django_view_rps": round(
             summary["floors"]["constant_api"]["rps"] / summary["floors"]["django_view"]["rps"], 3
         ),
+        # The floor rounds swing by 2x within a run: the ratio within each round (the
+        # two views measured a few seconds apart), and by the server's CPU per request.
+        "constant_api_over_django_view_per_round": round(
+            statistics.median(
+                api["rps"] / view["rps"]
+                for api, view in zip(floors["constant_api"], floors["django_view"], strict=True)
+            ),
+            3,
+        ),
+        **{  # the workers' CPU, and the whole machine's (Redis and wrk included)
+            f"django_view_{cpu}_over_constant_api_{cpu}": round(
+                summary["floors"]["django_view"][f"{cpu}_ms"]
+                / summary["floors"]["constant_api"][f"{cpu}_ms"],
+                3,
+            )
+            for cpu in ("web_cpu", "machine_cpu")
+        },
         "events_per_s_over_20000": round(events["events_per_s"] / 20_000, 3),
     }
     text = json.dumps(summary, indent=2)
