@@ -458,3 +458,27 @@ def test_gunicorn_as_deployed_runs_threaded_workers_that_keep_connections_alive(
         server.terminate()
         server.wait(timeout=30)
     assert "Using worker: gthread" in log.read_text()
+
+
+def test_a_gunicorn_worker_freezes_its_heap_after_warming_up(monkeypatch):
+    """Full garbage collections would walk the whole loaded app on every pass (a stall
+    of tens of milliseconds per pass): the worker freezes what it holds once warm."""
+    import gc
+    import runpy
+
+    import recommendations.serving
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    frozen_at_warm_up = []
+    monkeypatch.setattr(
+        recommendations.serving,
+        "warm_up",
+        lambda seconds: frozen_at_warm_up.append(gc.get_freeze_count()),
+    )
+    gc.unfreeze()
+    try:
+        conf["post_worker_init"](worker=None)
+        assert frozen_at_warm_up == [0]  # warmed first, then frozen
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
