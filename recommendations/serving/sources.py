@@ -13,7 +13,7 @@ from uuid import uuid4
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, CharField, F, FloatField, Max, Q, Sum, Value, When
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -39,6 +39,11 @@ STRONG_NEIGHBOURS = 10  # a reason names X only when the item is in X's top 10
 RELATED_SECONDS = 600
 TRENDING_KEY = "recs:trending"
 TRENDING_SIZE = 120
+# Memory PostgreSQL may use to group trending's cells in a hash table. The planner
+# expects about one group per event (the real count is a few per product), so with the
+# default 4 MB it sorted the week's events on disk: 0.46-0.55 s against 0.21-0.29 s
+# hashed, at 436,000 recent events. Asked for by this one query, once a minute.
+TRENDING_WORK_MEM = "64MB"
 RECENT_EVENTS = 50
 
 
@@ -248,7 +253,9 @@ def _popular(events) -> list[tuple[int, int, float]]:
         .annotate(cell=Least(Sum(weight), Value(CELL_WEIGHT_CAP)))
     )
     sql, params = cells.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{TRENDING_WORK_MEM}'")
         cursor.execute(
             f"SELECT pid, cat, SUM(cell) AS score FROM ({sql}) cells GROUP BY pid, cat "
             "ORDER BY score DESC, pid LIMIT %s",

@@ -8,6 +8,8 @@ import time
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from recommendations.models import Interaction
 from recommendations.serving import cache as serving_cache
@@ -158,6 +160,18 @@ def test_a_signed_in_shopper_is_capped_once_whatever_guest_ids_they_had(django_u
     _views(a, 15, user=user, anonymous_id="old-guest")
     _views(a, 15, user=user, anonymous_id="")
     assert [score for _, _, score in sources.trending()] == [CELL_WEIGHT_CAP]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's work_mem")
+def test_trending_groups_the_weeks_events_with_memory_for_a_hash_table():
+    """The planner expects about one group per event: with the default work_mem it
+    sorted the week's events on disk (twice the time of hashing them on the bench log)."""
+    _views(ProductFactory(), 3, user=None, anonymous_id="guest")
+    with CaptureQueriesContext(connection) as queries:
+        sources.trending()
+    statements = [q["sql"] for q in queries.captured_queries]
+    grouping = next(i for i, sql in enumerate(statements) if "SUM(cell)" in sql)
+    assert f"SET LOCAL work_mem = '{sources.TRENDING_WORK_MEM}'" in statements[grouping - 1]
 
 
 @pytest.mark.django_db(transaction=True)  # warm_up reads in a thread of its own
