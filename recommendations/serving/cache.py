@@ -18,7 +18,9 @@ trending, a shopper's state) is kept stale-while-revalidate (``shared_value``): 
 its fresh time one thread of one process recomputes it while every other request keeps
 serving the previous value, until twice the fresh time at most. Trending, a query over
 every recent event (0.3 s on a busy log), is recomputed by a background thread of the
-process, so not even the request that noticed it waits (RECS_REFRESH_IN_BACKGROUND).
+process, so not even the request that noticed it waits (RECS_REFRESH_IN_BACKGROUND);
+with nothing cached yet (workers starting together, a flushed cache) one process
+computes it and the others wait for its value.
 
 Only ids and scores are cached: availability is always read from fresh product rows.
 A cache outage reads as misses (config/caches.py): serving reads the database instead,
@@ -117,9 +119,11 @@ def shared_value(
     and ``cache.add`` across processes) and recomputes while the others return the
     stale value, kept for ``fresh_seconds`` more at most. With nothing (valid) cached,
     one thread per process computes and that process's others wait for it. ``local``
-    also keeps a copy in this process for LOCAL_SECONDS. ``background``: the refresh of
-    a stale value runs in this process's refresher thread and every request, the one
-    that noticed it included, gets the stale value (RECS_REFRESH_IN_BACKGROUND on).
+    also keeps a copy in this process for LOCAL_SECONDS. ``background`` (an expensive
+    value): the refresh of a stale value runs in this process's refresher thread and
+    every request, the one that noticed it included, gets the stale value
+    (RECS_REFRESH_IN_BACKGROUND on); with nothing cached, one process computes it while
+    the others wait for its value (``_compute_once``).
     """
     entry = _read_entry(key, valid, local)
     if entry is not None and entry.fresh_until > time.time():
@@ -132,10 +136,50 @@ def shared_value(
         entry = _read_entry(key, valid, local)  # the thread we waited for stored it
         if entry is not None:
             return entry.value
+        if background:
+            return _compute_once(key, compute, fresh_seconds, valid, local)
         return _store(key, compute(), fresh_seconds, local)
     finally:
         if got:
             lock.release()
+
+
+# How often a process waiting for another's first computation looks for its value.
+COLD_POLL_SECONDS = 0.05
+
+
+def _compute_once(
+    key: str,
+    compute: Callable[[], Any],
+    fresh_seconds: float,
+    valid: Callable[[Any], bool],
+    local: bool,
+) -> Any:
+    """Nothing cached: compute and store ``key`` unless another process is doing it,
+    then wait for that value (every worker starting at once, or a flushed cache, would
+    otherwise run the same expensive query side by side).
+
+    Waits while the other's lock (``cache.add``) is held, so at most its expiry
+    (REFRESH_LOCK_SECONDS) if that process died; computes at once when the lock is gone
+    without a value (its computation failed) or the cache is down (add and get fail).
+    """
+    lock_key = f"{key}:refreshing"
+    deadline = time.monotonic() + REFRESH_LOCK_SECONDS
+    while not cache.add(lock_key, 1, REFRESH_LOCK_SECONDS):
+        held = cache.get(lock_key)  # before the value: a holder stores, then unlocks
+        entry = _read_entry(key, valid, local)
+        if entry is not None:
+            return entry.value
+        if held is None or time.monotonic() > deadline:
+            return _store(key, compute(), fresh_seconds, local)  # nobody is computing it
+        time.sleep(COLD_POLL_SECONDS)
+    try:
+        entry = _read_entry(key, valid, local)  # stored just before we took the lock
+        if entry is not None:
+            return entry.value
+        return _store(key, compute(), fresh_seconds, local)
+    finally:
+        cache.delete(lock_key)
 
 
 def _read_entry(key: str, valid: Callable[[Any], bool], local: bool) -> _Entry | None:

@@ -125,6 +125,57 @@ def test_a_refresh_under_way_in_another_process_leaves_the_previous_list(monkeyp
     assert read.calls == 1
 
 
+LOCK = f"{sources.TRENDING_KEY}:refreshing"
+
+
+def test_with_nothing_cached_a_process_waits_for_the_one_computing_it(monkeypatch):
+    """Workers starting together: the one that took the lock computes trending, the
+    others wait for its list instead of running the same query side by side."""
+    monkeypatch.setattr(serving_cache, "COLD_POLL_SECONDS", 0.01)
+    a = ProductFactory()
+    theirs = [(a.pk, a.category_id, 7.0)]
+    cache.add(LOCK, 1, 10)  # another process computes it
+
+    def other_process_stores() -> None:
+        time.sleep(0.2)
+        cache.set(sources.TRENDING_KEY, serving_cache._Entry(theirs, time.time() + 60), 120)
+        cache.delete(LOCK)
+
+    read = _CountedRead()
+    monkeypatch.setattr(sources, "_read_trending", read)
+    other = threading.Thread(target=other_process_stores)
+    other.start()
+    served = sources.trending()
+    other.join(10)
+    assert served == theirs and read.calls == 0
+
+
+def test_a_process_that_died_computing_it_is_waited_for_until_its_lock_expires(monkeypatch):
+    monkeypatch.setattr(serving_cache, "COLD_POLL_SECONDS", 0.01)
+    a = ProductFactory()
+    _views(a, user=None, anonymous_id="g1")
+    cache.add(LOCK, 1, 1)  # a process took the lock and died: it expires in a second
+    read = _CountedRead()
+    monkeypatch.setattr(sources, "_read_trending", read)
+    assert [pid for pid, _, _ in sources.trending()] == [a.pk]
+    assert read.calls == 1
+    assert cache.get(LOCK) is None  # released by the one that computed it
+
+
+def test_with_the_cache_down_nothing_cached_is_computed_at_once(monkeypatch):
+    """add and get fail (read as misses) when the cache is down: nobody to wait for."""
+    a = ProductFactory()
+    _views(a, user=None, anonymous_id="g1")
+    monkeypatch.setattr(cache, "add", lambda *args, **kwargs: None)
+    monkeypatch.setattr(cache, "get", lambda *args, **kwargs: None)
+
+    def no_waiting(seconds):
+        raise AssertionError("waited for a lock nobody holds")
+
+    monkeypatch.setattr(serving_cache.time, "sleep", no_waiting)
+    assert [pid for pid, _, _ in sources.trending()] == [a.pk]
+
+
 def test_a_failed_refresh_keeps_serving_the_previous_list(monkeypatch, caplog):
     a = ProductFactory()
     _views(a, user=None, anonymous_id="g1")
