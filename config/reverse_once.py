@@ -12,6 +12,17 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+SLUG_PLACEHOLDER = "--slug--"
+ID_PLACEHOLDER = 987654321
+
+
+def reverse_for(name: str, value: str | int) -> str:
+    """``reverse(name, args=[value])`` for a pattern of one slug or integer argument, from
+    the pattern reversed once. ``value`` goes in unquoted, so it must be what the
+    pattern's converter accepts (a slug, an int), as reverse() would check."""
+    placeholder = ID_PLACEHOLDER if isinstance(value, int) else SLUG_PLACEHOLDER
+    return reversed_with(name, placeholder).replace(str(placeholder), str(value))
+
 
 def reversed_with(name: str, placeholder: str | int) -> str:
     """``reverse(name, args=[placeholder])`` for the current script prefix and URLconf

@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from config.reverse_once import reverse_for
+
 
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
@@ -21,7 +23,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("shop:category", args=[self.slug])
+        return reverse_for("shop:category", self.slug)
 
 
 class ProductQuerySet(models.QuerySet):
@@ -61,7 +63,7 @@ class Product(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("shop:product", args=[self.slug])
+        return reverse_for("shop:product", self.slug)
 
     @property
     def in_stock(self) -> bool:

@@ -11,20 +11,16 @@ rendered widget records its impressions for the page's one insert
 
 from __future__ import annotations
 
-import html
 import logging
 from collections import Counter
-from urllib.parse import quote
 
 from django import template
 from django.conf import settings
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from config.reverse_once import reversed_with
+from config.reverse_once import reverse_for
+from shop.cards import csrf_field, escape, product_cards
 from shop.cart import Cart
-from shop.images import image_version
-from shop.templatetags.shop_tags import money, product_image_url
 
 from ..middleware import note_impressions
 from ..reasons import TRENDING
@@ -82,7 +78,7 @@ def recommendation_widget(
         "cards": cards(
             served,
             headline=reason,
-            csrf=csrf_input(context),
+            csrf=csrf_field(context),
             dismiss_next=request.get_full_path() if request is not None else "/",
             not_interested=widget == "for-you",
         ),
@@ -132,52 +128,18 @@ def _ids(products) -> set[int]:
     return {int(getattr(p, "pk", p)) for p in products or ()}
 
 
-# Placeholders reversed once per process (config/reverse_once.py), then replaced per
-# card: reverse() per card (three per card) cost as much as the rest of its rendering.
-_SLUG = "--slug--"
-_ID = 987654321
-
-# The card markup of shop/_product_card.html (keep the two alike), with the widget's
-# reason and "Not interested" form. Made with str.format on escaped values, not a
-# template: the template engine's per-variable work cost about 0.4 ms a card.
-CARD = """<div class="rec-item" data-product="{pk}">
-  <article class="product-card">
-  <a class="product-card-link" href="{url}">
-    <div class="product-card-image"><img src="{image}" alt="" loading="lazy" \
-width="480" height="480"></div>
-    <div class="product-card-body">
-      <p class="product-card-category">{category}</p>
-      <h3 class="product-card-name">{name}</h3>
-      {brand}
-    </div>
-  </a>
-  <div class="product-card-footer">
-    <span class="price">{price}</span>
-    {buy}
-  </div>
-</article>
+# A widget's card: the shop's product card (shop/cards.py) with the widget's reason and
+# "Not interested" form.
+ITEM = """<div class="rec-item" data-product="{pk}">
+  {card}
   {reason}{dismiss}
 </div>
 """
-BRAND = '<p class="product-card-brand">{}</p>'
-BUY = """<form action="{}" method="post">{}
-        <input type="hidden" name="quantity" value="1">
-        <input type="hidden" name="source" value="{}">
-        <button type="submit" class="btn btn-small" aria-label="Add {} to cart">Add</button>
-      </form>"""
-SOLD_OUT = '<span class="badge badge-muted">Sold out</span>'
 DISMISS = """<form class="rec-dismiss" action="{}" method="post">{}
     <input type="hidden" name="next" value="{}">
     <button type="submit" class="link-button" aria-label="Not interested in {}">\
 Not interested</button>
   </form>"""
-
-
-def _e(value) -> str:
-    """What the template engine's autoescape does to a value (django.utils.html.escape)."""
-    return html.escape(str(value))
-
-
 REASON = '<p class="rec-reason" data-testid="rec-reason">{}</p>\n  '
 
 
@@ -190,53 +152,30 @@ def cards(
     headline: str = "",
 ) -> str:
     """The widget's cards as HTML, each with its reason line unless the widget's
-    ``headline`` says it: URLs from patterns reversed once, every value escaped (plain
-    str.format on escaped values: format_html's per-argument work doubled it)."""
-    product_url = reversed_with("shop:product", _SLUG)
-    image_url = reversed_with("shop:product_image", _SLUG)
-    cart_add = reversed_with("shop:cart_add", _ID)
-    dismiss = reversed_with("recommendations:not_interested", _ID)
-    query = f"?src={quote(served.src, safe='/')}"
-    src = served.src
+    ``headline`` says it; the links and forms carry the list's src."""
+    products = [item.product for item in served.items]
+    shop_cards = product_cards(products, csrf=csrf, src=served.src)
     out = []
-    for item in served.items:
-        product = item.product
-        pid = str(product.pk)
-        name = _e(product.name)
-        if product.image or not product.active:
-            image = product_image_url(product)
-        else:
-            image = f"{image_url.replace(_SLUG, product.slug)}?v={image_version(product)}"
-        buy = SOLD_OUT
-        if product.stock > 0:
-            buy = BUY.format(_e(cart_add.replace(str(_ID), pid)), csrf, _e(src), name)
+    for item, card in zip(served.items, shop_cards, strict=True):
+        pid = item.product.pk
         out.append(
-            CARD.format(
-                pk=product.pk,
-                url=_e(product_url.replace(_SLUG, product.slug) + query),
-                image=_e(image),
-                category=_e(product.category.name),
-                name=name,
-                brand=BRAND.format(_e(product.brand)) if product.brand else "",
-                price=_e(money(product.price)),
-                buy=buy,
-                reason=REASON.format(_e(item.reason)) if item.reason != headline else "",
+            ITEM.format(
+                pk=pid,
+                card=card,
+                reason=REASON.format(escape(item.reason)) if item.reason != headline else "",
                 dismiss=(
-                    DISMISS.format(_e(dismiss.replace(str(_ID), pid)), csrf, _e(dismiss_next), name)
+                    DISMISS.format(
+                        escape(reverse_for("recommendations:not_interested", pid)),
+                        csrf,
+                        escape(dismiss_next),
+                        escape(item.product.name),
+                    )
                     if not_interested
                     else ""
                 ),
             )
         )
-    return mark_safe("".join(out))  # every value above is escaped by _e
-
-
-def csrf_input(context) -> str:
-    """The hidden CSRF field, made once per widget (what {% csrf_token %} renders)."""
-    token = context.get("csrf_token")
-    if not token or token == "NOTPROVIDED":
-        return ""
-    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+    return mark_safe("".join(out))  # every value above is escaped
 
 
 @register.simple_tag

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from django import template
 from django.templatetags.static import static
-from django.urls import reverse
 
+from config.reverse_once import reverse_for
 from shop.images import category_hue, image_version
 from shop.models import Product
 
@@ -27,7 +27,7 @@ def product_image_url(product: Product) -> str:
         return static(UNAVAILABLE_IMAGE)
     if product.image:
         return static(product.image)
-    url = reverse("shop:product_image", args=[product.slug])
+    url = reverse_for("shop:product_image", product.slug)
     return f"{url}?v={image_version(product)}"
 
 
