@@ -4,6 +4,7 @@ to DRF's token and session authentication."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -38,14 +39,24 @@ class CachedTokenAuthentication(TokenAuthentication):
     (which loads from the database if something asks for it).
     """
 
+    also_reads: Callable[[int], list[str]] | None = None
+
+    def authenticate(self, request):
+        """DRF's, noting what the view reads for the user (its ``shared_reads``)."""
+        view = request.parser_context.get("view") if request.parser_context else None
+        self.also_reads = getattr(view, "shared_reads", None)
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
         """The token's user, from the cache when it holds it, else as DRF reads it.
 
         The returned token carries ``throttle_count`` when the user's request was counted
-        in the same cache round trip (recommendations/api/one_round_trip.py).
+        in the same cache round trip, and ``prefetched``: what the view's
+        ``shared_reads(user id)`` names, read in that round trip too
+        (recommendations/api/one_round_trip.py).
         """
         cache_key = token_cache_key(key)
-        held, counted = cached_user_and_count(cache_key)
+        held, counted, values = cached_user_and_count(cache_key, self.also_reads)
         if held is None:
             user, token = super().authenticate_credentials(key)
             cache.set(cache_key, _user_fields(user), TOKEN_CACHE_SECONDS)
@@ -57,7 +68,9 @@ class CachedTokenAuthentication(TokenAuthentication):
             token = Token(key=key, user=user)
         remember_user(cache_key, user.pk)
         # A count made for another user (never: a token's user does not change) is not used.
-        token.throttle_count = counted[1:] if counted and counted[0] == user.pk else None
+        ours = counted is not None and counted[0] == user.pk
+        token.throttle_count = counted[1:] if ours else None
+        token.prefetched = values if ours else {}
         return user, token
 
 

@@ -1,22 +1,23 @@
-"""A token request's two cache reads, the token's user and the user's throttle count, in
-one Redis round trip.
+"""A token request's cache reads, the token's user, the user's throttle count and (for
+the views that serve lists) the user's serving state, in one Redis round trip.
 
 Each is a round trip of its own otherwise (about 0.1 ms each to a local Redis, a fifth
-of a constant API request's time). The throttle count is keyed by the user, who is only
-known once the token is read; but a token's user never changes (keys are random and
-never reused), so each process remembers which user a token it has seen belongs to and
-sends both commands together from that token's second request on. Revocation is
-unchanged: the cached user is still read on every request (and deleted when the token
-is deleted or the user saved), and a count is only used for the user the request is
-then authenticated as.
+of a constant API request's time). The throttle count and the state are keyed by the
+user, who is only known once the token is read; but a token's user never changes (keys
+are random and never reused), so each process remembers which user a token it has seen
+belongs to and sends the commands together from that token's second request on.
+Revocation is unchanged: the cached user is still read on every request (and deleted
+when the token is deleted or the user saved), and a count or a state is only used for
+the user the request is then authenticated as.
 
 Only for a Redis cache that the throttles share (config/caches.py's two aliases of one
-URL); anything else, or an error, takes the two separate reads as before.
+URL); anything else, or an error, takes the separate reads as before.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -54,27 +55,37 @@ def _shared_redis() -> bool:
     )
 
 
-def cached_user_and_count(cache_key: str) -> tuple[dict[str, Any] | None, tuple | None]:
-    """(the cached user's fields or None, a throttle count or None).
+def cached_user_and_count(
+    cache_key: str, also: Callable[[int], list[str]] | None = None
+) -> tuple[dict[str, Any] | None, tuple | None, dict[str, Any]]:
+    """(the cached user's fields or None, a throttle count or None, values read besides).
 
     The count, made in the same round trip as the read, is ``(user id, the throttle's
     window key, requests in that window)`` for the user remembered for this token; the
     caller uses it only if the request is authenticated as that user (else, or when
-    None, the throttle counts as usual).
+    None, the throttle counts as usual). ``also(user id)`` names default-cache keys to
+    read in the same round trip; their values (None: absent) come back by key.
     """
     user_id = _users_of_tokens.get(cache_key)
     window = UserThrottle.window_for(user_id) if user_id is not None else None
     if window is None or not _shared_redis():
-        return cache.get(cache_key), None
+        return cache.get(cache_key), None, {}
     counter_key, ttl = window
     counts = caches[throttle_cache_alias()]
+    extra = also(user_id) if also is not None else []
     try:
         pipe = counts.client.get_client(write=True).pipeline(transaction=False)
         pipe.get(cache.make_key(cache_key))
         pipe.incr(counts.make_key(counter_key))
         pipe.expire(counts.make_key(counter_key), ttl)
-        blob, count, _ = pipe.execute()
+        for key in extra:
+            pipe.get(cache.make_key(key))
+        blob, count, _, *blobs = pipe.execute()
     except CACHE_ERRORS:  # the separate reads degrade each in their own way
-        return cache.get(cache_key), None
+        return cache.get(cache_key), None, {}
     held = cache.client.decode(blob) if blob is not None else None
-    return held, (user_id, counter_key, count)
+    values = {
+        key: cache.client.decode(value) if value is not None else None
+        for key, value in zip(extra, blobs, strict=True)
+    }
+    return held, (user_id, counter_key, count), values

@@ -27,6 +27,7 @@ from shop.shoppers import anonymous_id
 
 from .. import serving, tracking
 from ..middleware import note_impressions
+from ..serving.cache import shopper_key
 from .operations import ingest_events, serve_page
 from .serializers import (
     MAX_LIMIT,
@@ -125,14 +126,15 @@ def _served(
     here and written by ImpressionMiddleware once the list has been answered: one
     insert, without waiting for the commit to reach the disk.
     """
-    served = serving.recommend(
-        shopper,
-        widget,
-        product=product,
-        cart=query.get("cart", ()),
-        limit=query["limit"],
-        rules=_rules(query),
-    )
+    with serving.prefetched(_prefetched(request)):
+        served = serving.recommend(
+            shopper,
+            widget,
+            product=product,
+            cart=query.get("cart", ()),
+            limit=query["limit"],
+            rules=_rules(query),
+        )
     if impressions:
         _note_impressions(request, shopper, served)
     page = PAGE_OF[widget] if on_page else None
@@ -152,10 +154,26 @@ def _note_impressions(request: Request, shopper: serving.Shopper, served: servin
         note_impressions(request._request, served.version_id, served.src, served.product_ids)
 
 
+def _prefetched(request: Request) -> dict | None:
+    """What the token's round trip read for the view (CachedTokenAuthentication)."""
+    return getattr(request.auth, "prefetched", None)
+
+
+def _shopper_state_key(user_id: int) -> list[str]:
+    return [shopper_key(user_id)]
+
+
+class ShopperListView(APIView):
+    """A list or page served for the requesting shopper: a token request reads the
+    shopper's serving state in the same cache round trip as the token's user."""
+
+    shared_reads = staticmethod(_shopper_state_key)
+
+
 LIST_RESPONSES = {200: RecommendationListSerializer, 400: BAD_REQUEST, **COMMON}
 
 
-class RecommendationsView(APIView):
+class RecommendationsView(ShopperListView):
     """Recommended for the requesting shopper (token, session user or this session's
     guest; a client with neither gets the cold-start list)."""
 
@@ -182,7 +200,7 @@ class UserRecommendationsView(APIView):
         return _served(request, shopper, "for-you", query, impressions=False, on_page=False)
 
 
-class TrendingView(APIView):
+class TrendingView(ShopperListView):
     """What is popular now (optionally in one category)."""
 
     @extend_schema(tags=["recommendations"], parameters=[ListRulesQuery], responses=LIST_RESPONSES)
@@ -191,7 +209,7 @@ class TrendingView(APIView):
         return _served(request, serving.Shopper.from_request(request), "trending", query)
 
 
-class RelatedView(APIView):
+class RelatedView(ShopperListView):
     """Products related to one product: similar, bought together or also viewed."""
 
     @extend_schema(
@@ -226,7 +244,7 @@ class HistoryView(APIView):
 PAGE_RESPONSES = {200: PageSerializer, 400: BAD_REQUEST, **COMMON}
 
 
-class PageView(APIView):
+class PageView(ShopperListView):
     """A shop page's widgets for the requesting shopper, exactly as the page shows them."""
 
     page = ""  # a key of serving.PAGES
@@ -235,14 +253,15 @@ class PageView(APIView):
         """Serve the page's plan (operations.serve_page) and answer its widgets."""
         query = _query(PageQuery, request)
         shopper = serving.Shopper.from_request(request)
-        plan = serve_page(
-            shopper,
-            self.page,
-            product=product,
-            cart=_page_cart(request, query),
-            limit=query["limit"],
-            exclude=query.get("exclude", frozenset()),
-        )
+        with serving.prefetched(_prefetched(request)):
+            plan = serve_page(
+                shopper,
+                self.page,
+                product=product,
+                cart=_page_cart(request, query),
+                limit=query["limit"],
+                exclude=query.get("exclude", frozenset()),
+            )
         for served in plan.values():
             _note_impressions(request, shopper, served)
         body = PageSerializer((self.page, plan), context={"request": request}).data

@@ -5,6 +5,7 @@ active version's precomputed rows, this shopper's recent behaviour and fresh pro
 rows; it imports no training code, no Celery tasks and no TensorFlow.
 """
 
+from .cache import prefetched
 from .core import demoted_with, recommend, recommend_page
 from .types import PAGES, RELATED_KINDS, WIDGETS, Rules, Served, ServedItem, Shopper, page_widgets
 from .warmup import warm_up
@@ -19,6 +20,7 @@ __all__ = [
     "Shopper",
     "demoted_with",
     "page_widgets",
+    "prefetched",
     "recommend",
     "recommend_page",
     "warm_up",

@@ -186,7 +186,7 @@ def _read_entry(key: str, valid: Callable[[Any], bool], local: bool) -> _Entry |
     """This process's copy of ``key`` while fresh, else the shared cache's (if valid)."""
     entry = local_get(key) if local else None
     if entry is None or entry.fresh_until <= time.time():
-        held = cache.get(key)
+        held = _shared_get(key)
         if isinstance(held, _Entry) and (entry is None or held.fresh_until > entry.fresh_until):
             entry = held
             if local:
@@ -430,3 +430,26 @@ def request_memo(request: Any) -> dict:
 def page_memo() -> dict | None:
     """The current page's shared memo, or None outside a page scope."""
     return _PAGE.get()
+
+
+# What this request read already of the shared cache, by key (None: absent there): the
+# API reads the shopper's state in its token's round trip (api/one_round_trip.py).
+_PREFETCHED: ContextVar[dict[str, Any] | None] = ContextVar("recs_prefetched", default=None)
+
+
+@contextmanager
+def prefetched(values: dict[str, Any] | None) -> Iterator[None]:
+    """Inside, a shared read of a key of ``values`` takes its value instead of a cache
+    round trip, once (a later read in the block reads the cache)."""
+    token = _PREFETCHED.set(dict(values) if values else None)
+    try:
+        yield
+    finally:
+        _PREFETCHED.reset(token)
+
+
+def _shared_get(key: str) -> Any:
+    values = _PREFETCHED.get()
+    if values and key in values:
+        return values.pop(key)
+    return cache.get(key)

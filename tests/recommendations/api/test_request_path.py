@@ -174,3 +174,41 @@ def test_with_redis_a_request_after_the_cached_user_expired_counts_once(
     assert client.get("/api/trending/").status_code == 200  # the user read from the database
     (counter,) = redis_cache.client().keys(f":1:throttle_user_{alice.pk}:*")
     assert int(redis_cache.client().get(counter)) == 3
+
+
+def _ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [item["product"]["id"] for item in response.json()["results"]]
+
+
+def test_with_redis_a_list_reads_the_shoppers_state_in_the_token_round_trip(
+    alice, catalogue, redis_cache, round_trips
+):
+    client = token_client(alice)
+    client.get("/api/recommendations/?limit=4")  # the token's user now remembered
+    state = f"recs:shopper:u:{alice.pk}".encode()
+    for path in ("/api/recommendations/?limit=4", "/api/trending/?limit=4"):
+        round_trips.clear()
+        assert client.get(path).status_code == 200
+        sent = [_bytes(c) for c in round_trips]
+        (pipeline,) = [c for c in sent if b"api:token:" in c]
+        assert state in pipeline, path  # read with the user and the count
+        assert not [c for c in sent if state in c and c is not pipeline], path
+    round_trips.clear()
+    assert client.get(f"/api/products/{catalogue[0].pk}/").status_code == 200
+    assert not [c for c in map(_bytes, round_trips) if state in c]  # not a list: not read
+
+
+def test_with_redis_the_state_read_in_the_round_trip_is_the_shoppers_latest(
+    alice, catalogue, redis_cache
+):
+    by_token, by_session = token_client(alice), APIClient()
+    by_session.force_login(alice)  # no token: the state read on its own
+    by_token.get("/api/recommendations/?limit=6")
+    viewed = [p for p in catalogue if p.category.slug == "garden"][:3]
+    for i, product in enumerate(viewed):
+        events = [{"product": product.pk, "kind": "view", "client_event_id": f"v{i}"}]
+        assert by_token.post("/api/events/", events, format="json").status_code == 201
+        listed = _ids(by_token.get("/api/recommendations/?limit=6"))
+        assert listed == _ids(by_session.get("/api/recommendations/?limit=6"))
+    assert {p.pk for p in viewed}.isdisjoint(listed)  # viewed just now: left out

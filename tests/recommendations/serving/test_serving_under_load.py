@@ -290,3 +290,20 @@ def test_a_failed_background_refresh_keeps_the_previous_list(monkeypatch, settin
     serving_cache._refresher().submit(lambda: None).result(10)
     assert "serving the previous value" in caplog.text
     assert sources.trending() == before
+
+
+def test_a_prefetched_value_stands_for_one_cache_read_inside_its_block(monkeypatch):
+    """The API reads the shopper's state in its token's round trip (prefetched): the
+    shared read inside the block takes it; a second read, or one outside, asks the cache."""
+    key = "recs:shopper:u:41"
+    cached = serving_cache._Entry("in the cache", time.time() + 60)
+    ahead = serving_cache._Entry("read with the token", time.time() + 60)
+    cache.set(key, cached, 60)
+    read = lambda: serving_cache.shared_value(key, lambda: "computed", 60, local=False)  # noqa: E731
+    with serving_cache.prefetched({key: ahead, "recs:other": None}):
+        assert read() == "read with the token"
+        assert read() == "in the cache"
+    assert read() == "in the cache"
+    cache.delete(key)
+    with serving_cache.prefetched({key: None}):  # read: absent from the cache
+        assert read() == "computed"
