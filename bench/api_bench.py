@@ -19,6 +19,11 @@ Two figures besides wrk's own, because this machine is shared:
   32 / throughput, Little's law), so only these rounds say how long a request takes
   when the server keeps up.
 
+Each wrk round also gives the busiest worker's share of the workers' CPU: wrk's 32
+keep-alive connections stay with the worker that accepted them, and in some rounds one
+worker accepts nearly all of them and serves the round on one core at about half the
+requests per second. The summary counts those rounds per endpoint.
+
 Then the floors, on a gunicorn of their own with the same settings (bench/floor_app.py):
 the same wrk rounds on a do-nothing WSGI callable, a constant plain Django view behind
 the project's middleware, and a constant DRF view behind the same plus the API's
@@ -60,6 +65,7 @@ from server_cpu import ServerCpu
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+ONE_WORKER = 0.8  # the busiest of two workers' share of their CPU in a lopsided round
 GUNICORN_EXTRA = os.environ.get("BENCH_GUNICORN", "").split()
 
 
@@ -107,6 +113,7 @@ def measure(url: str, token: str, seconds: int, connections: int, cpu=None) -> d
         result["server_cpu_ms"] = ServerCpu.used(before, after) / total * 1e3
         result["web_cpu_ms"] = cpu.used_by_web(before, after) / total * 1e3
         result["machine_cpu_ms"] = (busy_seconds() - machine) / total * 1e3
+        result["busiest_worker_share"] = cpu.busiest_worker_share(before, after)
     return result
 
 
@@ -352,6 +359,13 @@ def main() -> None:
         "events": {k: (round(v, 1) if isinstance(v, float) else v) for k, v in events.items()},
         "floors": {
             name: {k: round(median(name, k, floors), 3) for k in floors[name][0]} for name in floors
+        },
+        # Rounds in which one worker did most of the work: wrk's 32 keep-alive connections
+        # are accepted by whichever worker is first, and stay with it for the round.
+        "rounds_one_worker_did_80_percent": {
+            name: sum(r["busiest_worker_share"] >= ONE_WORKER for r in rounds[name])
+            for rounds in (runs, floors)
+            for name in rounds
         },
     }
     summary["ratios"] = {

@@ -60,6 +60,12 @@ class ServerCpu:
         """CPU seconds between two snapshots (a process new in ``after`` counts whole)."""
         return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
+    def busiest_worker_share(self, before: dict[int, float], after: dict[int, float]) -> float:
+        """The share of the workers' CPU that the busiest worker spent (0.5 for two workers
+        evenly loaded; near 1 when one worker holds every keep-alive connection)."""
+        spent = [t - before.get(pid, 0.0) for pid, t in after.items() if pid in self.workers]
+        return max(spent) / sum(spent) if spent and sum(spent) > 0 else float("nan")
+
     def used_by_web(self, before: dict[int, float], after: dict[int, float]) -> float:
         """``used`` by the gunicorn workers alone (the database's backends left out: what
         the web cores would spend with PostgreSQL on a machine of its own)."""
