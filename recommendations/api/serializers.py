@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.reverse_once import reversed_with
+from config.reverse_once import SLUG_PLACEHOLDER, reversed_with
 from shop.images import image_version
 from shop.models import Category, Product
 from shop.templatetags.shop_tags import product_image_url
@@ -46,7 +46,6 @@ def _absolute(request: Any, url: str) -> str:
 # What <slug:slug> matches: such a slug goes into a URL unquoted, so a pattern reversed
 # once with a placeholder gives every product's URL by concatenation.
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
-_PLACEHOLDER = "slug"
 _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
@@ -61,8 +60,8 @@ class ProductLinks:
         self.request = request
         # build_absolute_uri("/") is scheme://host/ (checked against ALLOWED_HOSTS once)
         self.root = request.build_absolute_uri("/")[:-1] if request is not None else ""
-        self.page = reversed_with("shop:product", _PLACEHOLDER).split(_PLACEHOLDER)
-        self.image = reversed_with("shop:product_image", _PLACEHOLDER).split(_PLACEHOLDER)
+        self.page = reversed_with("shop:product", SLUG_PLACEHOLDER).split(SLUG_PLACEHOLDER)
+        self.image = reversed_with("shop:product_image", SLUG_PLACEHOLDER).split(SLUG_PLACEHOLDER)
 
     def page_url(self, product: Product) -> str:
         slug = product.slug
